@@ -1,0 +1,32 @@
+"""Observatoire — entry point: a router and nothing else.
+
+Pages are declared as data below; the global filters and the demo banner are
+drawn here so that every page shares them.
+"""
+
+import streamlit as st
+
+from dashboard import filters, layout
+
+st.set_page_config(page_title="Observatoire de l'ESS culturelle", page_icon="🎭", layout="wide")
+
+PAGES = {
+    "Tableau de bord": [
+        st.Page("pages/vue_ensemble.py", title="Vue d'ensemble", icon="🏠", url_path="vue-ensemble", default=True),
+        st.Page("pages/structures.py", title="Structures accompagnées", icon="🏛️", url_path="structures"),
+        st.Page("pages/besoins.py", title="Typologie des besoins", icon="🧭", url_path="besoins"),
+        st.Page("pages/territoires.py", title="Territoires", icon="🗺️", url_path="territoires"),
+        st.Page("pages/resultats.py", title="Résultats des programmes", icon="📈", url_path="resultats"),
+        st.Page("pages/temoignages.py", title="Témoignages", icon="💬", url_path="temoignages"),
+    ],
+    "Données": [
+        st.Page("pages/importer.py", title="Importer des données", icon="📥", url_path="importer"),
+    ],
+}
+
+navigation = st.navigation(PAGES)
+if not layout.warehouse_ready():
+    st.stop()
+layout.demo_banner()
+st.session_state["scope"] = filters.sidebar_scope()
+navigation.run()

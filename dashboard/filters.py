@@ -1,0 +1,124 @@
+"""The global filters: sidebar widgets ⇄ URL query parameters ⇄ Scope.
+
+Copying the address reproduces the exact view: every filter lives in the URL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data
+from pipelines import indicators
+from pipelines.indicators import Scope
+
+# Scope field → (URL parameter, widget key)
+URL_KEYS = {
+    "region": "region",
+    "departement": "departement",
+    "programme": "programme",
+    "domaine": "domaine",
+    "depuis": "du",
+    "jusqu_au": "au",
+}
+ALL = "__tous__"
+
+
+def _from_url(field: str) -> str | None:
+    value = st.query_params.get(URL_KEYS[field])
+    return value or None
+
+
+def _parse_date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _select(label: str, field: str, options: pd.DataFrame, all_label: str) -> str | None:
+    codes = [ALL] + options["code"].tolist()
+    names = dict(zip(options["code"], options["nom"]))
+    key = f"filtre_{field}"
+    if key not in st.session_state:
+        wanted = _from_url(field)
+        st.session_state[key] = wanted if wanted in codes else ALL
+    elif st.session_state[key] not in codes:
+        st.session_state[key] = ALL
+    choice = st.sidebar.selectbox(label, codes, key=key, format_func=lambda c: all_label if c == ALL else names.get(c, c))
+    return None if choice == ALL else choice
+
+
+def sidebar_scope() -> Scope:
+    """Draw the filters in the sidebar and return the scope they select."""
+    choices = data.fetch(indicators.filter_choices)
+    st.sidebar.header("Filtres")
+    region = _select("Région", "region", choices["regions"], "Toutes les régions")
+    deps = choices["departements"]
+    if region:
+        deps = deps[deps["code_region"] == region]
+    deps = deps.assign(nom=deps["code"] + " – " + deps["nom"])
+    departement = _select("Département", "departement", deps, "Tous les départements")
+    progs = choices["programmes"]
+    if region:
+        progs = progs[progs["code_region"] == region]
+    programme = _select("Programme", "programme", progs, "Tous les programmes")
+    domaine = _select("Domaine culturel", "domaine", choices["domaines"], "Tous les domaines")
+
+    bounds = choices["periode"].iloc[0]
+    lo = pd.Timestamp(bounds["debut"]).date() if pd.notna(bounds["debut"]) else dt.date(2000, 1, 1)
+    hi = pd.Timestamp(bounds["fin"]).date() if pd.notna(bounds["fin"]) else dt.date.today()
+    for field in ("depuis", "jusqu_au"):
+        key = f"filtre_{field}"
+        if key not in st.session_state:
+            st.session_state[key] = _parse_date(_from_url(field))
+    st.sidebar.caption("Période d'activité des accompagnements")
+    col1, col2 = st.sidebar.columns(2)
+    depuis = col1.date_input("Du", key="filtre_depuis", min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 1, 1), format="DD/MM/YYYY")
+    jusqu_au = col2.date_input("Au", key="filtre_jusqu_au", min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 1, 1), format="DD/MM/YYYY")
+    st.sidebar.caption(f"Données du {lo:%d/%m/%Y} au {hi:%d/%m/%Y}.")
+
+    scope = Scope(region, departement, programme, domaine, depuis, jusqu_au)
+    _write_url(scope)
+    return scope
+
+
+def _write_url(scope: Scope) -> None:
+    for field, param in URL_KEYS.items():
+        value = getattr(scope, field)
+        text = value.isoformat() if isinstance(value, dt.date) else value
+        if text:
+            if st.query_params.get(param) != text:
+                st.query_params[param] = text
+        elif param in st.query_params:
+            del st.query_params[param]
+
+
+def describe(scope: Scope) -> str:
+    """The scope in words, for chart titles and report covers."""
+    choices = data.fetch(indicators.filter_choices)
+    parts = []
+    names = {
+        "region": dict(zip(choices["regions"]["code"], choices["regions"]["nom"])),
+        "departement": dict(zip(choices["departements"]["code"], choices["departements"]["nom"])),
+        "programme": dict(zip(choices["programmes"]["code"], choices["programmes"]["nom"])),
+        "domaine": dict(zip(choices["domaines"]["code"], choices["domaines"]["nom"])),
+    }
+    for field, mapping in names.items():
+        value = getattr(scope, field)
+        if value:
+            parts.append(mapping.get(value, value))
+    if scope.depuis and scope.jusqu_au:
+        parts.append(f"du {scope.depuis:%d/%m/%Y} au {scope.jusqu_au:%d/%m/%Y}")
+    elif scope.depuis:
+        parts.append(f"depuis le {scope.depuis:%d/%m/%Y}")
+    elif scope.jusqu_au:
+        parts.append(f"jusqu'au {scope.jusqu_au:%d/%m/%Y}")
+    return " · ".join(parts) if parts else "ensemble des données"
+
+
+def current() -> Scope:
+    """The scope set by the sidebar on this run (drawn by app.py before the page)."""
+    return st.session_state.get("scope", Scope())

@@ -1,0 +1,7 @@
+"""Importer des données (built in a later issue)."""
+from dashboard import layout
+import streamlit as st
+
+st.title("Importer des données")
+layout.not_built("le dépôt de fichiers CSV ou XLSX, le rapport de validation et l'historique des imports. "
+                 "En attendant, importez en ligne de commande : `python -m pipelines ingest JEU FICHIER`.")

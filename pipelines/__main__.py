@@ -1,0 +1,163 @@
+"""Command line: `python -m pipelines COMMAND …` (no Streamlit needed).
+
+Exit codes: 0 done, 1 refused (the report says why), 2 usage error or
+unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+from pipelines import indicators, warehouse
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+
+
+class FrenchArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits with 2 too, but in English
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"Erreur d'utilisation : {message}\n")
+
+
+def _date(text: str) -> dt.date:
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            pass
+    raise argparse.ArgumentTypeError(f"date « {text} » illisible : attendu AAAA-MM-JJ")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = FrenchArgumentParser(prog="python -m pipelines", description="Observatoire : entrepôt et indicateurs.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=FrenchArgumentParser)
+
+    def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--db", help=f"fichier DuckDB (défaut : ${warehouse.ENV_VAR} ou data/observatoire.duckdb)")
+        return p
+
+    p = with_db(sub.add_parser("init", help="crée ou met à jour l'entrepôt"))
+    p.add_argument("--demo", action="store_true", help="charge les données de démonstration synthétiques")
+
+    p = with_db(sub.add_parser("kpis", help="affiche les indicateurs clés en JSON"))
+    p.add_argument("--region")
+    p.add_argument("--departement")
+    p.add_argument("--programme")
+    p.add_argument("--domaine")
+    p.add_argument("--depuis", type=_date)
+    p.add_argument("--jusqu-au", dest="jusqu_au", type=_date)
+
+    p = with_db(sub.add_parser("ingest", help="importe des fichiers CSV/XLSX d'un jeu de données"))
+    p.add_argument("dataset", help="structures, programmes, accompagnements, ateliers, resultats, temoignages ou auto")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--valides-seulement", action="store_true", help="importe les lignes valides, rejette les autres")
+    p.add_argument("--rapport", help="écrit le rapport des problèmes en CSV")
+
+    with_db(sub.add_parser("historique", help="liste les imports"))
+    p = with_db(sub.add_parser("annuler", help="annule un import"))
+    p.add_argument("import_id", type=int)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    db = warehouse.db_path(args.db)
+    try:
+        return COMMANDS[args.command](args, db)
+    except warehouse.WarehouseError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def cmd_init(args, db: Path) -> int:
+    from pipelines import demo_loader
+
+    with warehouse.write_transaction(db, create=True) as con:
+        from pipelines import schema
+        schema.load_reference_data(con)
+    print(f"Entrepôt prêt : {db}")
+    if args.demo:
+        result = demo_loader.load_demo(db)
+        print(result.message)
+        if not result.committed:
+            return EXIT_REFUSED
+    return EXIT_OK
+
+
+def cmd_kpis(args, db: Path) -> int:
+    scope = indicators.Scope(args.region, args.departement, args.programme, args.domaine, args.depuis, args.jusqu_au)
+    with warehouse.read_connection(db) as con:
+        figures = indicators.kpis(con, scope)
+    print(json.dumps(figures, ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def cmd_ingest(args, db: Path) -> int:
+    from pipelines import ingest
+    from pipelines.datasets import DATASETS
+
+    dataset = None if args.dataset == "auto" else args.dataset
+    if dataset is not None and dataset not in DATASETS:
+        print(f"Erreur d'utilisation : jeu de données « {args.dataset} » inconnu ; choisissez parmi "
+              f"{', '.join(DATASETS)} ou auto.", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        result = ingest.ingest_paths(db, args.files, dataset, valid_only=args.valides_seulement)
+    except (ingest.UnreadableFile, ingest.DatasetNotRecognised) as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for f in result.files:
+        print(f"{f['fichier']} → {f['jeu']} ({f['detection']}) : {f['lus']} lues, {f['valides']} valides, "
+              f"{f['rejetes']} rejetées")
+    _print_problems(result.problems)
+    if args.rapport:
+        Path(args.rapport).write_bytes(result.problems.to_csv(sep=";", index=False).encode("utf-8-sig"))
+    print(result.message)
+    return EXIT_OK if result.committed else EXIT_REFUSED
+
+
+def _print_problems(problems, limit: int = 50) -> None:
+    for row in problems.head(limit).itertuples():
+        label = "ERREUR" if row.gravite == "erreur" else "attention"
+        value = f" « {row.valeur} »" if row.valeur else ""
+        print(f"  {label} {row.fichier} ligne {row.ligne}, colonne {row.colonne}{value} : {row.erreur}")
+    if len(problems) > limit:
+        print(f"  … et {len(problems) - limit} autres problèmes (voir --rapport).")
+
+
+def cmd_historique(args, db: Path) -> int:
+    from pipelines import ingest
+
+    frame = ingest.history(db)
+    if frame.empty:
+        print("Aucun import enregistré.")
+        return EXIT_OK
+    for r in frame.itertuples():
+        print(f"n° {r.import_id}  {r.cree_le:%d/%m/%Y %H:%M}  {r.statut:<8} {r.jeux:<30} "
+              f"{r.nb_lus} lues, {r.nb_nouveaux} nouvelles, {r.nb_modifies} modifiées, {r.nb_rejetes} rejetées  "
+              f"[{r.fichiers}]")
+    return EXIT_OK
+
+
+def cmd_annuler(args, db: Path) -> int:
+    from pipelines import ingest
+    from pipelines.ingest.load import UndoRefused
+
+    try:
+        restored = ingest.undo(db, args.import_id)
+    except UndoRefused as exc:
+        print(f"Refusé : {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    detail = ", ".join(f"{n} {name}" for name, n in restored.items() if n)
+    print(f"Import n° {args.import_id} annulé ({detail or 'aucune ligne'}).")
+    return EXIT_OK
+
+
+COMMANDS = {"init": cmd_init, "kpis": cmd_kpis, "ingest": cmd_ingest, "historique": cmd_historique, "annuler": cmd_annuler}
+
+if __name__ == "__main__":
+    sys.exit(main())

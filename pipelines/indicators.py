@@ -1,0 +1,159 @@
+"""Indicators of the interchange format, each defined once.
+
+Every page, export and the `kpis` CLI call these functions; they take an open
+DuckDB connection and a `Scope` (the global filters) and return plain Python
+or pandas values. Definitions follow ../shared/spec/format-echange-v1.md:
+
+* an accompaniment is *in scope* when its structure lies in the chosen
+  territory and domain, its programme is the chosen one, and it was active
+  during the chosen period (started on or before its end, and not ended before
+  its start; an accompaniment with no end date is still running);
+* structures accompagnées = distinct structures with an accompaniment in scope;
+* part d'un besoin principal = accompaniments whose besoin_principal falls in
+  the category ÷ accompaniments in scope.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, replace
+
+import duckdb
+import pandas as pd
+
+from pipelines import referentiels as ref
+
+
+@dataclass(frozen=True)
+class Scope:
+    region: str | None = None
+    departement: str | None = None
+    programme: str | None = None
+    domaine: str | None = None
+    depuis: dt.date | None = None
+    jusqu_au: dt.date | None = None
+
+    def params(self) -> dict:
+        return asdict(self)
+
+    def previous_period(self) -> "Scope | None":
+        """The period of equal length just before this one (None without a full period)."""
+        if self.depuis is None or self.jusqu_au is None:
+            return None
+        length = self.jusqu_au - self.depuis
+        end = self.depuis - dt.timedelta(days=1)
+        return replace(self, depuis=end - length, jusqu_au=end)
+
+
+# Accompaniments in scope, with what their structure and programme say of them.
+SCOPED_ACCOMPAGNEMENTS = """
+SELECT a.*, s.nom AS nom_structure, s.domaine, s.forme_juridique, s.code_commune,
+       c.code_departement, c.code_region, p.nom AS nom_programme, p.type AS type_programme,
+       split_part(a.besoin_principal, '.', 1) AS categorie_principale
+FROM accompagnements a
+JOIN structures s USING (id_structure)
+JOIN programmes p USING (id_programme)
+LEFT JOIN geo_communes c ON c.code = s.code_commune
+WHERE ($region IS NULL OR c.code_region = $region)
+  AND ($departement IS NULL OR c.code_departement = $departement)
+  AND ($programme IS NULL OR a.id_programme = $programme)
+  AND ($domaine IS NULL OR s.domaine = $domaine)
+  AND ($jusqu_au IS NULL OR a.date_debut <= $jusqu_au)
+  AND ($depuis IS NULL OR coalesce(a.date_fin, DATE '9999-12-31') >= $depuis)
+"""
+
+
+def _scoped(sql: str) -> str:
+    return f"WITH acc AS ({SCOPED_ACCOMPAGNEMENTS})\n{sql}"
+
+
+def query(con: duckdb.DuckDBPyConnection, sql: str, scope: Scope, **extra) -> pd.DataFrame:
+    """Run `sql` (which reads the CTE `acc`) for a scope."""
+    return con.execute(_scoped(sql), {**scope.params(), **extra}).df()
+
+
+def key_figures(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict:
+    row = query(con, """
+        SELECT count(DISTINCT id_structure) AS structures,
+               count(*) AS accompagnements,
+               coalesce(sum(heures), 0) AS heures,
+               count(DISTINCT id_programme) AS programmes
+        FROM acc""", scope).iloc[0]
+    return {k: (float(v) if k == "heures" else int(v)) for k, v in row.items()}
+
+
+def part_besoin_principal(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, float]:
+    """Category code → share of accompaniments in scope whose main need is in it."""
+    frame = query(con, """
+        SELECT categorie_principale AS categorie, count(*) / sum(count(*)) OVER () AS part
+        FROM acc GROUP BY 1 ORDER BY 2 DESC, 1""", scope)
+    return {r.categorie: float(r.part) for r in frame.itertuples()}
+
+
+def departements_couverts(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
+    """Per département with accompaniments in scope: structures accompagnées and accompaniments."""
+    return query(con, """
+        SELECT acc.code_departement AS code, d.nom, d.code_region,
+               count(DISTINCT id_structure) AS structures, count(*) AS accompagnements
+        FROM acc JOIN geo_departements d ON d.code = acc.code_departement
+        GROUP BY ALL ORDER BY code""", scope)
+
+
+def structures_par_departement(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, int]:
+    frame = departements_couverts(con, scope)
+    return {r.code: int(r.structures) for r in frame.itertuples()}
+
+
+def structures_par_region(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, int]:
+    frame = query(con, """
+        SELECT code_region, count(DISTINCT id_structure) AS structures
+        FROM acc WHERE code_region IS NOT NULL GROUP BY 1 ORDER BY 1""", scope)
+    return {r.code_region: int(r.structures) for r in frame.itertuples()}
+
+
+def trend_by_year(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
+    """Per year the accompaniment started: accompaniments, structures, hours."""
+    return query(con, """
+        SELECT year(date_debut) AS annee, count(*) AS accompagnements,
+               count(DISTINCT id_structure) AS structures, coalesce(sum(heures), 0) AS heures
+        FROM acc GROUP BY 1 ORDER BY 1""", scope)
+
+
+def besoin_categories(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
+    """Main-need categories with count, share and French label, largest first."""
+    shares = part_besoin_principal(con, scope)
+    counts = query(con, "SELECT categorie_principale AS categorie, count(*) AS accompagnements FROM acc GROUP BY 1", scope)
+    frame = counts.assign(part=counts["categorie"].map(shares),
+                          libelle=counts["categorie"].map(ref.BESOIN_CATEGORIES))
+    return frame.sort_values(["accompagnements", "categorie"], ascending=[False, True], ignore_index=True)
+
+
+def kpis(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict:
+    """Everything `python -m pipelines kpis` prints."""
+    return {
+        **key_figures(con, scope),
+        "part_besoin_principal": part_besoin_principal(con, scope),
+        "structures_par_region": structures_par_region(con, scope),
+        "structures_par_departement": structures_par_departement(con, scope),
+    }
+
+
+# Choices offered by the global filters.
+
+def filter_choices(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
+    return {
+        "regions": con.execute("""
+            SELECT DISTINCT r.code, r.nom FROM structures s
+            JOIN geo_communes c ON c.code = s.code_commune JOIN geo_regions r ON r.code = c.code_region
+            ORDER BY r.nom""").df(),
+        "departements": con.execute("""
+            SELECT DISTINCT d.code, d.nom, d.code_region FROM structures s
+            JOIN geo_communes c ON c.code = s.code_commune JOIN geo_departements d ON d.code = c.code_departement
+            ORDER BY d.code""").df(),
+        "programmes": con.execute("SELECT id_programme AS code, nom, code_region FROM programmes ORDER BY nom").df(),
+        "domaines": con.execute("""
+            SELECT r.code, r.libelle AS nom FROM ref_domaines r
+            WHERE r.code IN (SELECT domaine FROM structures) ORDER BY r.libelle""").df(),
+        "periode": con.execute("""
+            SELECT min(date_debut) AS debut, max(coalesce(date_fin, date_debut)) AS fin FROM accompagnements""").df(),
+    }

@@ -1,0 +1,219 @@
+"""Ingestion of interchange-format files: read → validate → load, as one batch.
+
+The same functions serve the CLI (`python -m pipelines ingest`), the demo
+loader and the upload page; none of them imports streamlit.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import pandas as pd
+
+from pipelines import warehouse
+from pipelines.datasets import DATASETS
+from pipelines.ingest import load
+from pipelines.ingest.read import RawTable, UnreadableFile, read_file
+from pipelines.ingest.validate import BatchCheck, DatasetNotRecognised, check_batch, detect_dataset
+
+__all__ = ["Upload", "IngestResult", "UnreadableFile", "DatasetNotRecognised", "read_uploads",
+           "preview", "ingest", "ingest_paths", "undo", "history"]
+
+MODE_STRICT = "tout_ou_rien"
+MODE_VALID_ONLY = "valides_seulement"
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class Upload:
+    name: str
+    data: bytes
+    dataset: str | None = None  # None: recognised from the headers
+
+    @classmethod
+    def from_path(cls, path: str | Path, dataset: str | None = None) -> "Upload":
+        path = Path(path)
+        try:
+            return cls(path.name, path.read_bytes(), dataset)
+        except OSError as exc:
+            raise UnreadableFile(f"{path} : fichier illisible ({exc.strerror}).") from None
+
+
+@dataclass
+class IngestResult:
+    status: str  # 'importe' | 'refuse' | 'inchange'
+    message: str
+    problems: pd.DataFrame
+    files: list[dict]
+    totals: dict
+    import_id: int | None = None
+    raws: list[tuple[str, RawTable]] = field(default_factory=list, repr=False)
+    batch: BatchCheck | None = field(default=None, repr=False)
+
+    @property
+    def committed(self) -> bool:
+        return self.status in ("importe", "inchange")
+
+    def rejected_rows_csv(self) -> bytes:
+        """Rejected lines as the analyst wrote them, plus `ligne` and `erreur`, ready to fix."""
+        return rejected_rows_csv(self.raws, self.problems)
+
+
+def read_uploads(uploads: list[Upload]) -> list[tuple[str, RawTable]]:
+    tables = []
+    for up in uploads:
+        raw = read_file(up.name, up.data, dataset_hint=up.dataset)
+        dataset = up.dataset or detect_dataset(raw.headers)
+        if dataset not in DATASETS:
+            raise DatasetNotRecognised(f"Jeu de données « {dataset} » inconnu : choisissez parmi {', '.join(DATASETS)}.")
+        tables.append((dataset, raw))
+    return tables
+
+
+def _summaries(batch: BatchCheck) -> tuple[list[dict], dict]:
+    files = []
+    for f in batch.files:
+        rejected = len(f.rejected_lines)
+        files.append({
+            "jeu": f.dataset.name, "fichier": f.raw.file_name, "sha256": f.raw.sha256,
+            "format": f.raw.format, "encodage": f.raw.encoding, "separateur": f.raw.delimiter,
+            "detection": f.raw.detection,
+            "lus": len(f.typed), "valides": len(f.typed) - rejected, "rejetes": rejected,
+            "nouveau": 0, "modifie": 0, "inchange": 0,
+        })
+    totals = {k: sum(f[k] for f in files) for k in ("lus", "valides", "rejetes", "nouveau", "modifie", "inchange")}
+    return files, totals
+
+
+def preview(db: Path, uploads: list[Upload]) -> IngestResult:
+    """Validate without writing (the upload page's report before commit)."""
+    raws = read_uploads(uploads)
+    with warehouse.read_connection(db) as con:
+        batch = check_batch(raws, con)
+        _predict_changes(con, batch)
+    files, totals = _summaries(batch)
+    for summary, f in zip(files, batch.files):
+        summary.update(f.predicted)
+    totals.update({k: sum(f[k] for f in files) for k in ("nouveau", "modifie", "inchange")})
+    status = "refuse" if batch.has_errors else "valide"
+    return IngestResult(status, _describe(status, totals), batch.problems(), files, totals, raws=raws, batch=batch)
+
+
+def _predict_changes(con: duckdb.DuckDBPyConnection, batch: BatchCheck) -> None:
+    for f in batch.files:
+        ds = f.dataset
+        valid = f.valid[ds.column_names].reset_index(drop=True)
+        con.register("candidate", valid)
+        same = " AND ".join(f"CAST(c.{c.name} AS {c.sql_type}) IS NOT DISTINCT FROM t.{c.name}" for c in ds.columns)
+        counts = dict(con.execute(
+            f"""SELECT CASE WHEN t.{ds.id_column} IS NULL THEN 'nouveau' WHEN {same} THEN 'inchange' ELSE 'modifie' END, count(*)
+                FROM candidate c LEFT JOIN {ds.name} t ON t.{ds.id_column} = c.{ds.id_column} GROUP BY 1"""
+        ).fetchall())
+        con.unregister("candidate")
+        f.predicted = {k: int(counts.get(k, 0)) for k in ("nouveau", "modifie", "inchange")}
+
+
+class _NothingChanged(Exception):
+    pass
+
+
+class _Refused(Exception):
+    pass
+
+
+def ingest(db: Path, uploads: list[Upload], *, valid_only: bool = False, role: str = "analyste",
+           progress: Progress | None = None) -> IngestResult:
+    """Validate and load a batch. All-or-nothing unless `valid_only`."""
+    progress = progress or (lambda fraction, label: None)
+    progress(0.05, "Lecture des fichiers")
+    raws = read_uploads(uploads)
+    result: IngestResult | None = None
+    try:
+        with warehouse.write_transaction(db) as con:
+            progress(0.2, "Vérification des lignes")
+            batch = check_batch(raws, con)
+            files, totals = _summaries(batch)
+            problems = batch.problems()
+            if batch.has_errors and not valid_only:
+                result = IngestResult("refuse", _describe("refuse", totals), problems, files, totals, raws=raws, batch=batch)
+                raise _Refused
+            import_id = load.next_import_id(con)
+            for i, (summary, f) in enumerate(zip(files, batch.files)):
+                progress(0.4 + 0.5 * i / len(files), f"Écriture de {f.raw.file_name}")
+                summary.update(load.classify_and_write(con, f.dataset.name, f.valid, import_id))
+            totals.update({k: sum(f[k] for f in files) for k in ("nouveau", "modifie", "inchange")})
+            if totals["nouveau"] + totals["modifie"] == 0 and totals["rejetes"] == 0:
+                result = IngestResult("inchange", _describe("inchange", totals), problems, files, totals, raws=raws, batch=batch)
+                raise _NothingChanged
+            mode = MODE_VALID_ONLY if valid_only else MODE_STRICT
+            load.record_import(con, import_id, role=role, mode=mode, totals=totals, files=files, problems=problems)
+            result = IngestResult("importe", _describe("importe", totals, import_id), problems, files, totals,
+                                  import_id=import_id, raws=raws, batch=batch)
+    except (_Refused, _NothingChanged):
+        pass
+    progress(1.0, "Terminé")
+    assert result is not None
+    return result
+
+
+def ingest_paths(db: Path, paths: list[str | Path], dataset: str | None = None, **kw) -> IngestResult:
+    return ingest(db, [Upload.from_path(p, dataset) for p in paths], **kw)
+
+
+def _describe(status: str, t: dict, import_id: int | None = None) -> str:
+    counts = (f"{t['lus']} lignes lues, {t['valides']} valides, {t['rejetes']} rejetées")
+    if status == "refuse":
+        return (f"Import refusé, rien n'a été écrit : {counts}. Corrigez les erreurs ci-dessous, "
+                "ou importez uniquement les lignes valides.")
+    if status == "valide":
+        return f"Prêt à importer : {counts} ; {t['nouveau']} nouvelles, {t['modifie']} modifiées, {t['inchange']} inchangées."
+    if status == "inchange":
+        return f"Aucune modification : les {t['lus']} lignes sont déjà dans l'entrepôt à l'identique ; rien n'a été écrit."
+    rejected = f" Les {t['rejetes']} lignes rejetées sont conservées dans l'historique." if t["rejetes"] else ""
+    return (f"Import n° {import_id} enregistré : {counts} ; {t['nouveau']} nouvelles, {t['modifie']} modifiées, "
+            f"{t['inchange']} inchangées.{rejected}")
+
+
+def rejected_rows_csv(raws: list[tuple[str, RawTable]], problems: pd.DataFrame) -> bytes:
+    errors = problems[problems["gravite"] == "erreur"]
+    parts = []
+    for _, raw in raws:
+        mine = errors[errors["fichier"] == raw.file_name]
+        if mine.empty:
+            continue
+        text = (mine["colonne"] + " : " + mine["erreur"]).groupby(mine["ligne"]).agg(" ; ".join)
+        rows = raw.frame.reindex(text.index.intersection(raw.frame.index))
+        header_only = text.index.difference(raw.frame.index)
+        frame = rows.copy()
+        frame.columns = raw.headers
+        frame.insert(0, "fichier", raw.file_name)
+        frame.insert(1, "ligne", frame.index)
+        frame["erreur"] = text.reindex(frame.index).to_numpy()
+        if len(header_only):
+            frame = pd.concat([pd.DataFrame({"fichier": raw.file_name, "ligne": header_only, "erreur": text[header_only].to_numpy()}), frame])
+        parts.append(frame)
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["fichier", "ligne", "erreur"])
+    buffer = io.StringIO()
+    out.to_csv(buffer, sep=";", index=False)
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def undo(db: Path, import_id: int) -> dict[str, int]:
+    with warehouse.write_transaction(db) as con:
+        return load.undo_import(con, import_id)
+
+
+def history(db: Path) -> pd.DataFrame:
+    with warehouse.read_connection(db) as con:
+        return con.execute(
+            """SELECT i.import_id, i.cree_le, i.role, i.mode, i.statut, i.annule_le,
+                      string_agg(DISTINCT f.jeu, ', ') AS jeux, string_agg(f.fichier, ', ') AS fichiers,
+                      i.nb_lus, i.nb_valides, i.nb_rejetes, i.nb_nouveaux, i.nb_modifies, i.nb_inchanges
+               FROM imports i LEFT JOIN import_fichiers f USING (import_id)
+               GROUP BY ALL ORDER BY i.import_id DESC"""
+        ).df()

@@ -1,0 +1,165 @@
+"""Write validated rows to the warehouse, keep history, undo an import.
+
+Runs inside `warehouse.write_transaction`: all of a batch is committed, or
+none of it. A row whose id exists is updated only if a value changed; its
+previous state goes to `historique_<dataset>` so the import can be undone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import duckdb
+import pandas as pd
+
+from pipelines.datasets import DATASETS, LOAD_ORDER
+
+
+class UndoRefused(ValueError):
+    """An import cannot be undone as asked (message in French)."""
+
+
+def _typed_select(dataset: str, source: str) -> str:
+    ds = DATASETS[dataset]
+    return ", ".join(f"CAST({source}.{c.name} AS {c.sql_type}) AS {c.name}" for c in ds.columns)
+
+
+def classify_and_write(con: duckdb.DuckDBPyConnection, dataset: str, rows: pd.DataFrame, import_id: int) -> dict[str, int]:
+    """Upsert `rows` (typed, dataset columns) and return counts new/updated/unchanged."""
+    ds = DATASETS[dataset]
+    key = ds.id_column
+    frame = rows[ds.column_names].reset_index(drop=True)
+    con.register("incoming_frame", frame)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT {_typed_select(dataset, 'incoming_frame')} FROM incoming_frame")
+    con.unregister("incoming_frame")
+    same = " AND ".join(f"i.{c} IS NOT DISTINCT FROM t.{c}" for c in ds.column_names)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE classified AS
+        SELECT i.{key} AS id,
+               CASE WHEN t.{key} IS NULL THEN 'nouveau' WHEN {same} THEN 'inchange' ELSE 'modifie' END AS statut
+        FROM incoming i LEFT JOIN {dataset} t ON t.{key} = i.{key}
+        """
+    )
+    counts = dict(con.execute("SELECT statut, count(*) FROM classified GROUP BY statut").fetchall())
+    cols = ", ".join(ds.column_names)
+    con.execute(
+        f"""INSERT INTO historique_{dataset} ({cols}, import_id, action)
+            SELECT {', '.join('t.' + c for c in ds.column_names)}, ?, 'modification'
+            FROM {dataset} t JOIN classified c ON c.id = t.{key} AND c.statut = 'modifie'""",
+        [import_id],
+    )
+    con.execute(
+        f"""INSERT INTO historique_{dataset} ({key}, import_id, action)
+            SELECT id, ?, 'ajout' FROM classified WHERE statut = 'nouveau'""",
+        [import_id],
+    )
+    con.execute(f"DELETE FROM {dataset} WHERE {key} IN (SELECT id FROM classified WHERE statut = 'modifie')")
+    con.execute(
+        f"""INSERT INTO {dataset} ({cols}, import_id)
+            SELECT {', '.join('i.' + c for c in ds.column_names)}, ? FROM incoming i
+            JOIN classified c ON c.id = i.{key} AND c.statut IN ('nouveau', 'modifie')""",
+        [import_id],
+    )
+    return {k: int(counts.get(k, 0)) for k in ("nouveau", "modifie", "inchange")}
+
+
+def next_import_id(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][0])
+
+
+def record_import(con, import_id: int, *, role: str, mode: str, totals: dict, files: list[dict],
+                  problems: pd.DataFrame) -> None:
+    con.execute(
+        """INSERT INTO imports VALUES (?, ?, ?, ?, 'importe', NULL, ?, ?, ?, ?, ?, ?, ?)""",
+        [import_id, dt.datetime.now().replace(microsecond=0), role, mode,
+         totals["lus"], totals["valides"], totals["rejetes"],
+         totals["nouveau"], totals["modifie"], totals["inchange"],
+         json.dumps(problems.head(1000).to_dict(orient="records"), ensure_ascii=False, default=str)],
+    )
+    con.executemany(
+        "INSERT INTO import_fichiers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [[import_id, f["jeu"], f["fichier"], f["sha256"], f["format"], f["encodage"], f["separateur"],
+          f["lus"], f["valides"], f["rejetes"], f["nouveau"], f["modifie"], f["inchange"]] for f in files],
+    )
+    rejected = problems[problems["gravite"] == "erreur"]
+    if len(rejected):
+        con.register("rejected_frame", rejected.assign(import_id=import_id))
+        con.execute(
+            "INSERT INTO lignes_rejetees SELECT import_id, jeu, fichier, ligne, colonne, valeur, erreur FROM rejected_frame"
+        )
+        con.unregister("rejected_frame")
+
+
+def undo_import(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int]:
+    """Restore every row an import added or changed to its state before it."""
+    rows = con.execute("SELECT statut FROM imports WHERE import_id = ?", [import_id]).fetchall()
+    row = rows[0] if rows else None
+    if row is None:
+        raise UndoRefused(f"Import n° {import_id} introuvable : voyez la liste avec « python -m pipelines historique ».")
+    if row[0] == "annule":
+        raise UndoRefused(f"L'import n° {import_id} est déjà annulé.")
+    # Undo must be exact: refuse if a later import touched the same rows.
+    for dataset in LOAD_ORDER:
+        key = DATASETS[dataset].id_column
+        later = con.execute(
+            f"""SELECT DISTINCT h2.import_id FROM historique_{dataset} h1
+                JOIN historique_{dataset} h2 ON h2.{key} = h1.{key} AND h2.import_id > h1.import_id
+                JOIN imports i ON i.import_id = h2.import_id AND i.statut = 'importe'
+                WHERE h1.import_id = ? ORDER BY 1""",
+            [import_id],
+        ).fetchall()
+        if later:
+            ids = ", ".join(str(r[0]) for r in later)
+            raise UndoRefused(
+                f"Impossible d'annuler l'import n° {import_id} : des lignes de {dataset} ont été modifiées "
+                f"depuis par l'import n° {ids}. Annulez d'abord celui-ci."
+            )
+    _refuse_orphans(con, import_id)
+    restored = {}
+    for dataset in reversed(LOAD_ORDER):
+        ds = DATASETS[dataset]
+        key, cols = ds.id_column, ", ".join(ds.column_names)
+        con.execute(
+            f"DELETE FROM {dataset} WHERE {key} IN (SELECT {key} FROM historique_{dataset} WHERE import_id = ?)",
+            [import_id],
+        )
+        # The previous value's own import_id is the latest earlier import that wrote it.
+        con.execute(
+            f"""INSERT INTO {dataset} ({cols}, import_id)
+                SELECT {', '.join('h.' + c for c in ds.column_names)},
+                       (SELECT max(h2.import_id) FROM historique_{dataset} h2
+                        WHERE h2.{key} = h.{key} AND h2.import_id < h.import_id)
+                FROM historique_{dataset} h WHERE h.import_id = ? AND h.action = 'modification'""",
+            [import_id],
+        )
+        restored[dataset] = int(con.execute(
+            f"SELECT count(*) FROM historique_{dataset} WHERE import_id = ?", [import_id]).fetchall()[0][0])
+    con.execute(
+        "UPDATE imports SET statut = 'annule', annule_le = ? WHERE import_id = ?",
+        [dt.datetime.now().replace(microsecond=0), import_id],
+    )
+    return restored
+
+
+def _refuse_orphans(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
+    """Removing added rows must not leave rows of other imports pointing at nothing."""
+    for dataset in LOAD_ORDER:
+        ds = DATASETS[dataset]
+        for column in ds.columns:
+            if not column.references:
+                continue
+            target = DATASETS[column.references]
+            n = con.execute(
+                f"""SELECT count(*) FROM {dataset} d
+                    JOIN historique_{target.name} h ON h.{target.id_column} = d.{column.name}
+                         AND h.import_id = ? AND h.action = 'ajout'
+                    WHERE d.import_id IS DISTINCT FROM ?""",
+                [import_id, import_id],
+            ).fetchall()[0][0]
+            if n:
+                raise UndoRefused(
+                    f"Impossible d'annuler l'import n° {import_id} : {n} ligne(s) de {dataset} importées "
+                    f"ensuite font référence à des {target.name} qu'il a ajoutés. Annulez d'abord ces imports."
+                )

@@ -1,0 +1,209 @@
+"""Read an uploaded file (bytes) into a table of strings.
+
+Readers take bytes and sniff format, encoding and delimiter themselves. The
+returned frame is indexed by the line number the analyst sees in the file
+(header = line 1; for XLSX, the spreadsheet row), so every later error can
+point at it.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import os
+import zipfile
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+MAX_BYTES_DEFAULT = 500 * 1024 * 1024
+DELIMITERS = {";": "point-virgule", ",": "virgule", "\t": "tabulation"}
+XLSX_MAGIC = b"PK\x03\x04"
+
+
+class UnreadableFile(ValueError):
+    """The file cannot be read at all (binary, empty, corrupt, too large). French message."""
+
+
+@dataclass
+class RawTable:
+    file_name: str
+    sha256: str
+    format: str  # 'csv' | 'xlsx'
+    headers: list[str]  # as written in the file
+    frame: pd.DataFrame  # one str column per header position ("0", "1", …), index = line number
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    notes: list[str] = field(default_factory=list)  # what was detected, for the report
+
+    @property
+    def detection(self) -> str:
+        if self.format == "xlsx":
+            return f"Excel (feuille « {self.sheet} »)"
+        return f"CSV, encodage {self.encoding}, séparateur {DELIMITERS.get(self.delimiter, repr(self.delimiter))}"
+
+
+def max_bytes() -> int:
+    value = os.environ.get("OBSERVATOIRE_TAILLE_MAX_MO")
+    return int(float(value) * 1024 * 1024) if value else MAX_BYTES_DEFAULT
+
+
+def read_file(file_name: str, data: bytes, dataset_hint: str | None = None) -> RawTable:
+    limit = max_bytes()
+    if len(data) > limit:
+        raise UnreadableFile(
+            f"{file_name} : fichier trop volumineux ({len(data) / 1e6:.0f} Mo, maximum {limit / 1e6:.0f} Mo) ; "
+            "découpez-le en plusieurs fichiers."
+        )
+    if not data.strip():
+        raise UnreadableFile(f"{file_name} : le fichier est vide.")
+    sha = hashlib.sha256(data).hexdigest()
+    if data.startswith(XLSX_MAGIC) or file_name.lower().endswith((".xlsx", ".xlsm")):
+        return _read_xlsx(file_name, data, sha, dataset_hint)
+    if file_name.lower().endswith(".xls") or data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise UnreadableFile(
+            f"{file_name} : ancien format Excel (.xls) non pris en charge ; enregistrez le classeur en .xlsx ou en CSV."
+        )
+    return _read_csv(file_name, data, sha)
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Decode CSV bytes: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "UTF-16"
+    if b"\x00" in data[:4096]:
+        raise UnreadableFile("le fichier semble binaire (octets nuls) : attendu un CSV texte ou un classeur .xlsx.")
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="strict"), "UTF-8 (BOM)"
+    try:
+        return data.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    # Exports from French office tools are Windows-1252 (a superset of Latin-1 for € ’ œ « »).
+    best = from_bytes(data[:200_000], cp_isolation=["cp1252", "latin_1", "mac_roman"]).best()
+    encoding = best.encoding if best is not None else "cp1252"
+    try:
+        return data.decode(encoding), _encoding_label(encoding)
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "ISO-8859-1"
+
+
+def _encoding_label(codec: str) -> str:
+    return {"cp1252": "Windows-1252", "latin_1": "ISO-8859-1", "mac_roman": "Mac Roman"}.get(codec, codec)
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter that splits the header line the most (outside quotes)."""
+    first_line = text.split("\n", 1)[0]
+    counts = {}
+    for delim in DELIMITERS:
+        try:
+            counts[delim] = len(next(csv.reader([first_line], delimiter=delim)))
+        except (StopIteration, csv.Error):
+            counts[delim] = 0
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 1 else ";"
+
+
+def _read_csv(file_name: str, data: bytes, sha: str) -> RawTable:
+    try:
+        text, encoding = decode(data)
+    except UnreadableFile as exc:
+        raise UnreadableFile(f"{file_name} : {exc}") from None
+    if "\x00" in text:
+        raise UnreadableFile(f"{file_name} : le fichier semble binaire : attendu un CSV texte ou un classeur .xlsx.")
+    delimiter = sniff_delimiter(text)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            engine="c",
+        )
+    except pd.errors.ParserError as exc:
+        raise UnreadableFile(f"{file_name} : structure CSV illisible ({_parser_hint(str(exc))}).") from None
+    except pd.errors.EmptyDataError:
+        raise UnreadableFile(f"{file_name} : le fichier est vide.") from None
+    return _as_raw_table(file_name, sha, "csv", frame, encoding=encoding, delimiter=delimiter)
+
+
+def _parser_hint(message: str) -> str:
+    if "Expected" in message and "fields" in message:
+        # pandas: "Error tokenizing data. C error: Expected 5 fields in line 7, saw 6"
+        tail = message.split("Expected", 1)[1].strip()
+        parts = tail.replace(",", "").split()
+        try:
+            expected, line, seen = parts[0], parts[3], parts[5]
+            return (
+                f"ligne {line} : {seen} champs au lieu de {expected} — un séparateur de trop "
+                "ou un guillemet mal fermé"
+            )
+        except IndexError:
+            return message
+    if "EOF inside string" in message:
+        return "un guillemet ouvert n'est jamais refermé ; le fichier est peut-être tronqué"
+    return message
+
+
+def _read_xlsx(file_name: str, data: bytes, sha: str, dataset_hint: str | None) -> RawTable:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise UnreadableFile(f"{file_name} : classeur Excel illisible ou corrompu ({type(exc).__name__}).") from None
+    try:
+        names = book.sheetnames
+        sheet_name = next((n for n in names if dataset_hint and n.strip().lower() == dataset_hint), names[0])
+        rows = [
+            [_xlsx_cell(value) for value in row]
+            for row in book[sheet_name].iter_rows(values_only=True)
+        ]
+    finally:
+        book.close()
+    while rows and not any(rows[-1]):
+        rows.pop()
+    if not rows:
+        raise UnreadableFile(f"{file_name} : la feuille « {sheet_name} » est vide.")
+    width = max(len(r) for r in rows)
+    frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
+    return _as_raw_table(file_name, sha, "xlsx", frame, sheet=sheet_name)
+
+
+def _xlsx_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _as_raw_table(file_name: str, sha: str, fmt: str, frame: pd.DataFrame, **kw) -> RawTable:
+    frame = frame.fillna("")
+    headers = [str(h).strip() for h in frame.iloc[0].tolist()] if len(frame) else []
+    # Trailing unnamed empty columns (a stray delimiter at the end of each line) carry nothing.
+    while headers and headers[-1] == "" and (frame.iloc[1:, len(headers) - 1].str.strip() == "").all():
+        headers.pop()
+        frame = frame.iloc[:, : len(headers)]
+    body = frame.iloc[1:].copy()
+    body.columns = [str(i) for i in range(body.shape[1])]
+    body.index = pd.RangeIndex(2, 2 + len(body), name="ligne")
+    # Fully blank lines are not data (but keep the numbering of the others).
+    blank = (body.apply(lambda col: col.str.strip()) == "").all(axis=1)
+    body = body[~blank]
+    return RawTable(file_name=file_name, sha256=sha, format=fmt, headers=headers, frame=body, **kw)

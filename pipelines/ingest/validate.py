@@ -1,0 +1,473 @@
+"""Set-based validation of a batch of files against the interchange format.
+
+Every problem names the line as the analyst sees it (header = line 1), the
+column as written in the file, the value, and says in French what to do.
+Checks run on whole columns (pandas) and, for references, as joins against
+the warehouse (DuckDB); nothing loops over rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+from stdnum.fr import siret as stdnum_siret
+
+from pipelines import referentiels as ref
+from pipelines.datasets import (
+    BOOLEAN, COMMUNE, DATASETS, DATE, DECIMAL, ENUM, ENUM_LIST, FORME_JURIDIQUE, INTEGER,
+    LOAD_ORDER, REGION, RNA, SIRET, TEXT, TEXT_LIST, URL, Column, Dataset,
+)
+from pipelines.ingest import values as V
+from pipelines.ingest.read import RawTable
+
+PROBLEM_COLUMNS = ["jeu", "fichier", "ligne", "colonne", "valeur", "erreur", "gravite"]
+ERROR, WARNING = "erreur", "avertissement"
+HEADER_LINE = 1
+# Columns our own rejected-lines export adds: ignored silently when it is re-uploaded.
+REPORT_COLUMNS = {"fichier", "ligne", "erreur"}
+
+# Boxes (lat min, lat max, lon min, lon max) of France: mainland with Corsica, then overseas.
+FRANCE_BOXES = [
+    (41.3, 51.2, -5.3, 9.7),  # métropole et Corse
+    (15.8, 16.6, -61.9, -60.9),  # Guadeloupe
+    (14.3, 14.95, -61.3, -60.75),  # Martinique
+    (2.0, 6.0, -54.7, -51.5),  # Guyane
+    (-21.5, -20.8, 55.2, 55.9),  # La Réunion
+    (-13.1, -12.5, 44.9, 45.35),  # Mayotte
+    (46.7, 47.2, -56.5, -56.0),  # Saint-Pierre-et-Miquelon
+]
+
+
+@dataclass
+class FileCheck:
+    raw: RawTable
+    dataset: Dataset
+    columns: dict[str, str]  # canonical name → header as written
+    typed: pd.DataFrame  # index = line number, one column per dataset column
+    problems: list[pd.DataFrame] = field(default_factory=list)
+    file_refused: bool = False
+
+    def add(self, mask: pd.Series, column: str, message: str | pd.Series, severity: str = ERROR,
+            raw_values: pd.Series | None = None) -> None:
+        mask = mask.fillna(False).astype(bool)
+        if not mask.any():
+            return
+        lines = mask.index[mask]
+        written = self.columns.get(column, column)
+        if raw_values is None:
+            raw_values = self.raw_column(column)
+        value = raw_values.reindex(lines) if raw_values is not None else pd.Series("", index=lines)
+        if isinstance(message, pd.Series):
+            message = message.reindex(lines)
+        self.problems.append(pd.DataFrame({
+            "jeu": self.dataset.name,
+            "fichier": self.raw.file_name,
+            "ligne": lines.astype("int64"),
+            "colonne": written,
+            "valeur": value.fillna("").astype(str).to_numpy(),
+            "erreur": message if isinstance(message, str) else message.to_numpy(),
+            "gravite": severity,
+        }))
+
+    def add_file_problem(self, column: str, message: str, value: str = "", severity: str = ERROR) -> None:
+        self.problems.append(pd.DataFrame([{
+            "jeu": self.dataset.name, "fichier": self.raw.file_name, "ligne": HEADER_LINE,
+            "colonne": column, "valeur": value, "erreur": message, "gravite": severity,
+        }]))
+        if severity == ERROR:
+            self.file_refused = True
+
+    _raw_cells: pd.DataFrame | None = None
+
+    def raw_column(self, column: str) -> pd.Series | None:
+        if self._raw_cells is None or column not in self._raw_cells:
+            return None
+        return self._raw_cells[column]
+
+    def problem_frame(self) -> pd.DataFrame:
+        if not self.problems:
+            return pd.DataFrame(columns=PROBLEM_COLUMNS)
+        return pd.concat(self.problems, ignore_index=True)
+
+    @property
+    def rejected_lines(self) -> pd.Index:
+        if self.file_refused:
+            return self.typed.index
+        frame = self.problem_frame()
+        return pd.Index(frame.loc[frame["gravite"] == ERROR, "ligne"].unique())
+
+    @property
+    def valid(self) -> pd.DataFrame:
+        return self.typed[~self.typed.index.isin(self.rejected_lines)]
+
+
+@dataclass
+class BatchCheck:
+    files: list[FileCheck]
+
+    def problems(self) -> pd.DataFrame:
+        frames = [f.problem_frame() for f in self.files]
+        frames = [f for f in frames if len(f)]
+        if not frames:
+            return pd.DataFrame(columns=PROBLEM_COLUMNS)
+        return pd.concat(frames, ignore_index=True).sort_values(["fichier", "ligne"], kind="stable", ignore_index=True)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.file_refused or len(f.rejected_lines) for f in self.files)
+
+    def valid_frames(self) -> dict[str, pd.DataFrame]:
+        out: dict[str, list[pd.DataFrame]] = {}
+        for f in self.files:
+            out.setdefault(f.dataset.name, []).append(f.valid)
+        return {name: pd.concat(parts) for name, parts in out.items()}
+
+
+class DatasetNotRecognised(ValueError):
+    pass
+
+
+def detect_dataset(headers: list[str]) -> str:
+    """The dataset whose id column is present and which matches the most headers."""
+    keys = {V.normalize_key(h) for h in headers}
+    scores = {
+        name: len(keys & set(ds.column_names))
+        for name, ds in DATASETS.items()
+        if ds.id_column in keys
+    }
+    if not scores:
+        raise DatasetNotRecognised(
+            "Jeu de données non reconnu : aucune colonne identifiant (id_structure, id_programme, "
+            "id_accompagnement, id_atelier, id_resultat, id_temoignage) ; choisissez le jeu de données."
+        )
+    return max(scores, key=lambda n: scores[n])
+
+
+# ---------------------------------------------------------------------------
+# One file
+
+
+def check_file(raw: RawTable, dataset: Dataset, reference: "Reference") -> FileCheck:
+    columns, positions = _match_headers(raw, dataset)
+    check = FileCheck(raw=raw, dataset=dataset, columns=columns, typed=pd.DataFrame(index=raw.frame.index))
+    _report_headers(check, raw, dataset, positions)
+
+    cells = V.strip_cells(raw.frame[[positions[c] for c in columns]]) if columns else pd.DataFrame(index=raw.frame.index)
+    cells.columns = list(columns)
+    check._raw_cells = cells
+    if raw.frame.empty:
+        check.add_file_problem("", "Le fichier ne contient aucune ligne de données (seulement l'en-tête).")
+
+    for column in dataset.columns:
+        if column.name in cells:
+            check.typed[column.name] = _check_column(check, column, cells[column.name], reference)
+        else:
+            check.typed[column.name] = pd.Series(None, index=cells.index, dtype=object)
+    _check_rows(check, dataset.name)
+    _check_unique_ids(check)
+    return check
+
+
+def _match_headers(raw: RawTable, dataset: Dataset) -> tuple[dict[str, str], dict[str, str]]:
+    known = set(dataset.column_names)
+    columns: dict[str, str] = {}
+    positions: dict[str, str] = {}
+    for position, header in enumerate(raw.headers):
+        key = V.normalize_key(header)
+        if key in known and key not in columns:
+            columns[key] = header
+            positions[key] = str(position)
+    return columns, positions
+
+
+def _report_headers(check: FileCheck, raw: RawTable, dataset: Dataset, positions: dict[str, str]) -> None:
+    known = set(dataset.column_names)
+    seen: dict[str, str] = {}
+    for header in raw.headers:
+        key = V.normalize_key(header)
+        if not header:
+            check.add_file_problem("", "Colonne sans nom ignorée.", severity=WARNING)
+        elif key in seen:
+            check.add_file_problem(
+                header,
+                f"Colonne en double : « {seen[key]} » et « {header} » désignent la même colonne "
+                f"{key} ; supprimez l'une des deux.",
+            )
+        elif key not in known and key not in REPORT_COLUMNS:
+            check.add_file_problem(
+                header,
+                f"Colonne « {header} » inconnue pour le jeu {dataset.name} : ignorée "
+                "(vérifiez l'orthographe si elle devait être importée).",
+                severity=WARNING,
+            )
+        if header:
+            seen.setdefault(key, header)
+    for column in dataset.columns:
+        if column.required and column.name not in positions:
+            check.add_file_problem(
+                column.name,
+                f"Colonne obligatoire « {column.name} » absente : ajoutez-la ({column.description.lower()}, "
+                f"p. ex. {column.example}).",
+            )
+
+
+def _msg(template: str, values: pd.Series) -> pd.Series:
+    """Vectorised message: template with {v} replaced by each value."""
+    before, _, after = template.partition("{v}")
+    return before + values.fillna("").astype(str) + after
+
+
+def _check_column(check: FileCheck, column: Column, cells: pd.Series, reference: "Reference") -> pd.Series:
+    name = column.name
+    formula = cells.str.startswith("=", na=False)
+    check.add(formula, name, _msg("Formule « {v} » non acceptée : saisissez la valeur elle-même, pas un calcul.", cells))
+    cells = cells.mask(formula)
+
+    missing = cells.isna()
+    if column.required:
+        check.add(missing & ~formula, name, f"Valeur obligatoire manquante : renseignez {name} ({column.description.lower()}).")
+
+    kind = column.kind
+    if kind == TEXT:
+        too_long = cells.str.len() > column.max_length
+        check.add(too_long, name, _msg(
+            f"Texte trop long ({{v}} caractères, maximum {column.max_length}) : raccourcissez-le.",
+            cells.str.len().astype("Int64").astype(str)))
+        return cells.mask(too_long).astype(object).where(cells.notna(), None)
+    if kind == TEXT_LIST:
+        return V.split_list(cells)
+    if kind in (INTEGER, DECIMAL):
+        parse = V.parse_integer if kind == INTEGER else V.parse_decimal
+        parsed, bad = parse(cells)
+        what = "un nombre entier" if kind == INTEGER else "un nombre"
+        check.add(bad, name, _msg(f"« {{v}} » n'est pas {what} : écrivez par exemple {column.example}.", cells))
+        return _check_range(check, column, parsed)
+    if kind == DATE:
+        parsed, bad = V.parse_date(cells)
+        check.add(bad, name, _msg("Date « {v} » illisible : attendu JJ/MM/AAAA ou AAAA-MM-JJ, p. ex. 12/03/2021.", cells))
+        return parsed
+    if kind == BOOLEAN:
+        parsed, bad = V.parse_boolean(cells)
+        check.add(bad, name, _msg("« {v} » n'est pas reconnu : attendu oui ou non (ou o/n, true/false, 1/0).", cells))
+        return parsed
+    if kind == ENUM:
+        parsed, bad = V.parse_enum(cells, column.choices)
+        check.add(bad, name, _msg(f"« {{v}} » ne fait pas partie de la liste {name} : {_choices_hint(column)}.", cells))
+        return parsed.astype(object).where(parsed.notna(), None)
+    if kind == ENUM_LIST:
+        parsed, bad, unknown = V.parse_enum_list(cells, column.choices)
+        check.add(bad, name, _msg(f"Code(s) inconnu(s) « {{v}} » dans {name} : {_choices_hint(column)} ; séparez-les par |.", unknown))
+        return parsed
+    if kind == FORME_JURIDIQUE:
+        return _check_forme_juridique(check, column, cells)
+    if kind == SIRET:
+        digits = cells.str.replace(r"[\s\u00a0.]", "", regex=True)
+        valid = digits.dropna().drop_duplicates().map(stdnum_siret.is_valid)
+        ok = digits.map(dict(zip(digits.dropna().drop_duplicates(), valid)))
+        bad = cells.notna() & (ok != True)  # noqa: E712 — NA-safe comparison
+        check.add(bad, name, _msg("SIRET « {v} » invalide : 14 chiffres attendus, dont une clé de contrôle (vérifiez la saisie).", cells))
+        return digits.where(~bad).astype(object).where(digits.notna() & ~bad, None)
+    if kind == RNA:
+        upper = cells.str.upper().str.replace(r"\s", "", regex=True)
+        bad = cells.notna() & ~upper.str.fullmatch(r"W\d{9}", na=False)
+        check.add(bad, name, _msg("RNA « {v} » invalide : attendu W suivi de 9 chiffres, p. ex. W143001234.", cells))
+        return upper.astype(object).where(upper.notna() & ~bad, None)
+    if kind == COMMUNE:
+        return _check_commune(check, column, cells, reference)
+    if kind == REGION:
+        codes = cells.where(~cells.str.fullmatch(r"\d", na=False), "0" + cells)
+        bad = codes.notna() & ~codes.isin(reference.regions)
+        check.add(bad, name, _msg("Code région {v} inconnu : attendu un code INSEE à 2 chiffres, p. ex. 28 (Normandie), 76 (Occitanie), 93 (Provence-Alpes-Côte d'Azur).", cells))
+        return codes.astype(object).where(codes.notna() & ~bad, None)
+    if kind == URL:
+        bad = cells.notna() & ~cells.str.fullmatch(r"https?://[^\s<>\"']+", case=False, na=False)
+        check.add(bad, name, _msg("Lien « {v} » invalide : attendu une adresse commençant par http:// ou https://.", cells))
+        return cells.astype(object).where(cells.notna() & ~bad, None)
+    raise AssertionError(f"unknown column kind {kind}")
+
+
+def _choices_hint(column: Column) -> str:
+    codes = list(column.choices)
+    if len(codes) <= 13:
+        return "valeurs possibles : " + ", ".join(codes)
+    return f"utilisez un code de la typologie, p. ex. {column.example} (voir le dictionnaire des données)"
+
+
+def _check_range(check: FileCheck, column: Column, parsed: pd.Series) -> pd.Series:
+    maximum = column.maximum
+    if column.name == "annee_creation":
+        maximum = dt.date.today().year
+    low = parsed < column.minimum if column.minimum is not None else pd.Series(False, index=parsed.index)
+    high = parsed > maximum if maximum is not None else pd.Series(False, index=parsed.index)
+    out = (low | high).fillna(False)
+    if column.minimum is not None and maximum is not None:
+        expect = f"attendu entre {_num(column.minimum)} et {_num(maximum)}"
+    elif column.minimum is not None:
+        expect = f"attendu au moins {_num(column.minimum)}"
+    else:
+        expect = f"attendu au plus {_num(maximum)}"
+    check.add(out, column.name, _msg(f"Valeur {{v}} hors limites pour {column.name} : {expect}.", check.raw_column(column.name)))
+    return parsed.mask(out)
+
+
+def _num(value: float) -> str:
+    return f"{value:g}".replace(".", ",")
+
+
+def _check_forme_juridique(check: FileCheck, column: Column, cells: pd.Series) -> pd.Series:
+    parsed, bad = V.parse_enum(cells, column.choices)
+    insee = cells.where(bad & cells.str.fullmatch(r"\d{4}", na=False))
+    mapped = insee.map(ref.FORME_JURIDIQUE_INSEE_EXACT)
+    for prefix, code in ref.FORME_JURIDIQUE_INSEE_PREFIX.items():
+        mapped = mapped.where(mapped.notna() | ~insee.str.startswith(prefix, na=False), code)
+    parsed = parsed.where(parsed.notna(), mapped)
+    still_bad = cells.notna() & parsed.isna()
+    check.add(still_bad, column.name, _msg(
+        "Forme juridique « {v} » non reconnue : valeurs possibles : " + ", ".join(column.choices)
+        + " ; ou une catégorie juridique INSEE 92xx (association), 9300 (fondation), 5458/5558/5658 (scop).",
+        cells))
+    return parsed.astype(object).where(parsed.notna(), None)
+
+
+def _check_commune(check: FileCheck, column: Column, cells: pd.Series, reference: "Reference") -> pd.Series:
+    codes = cells.str.upper()
+    # Spreadsheets drop the leading zero of codes like 01004: restore it.
+    codes = codes.where(~codes.str.fullmatch(r"\d{4}", na=False), "0" + codes)
+    parent = codes.map(reference.arrondissements)
+    is_arrondissement = parent.notna()
+    check.add(is_arrondissement, column.name, _msg(
+        "Code d'arrondissement municipal {v} : rattaché à sa commune.", cells), severity=WARNING)
+    codes = codes.where(~is_arrondissement, parent)
+    bad = codes.notna() & ~codes.isin(reference.communes)
+    check.add(bad, column.name, _msg(
+        "Code commune {v} inconnu : attendu un code INSEE à 5 caractères, p. ex. 14118 (Caen) ou 2A004 (Ajaccio).", cells))
+    return codes.astype(object).where(codes.notna() & ~bad, None)
+
+
+def _check_rows(check: FileCheck, dataset: str) -> None:
+    t = check.typed
+    if "date_fin" in t and "date_debut" in t:
+        before = t["date_fin"] < t["date_debut"]
+        check.add(before, "date_fin", "Date de fin antérieure à la date de début : corrigez l'une des deux dates.")
+    if dataset == "structures":
+        lat, lon = t["latitude"], t["longitude"]
+        lone = lat.isna() != lon.isna()
+        check.add(lone & lat.isna(), "latitude", "Longitude sans latitude : renseignez les deux coordonnées ou aucune.")
+        check.add(lone & lon.isna(), "longitude", "Latitude sans longitude : renseignez les deux coordonnées ou aucune.")
+        both = lat.notna() & lon.notna()
+        inside = pd.Series(False, index=t.index)
+        for lat0, lat1, lon0, lon1 in FRANCE_BOXES:
+            inside |= lat.between(lat0, lat1).fillna(False) & lon.between(lon0, lon1).fillna(False)
+        check.add(both & ~inside, "latitude", "Coordonnées hors de France : vérifiez latitude et longitude (WGS84, degrés décimaux, p. ex. 49,18 et -0,37).",
+                  raw_values=(check.raw_column("latitude").fillna("") + " ; " + check.raw_column("longitude").fillna("")) if "latitude" in check.columns and "longitude" in check.columns else None)
+    if dataset == "ateliers":
+        over = t["nb_adherents"] > t["nb_participants"]
+        check.add(over, "nb_adherents", "Plus d'adhérents que de participants : nb_adherents doit être au plus nb_participants.")
+
+
+def _check_unique_ids(check: FileCheck) -> None:
+    id_col = check.dataset.id_column
+    ids = check.typed[id_col]
+    dup = ids.notna() & ids.duplicated(keep=False)
+    if dup.any():
+        lines = pd.Series(ids.index, index=ids.index)[dup].groupby(ids[dup]).agg(
+            lambda s: ", ".join(map(str, s.tolist()[:5])) + (f" et {len(s) - 5} autres" if len(s) > 5 else ""))
+        message = "Identifiant présent plusieurs fois dans le fichier (lignes " + ids[dup].map(lines) + ") : chaque ligne doit avoir un identifiant unique."
+        check.add(dup, id_col, message)
+
+
+# ---------------------------------------------------------------------------
+# The batch
+
+
+@dataclass
+class Reference:
+    """What validation needs from the warehouse."""
+    communes: pd.Index
+    arrondissements: dict[str, str]
+    regions: pd.Index
+    con: duckdb.DuckDBPyConnection
+
+    @classmethod
+    def from_connection(cls, con: duckdb.DuckDBPyConnection) -> "Reference":
+        communes = con.execute("SELECT code, arrondissement, code_parent FROM geo_communes").df()
+        arr = communes[communes["arrondissement"].fillna(False)]
+        return cls(
+            communes=pd.Index(communes.loc[~communes["arrondissement"].fillna(False), "code"]),
+            arrondissements=dict(zip(arr["code"], arr["code_parent"])),
+            regions=pd.Index(con.execute("SELECT code FROM geo_regions").df()["code"]),
+            con=con,
+        )
+
+    def existing_ids(self, dataset: str, ids: pd.Series) -> pd.Index:
+        """Those of `ids` present in the warehouse table of `dataset`."""
+        id_col = DATASETS[dataset].id_column
+        wanted = pd.DataFrame({"id": ids.dropna().unique()})
+        found = self.con.execute(
+            f"SELECT w.id FROM wanted w SEMI JOIN {dataset} t ON t.{id_col} = w.id"
+        ).df()
+        return pd.Index(found["id"])
+
+
+def check_batch(files: list[tuple[str, RawTable]], con: duckdb.DuckDBPyConnection) -> BatchCheck:
+    """Validate files (dataset name, raw table) as one batch, in dependency order."""
+    reference = Reference.from_connection(con)
+    checks = [check_file(raw, DATASETS[name], reference) for name, raw in files]
+    order = {name: i for i, name in enumerate(LOAD_ORDER)}
+    checks.sort(key=lambda c: order[c.dataset.name])
+    _check_ids_across_files(checks)
+    valid_ids: dict[str, pd.Index] = {}
+    for check in checks:
+        for column in check.dataset.columns:
+            if column.references:
+                _check_reference(check, column, reference, valid_ids)
+        if check.dataset.name == "resultats":
+            _check_measure_after_start(check, checks, reference)
+        name = check.dataset.name
+        valid_ids[name] = valid_ids.get(name, pd.Index([])).append(pd.Index(check.valid[check.dataset.id_column]))
+    return BatchCheck(checks)
+
+
+def _check_ids_across_files(checks: list[FileCheck]) -> None:
+    by_dataset: dict[str, list[FileCheck]] = {}
+    for c in checks:
+        by_dataset.setdefault(c.dataset.name, []).append(c)
+    for group in by_dataset.values():
+        for i, later in enumerate(group[1:], start=1):
+            earlier_ids = pd.Index(pd.concat([g.typed[g.dataset.id_column] for g in group[:i]]).dropna())
+            ids = later.typed[later.dataset.id_column]
+            dup = ids.isin(earlier_ids)
+            later.add(dup, later.dataset.id_column, "Identifiant déjà présent dans un autre fichier de ce lot : gardez une seule ligne par identifiant.")
+
+
+def _check_reference(check: FileCheck, column: Column, reference: Reference, valid_ids: dict[str, pd.Index]) -> None:
+    values = check.typed[column.name]
+    present = values.notna()
+    if not present.any():
+        return
+    known = reference.existing_ids(column.references, values).append(valid_ids.get(column.references, pd.Index([])))
+    orphan = present & ~values.isin(known)
+    target = DATASETS[column.references]
+    check.add(orphan, column.name, _msg(
+        f"{target.label[:-1] if target.label.endswith('s') else target.label} {{v}} introuvable : ni dans l'entrepôt, ni parmi les lignes valides "
+        f"de ce lot ; importez d'abord le fichier {column.references} ou corrigez l'identifiant.", values))
+
+
+def _check_measure_after_start(check: FileCheck, checks: list[FileCheck], reference: Reference) -> None:
+    t = check.typed
+    starts = pd.concat([c.valid.set_index("id_accompagnement")["date_debut"] for c in checks if c.dataset.name == "accompagnements"] or [pd.Series(dtype="datetime64[ns]")])
+    missing = pd.DataFrame({"id": t["id_accompagnement"].dropna().unique()})
+    missing = missing[~missing["id"].isin(starts.index)]
+    if len(missing):
+        stored = reference.con.execute(
+            "SELECT m.id, a.date_debut FROM missing m JOIN accompagnements a ON a.id_accompagnement = m.id"
+        ).df()
+        starts = pd.concat([starts, pd.Series(pd.to_datetime(stored["date_debut"]).to_numpy(), index=stored["id"])])
+    start = t["id_accompagnement"].map(starts[~starts.index.duplicated()])
+    early = t["date_mesure"] < start
+    check.add(early, "date_mesure", _msg(
+        "Date de mesure antérieure au début de l'accompagnement ({v}) : une mesure de suivi vient après le début.",
+        start.dt.strftime("%d/%m/%Y")), raw_values=check.raw_column("date_mesure"))

@@ -1,0 +1,117 @@
+"""Vectorised parsers for the value rules of the interchange format.
+
+Each parser takes a Series of stripped strings (missing = NA) and returns the
+typed Series plus a boolean mask of the cells it could not read. No loop over
+rows: these run on whole columns.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+_SEPARATORS = re.compile(r"[\s_\-]+")
+_SPACES = re.compile(r"[\s\u00a0\u202f]")
+
+
+def normalize_key(text: str) -> str:
+    """Case-, accent- and separator-insensitive key: 'Code-Commune ' → 'code_commune'."""
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _SEPARATORS.sub("_", bare.strip().lower()).strip("_")
+
+
+def normalize_keys(values: pd.Series) -> pd.Series:
+    """normalize_key over a column, computed once per distinct value."""
+    uniques = values.dropna().unique()
+    mapping = {u: normalize_key(u) for u in uniques}
+    return values.map(mapping)
+
+
+def parse_enum(values: pd.Series, choices: Mapping[str, str]) -> tuple[pd.Series, pd.Series]:
+    lookup = {}
+    for code, label in choices.items():
+        lookup[normalize_key(code)] = code
+        lookup[normalize_key(label)] = code
+    parsed = normalize_keys(values).map(lookup)
+    return parsed, values.notna() & parsed.isna()
+
+
+def parse_decimal(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    cleaned = values.str.replace(_SPACES, "", regex=True).str.replace(",", ".", regex=False)
+    # Only plain decimal notation: no exponent, no thousands comma left over.
+    well_formed = cleaned.str.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)", na=False)
+    parsed = pd.to_numeric(cleaned.where(well_formed), errors="coerce").astype("Float64")
+    return parsed, values.notna() & parsed.isna()
+
+
+def parse_integer(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    parsed, bad = parse_decimal(values)
+    fractional = parsed.notna() & (parsed != parsed.round())
+    parsed = parsed.where(~fractional).round().astype("Int64")
+    return parsed, bad | fractional
+
+
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+def parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    french = values.str.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", na=False)
+    iso = values.str.fullmatch(r"\d{4}-\d{2}-\d{2}( 00:00:00)?", na=False)
+    # Excel stores dates as day counts; five digits covers 1927–2173.
+    serial = values.str.fullmatch(r"\d{5}", na=False)
+    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    if french.any():
+        parsed[french] = pd.to_datetime(values[french], format="%d/%m/%Y", errors="coerce")
+    if iso.any():
+        parsed[iso] = pd.to_datetime(values[iso].str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+    if serial.any():
+        parsed[serial] = EXCEL_EPOCH + pd.to_timedelta(values[serial].astype("int64"), unit="D")
+    return parsed, values.notna() & parsed.isna()
+
+
+_TRUE = {"oui", "o", "true", "1"}
+_FALSE = {"non", "n", "false", "0"}
+
+
+def parse_boolean(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    keys = values.str.lower()
+    parsed = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    parsed[keys.isin(_TRUE)] = True
+    parsed[keys.isin(_FALSE)] = False
+    return parsed, values.notna() & parsed.isna()
+
+
+def split_list(values: pd.Series) -> pd.Series:
+    """'a | b||c' → ['a', 'b', 'c']; missing stays missing."""
+    def split(cell: object) -> object:
+        if cell is None or cell is pd.NA or (isinstance(cell, float) and np.isnan(cell)):
+            return None
+        items = [part.strip() for part in str(cell).split("|")]
+        return [item for item in items if item] or None
+
+    return values.map(split, na_action="ignore").astype(object).where(values.notna(), None)
+
+
+def parse_enum_list(values: pd.Series, choices: Mapping[str, str]) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Returns (parsed lists, bad mask, the unknown items joined, for the message)."""
+    lists = split_list(values)
+    exploded = lists.explode()
+    parsed_items, bad_items = parse_enum(exploded.astype("string"), choices)
+    parsed_items = parsed_items.where(~bad_items)
+    bad = bad_items.groupby(level=0).any().reindex(values.index, fill_value=False)
+    unknown = exploded[bad_items].groupby(level=0).agg(lambda s: ", ".join(map(str, s)))
+    regrouped = parsed_items.dropna().groupby(level=0).agg(list)
+    result = pd.Series(None, index=values.index, dtype=object)
+    result.loc[regrouped.index] = regrouped
+    return result, bad, unknown.reindex(values.index)
+
+
+def strip_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Trim every cell; an empty cell becomes missing."""
+    stripped = frame.apply(lambda col: col.str.strip())
+    return stripped.mask(stripped == "")

@@ -1,0 +1,151 @@
+"""Warehouse schema, created and migrated by code.
+
+`schema_meta.version` records the schema a file was built with; `migrate`
+applies the missing steps in order, so a file built by an older release is
+upgraded in place (on the writer's private copy, see pipelines.warehouse).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import duckdb
+
+from pipelines import geo, referentiels as ref
+from pipelines.datasets import DATASETS
+
+
+def dataset_table_ddl(dataset_name: str, table: str | None = None, extra: str = "") -> str:
+    ds = DATASETS[dataset_name]
+    cols = ",\n  ".join(f"{c.name} {c.sql_type}" for c in ds.columns)
+    return f"CREATE TABLE {table or ds.name} (\n  {cols}{extra}\n)"
+
+
+def _v1(con: duckdb.DuckDBPyConnection) -> None:
+    for name in DATASETS:
+        # The id column is unique by construction of the loader; the import that
+        # last wrote a row is kept for history and undo.
+        con.execute(dataset_table_ddl(name, extra=",\n  import_id BIGINT"))
+        # Previous state of rows an import inserted or changed, to undo it exactly.
+        con.execute(
+            dataset_table_ddl(
+                name,
+                table=f"historique_{name}",
+                extra=",\n  import_id BIGINT NOT NULL,\n  action VARCHAR NOT NULL",
+            )
+        )
+    con.execute(
+        """
+        CREATE TABLE imports (
+          import_id BIGINT PRIMARY KEY,
+          cree_le TIMESTAMP NOT NULL,
+          role VARCHAR NOT NULL,
+          mode VARCHAR NOT NULL,          -- 'tout_ou_rien' | 'valides_seulement'
+          statut VARCHAR NOT NULL,        -- 'importe' | 'annule'
+          annule_le TIMESTAMP,
+          nb_lus BIGINT, nb_valides BIGINT, nb_rejetes BIGINT,
+          nb_nouveaux BIGINT, nb_modifies BIGINT, nb_inchanges BIGINT,
+          rapport JSON                    -- problems found, as reported to the user
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE import_fichiers (
+          import_id BIGINT NOT NULL,
+          jeu VARCHAR NOT NULL,
+          fichier VARCHAR NOT NULL,
+          sha256 VARCHAR NOT NULL,
+          format VARCHAR, encodage VARCHAR, separateur VARCHAR,
+          nb_lus BIGINT, nb_valides BIGINT, nb_rejetes BIGINT,
+          nb_nouveaux BIGINT, nb_modifies BIGINT, nb_inchanges BIGINT
+        )
+        """
+    )
+    con.execute("CREATE TABLE lignes_rejetees (import_id BIGINT, jeu VARCHAR, fichier VARCHAR, ligne BIGINT, colonne VARCHAR, valeur VARCHAR, erreur VARCHAR)")
+    con.execute("CREATE TABLE ref_domaines (code VARCHAR PRIMARY KEY, libelle VARCHAR NOT NULL)")
+    con.execute("CREATE TABLE ref_besoin_categories (code VARCHAR PRIMARY KEY, libelle VARCHAR NOT NULL)")
+    con.execute(
+        "CREATE TABLE ref_besoins (code VARCHAR PRIMARY KEY, libelle VARCHAR NOT NULL, categorie VARCHAR NOT NULL)"
+    )
+    con.execute("CREATE TABLE geo_regions (code VARCHAR PRIMARY KEY, nom VARCHAR NOT NULL)")
+    con.execute(
+        "CREATE TABLE geo_departements (code VARCHAR PRIMARY KEY, nom VARCHAR NOT NULL, code_region VARCHAR NOT NULL)"
+    )
+    con.execute(
+        """
+        CREATE TABLE geo_communes (
+          code VARCHAR PRIMARY KEY, nom VARCHAR NOT NULL,
+          code_departement VARCHAR NOT NULL, code_region VARCHAR NOT NULL,
+          code_epci VARCHAR, nom_epci VARCHAR, population BIGINT,
+          latitude DOUBLE, longitude DOUBLE,
+          arrondissement BOOLEAN NOT NULL DEFAULT false, code_parent VARCHAR
+        )
+        """
+    )
+    load_reference_data(con)
+
+
+# MIGRATIONS[i] brings a file from version i to version i + 1.
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_meta'"
+    ).fetchall()[0][0]
+    if not exists:
+        return 0
+    row = con.execute("SELECT max(version) FROM schema_meta").fetchall()[0]
+    return int(row[0] or 0)
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring the schema up to SCHEMA_VERSION; return the version found before."""
+    found = current_version(con)
+    if found > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"Cet entrepôt a été créé par une version plus récente d'Observatoire "
+            f"(schéma {found} > {SCHEMA_VERSION}) : mettez l'application à jour."
+        )
+    if found == SCHEMA_VERSION:
+        return found
+    con.execute("BEGIN TRANSACTION")
+    if found == 0:
+        con.execute("CREATE TABLE schema_meta (version INTEGER NOT NULL, applique_le TIMESTAMP DEFAULT current_timestamp)")
+    for step in range(found, SCHEMA_VERSION):
+        MIGRATIONS[step](con)
+        con.execute("INSERT INTO schema_meta (version) VALUES (?)", [step + 1])
+    con.execute("COMMIT")
+    return found
+
+
+def load_reference_data(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)load the reference lists and the geographic reference shipped in data/geo."""
+    for table in ("ref_domaines", "ref_besoin_categories", "ref_besoins", "geo_communes", "geo_departements", "geo_regions"):
+        con.execute(f"DELETE FROM {table}")
+    con.executemany("INSERT INTO ref_domaines VALUES (?, ?)", list(ref.DOMAINES.items()))
+    con.executemany("INSERT INTO ref_besoin_categories VALUES (?, ?)", list(ref.BESOIN_CATEGORIES.items()))
+    con.executemany(
+        "INSERT INTO ref_besoins VALUES (?, ?, ?)",
+        [(code, label, ref.besoin_categorie(code)) for code, label in ref.BESOINS.items()],
+    )
+    regions = geo.read_regions()  # noqa: F841 — referenced by name in SQL below
+    departements = geo.read_departements()  # noqa: F841
+    communes = geo.read_communes()
+    for optional in ("latitude", "longitude", "code_epci", "nom_epci", "code_parent"):
+        if optional not in communes.columns:
+            communes[optional] = None
+    if "arrondissement" not in communes.columns:
+        communes["arrondissement"] = False
+    con.execute("INSERT INTO geo_regions SELECT code, nom FROM regions")
+    con.execute("INSERT INTO geo_departements SELECT code, nom, code_region FROM departements")
+    con.execute(
+        """
+        INSERT INTO geo_communes
+        SELECT code, nom, code_departement, code_region, code_epci, nom_epci,
+               population, latitude, longitude, coalesce(arrondissement, false), code_parent
+        FROM communes
+        """
+    )
