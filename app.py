@@ -19,6 +19,9 @@ PAGES = {
         st.Page("pages/resultats.py", title="Résultats des programmes", icon="📈", url_path="resultats"),
         st.Page("pages/temoignages.py", title="Témoignages", icon="💬", url_path="temoignages"),
     ],
+    "Réunion": [
+        st.Page("pages/reunion.py", title="Mode réunion", icon="📽️", url_path="reunion"),
+    ],
     "Données": [
         st.Page("pages/importer.py", title="Importer des données", icon="📥", url_path="importer"),
     ],

@@ -12,6 +12,7 @@ from pipelines.datasets import LOAD_ORDER
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MINI = FIXTURES / "mini"
+REPO_DIR = Path(__file__).resolve().parent.parent
 
 
 def create_warehouse(path: Path) -> Path:

@@ -1,0 +1,1 @@
+"""Observatoire pipelines: warehouse, ingestion, indicators (no Streamlit)."""

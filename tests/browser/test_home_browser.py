@@ -1,0 +1,29 @@
+"""The home page in a real headless Chromium, with a screenshot to look at."""
+
+import re
+
+import pytest
+
+from pipelines import indicators, warehouse
+from pipelines.indicators import Scope
+from tests.browser.conftest import ARTIFACTS, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+
+def test_home_page_shows_key_figures_and_charts(server, page, demo_db):
+    page.goto(f"{server}/")
+    wait_for_app(page)
+    page.get_by_text("Structures accompagnées").first.wait_for(timeout=30_000)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "vue_ensemble.png"))
+
+    with warehouse.read_connection(demo_db) as con:
+        truth = indicators.key_figures(con, Scope())
+    metric_values = [re.sub(r"\s", "", t) for t in page.locator("[data-testid='stMetricValue']").all_inner_texts()]
+    assert str(truth["structures"]) in metric_values
+    assert str(truth["accompagnements"]) in metric_values
+    # Three charts with drawn bars, not empty frames.
+    assert page.locator(".js-plotly-plot").count() == 3
+    assert page.locator(".js-plotly-plot .bars path").count() > 5
+    assert page.get_by_text("Données de démonstration synthétiques").count() == 1

@@ -1,0 +1,94 @@
+"""The dashboard driven as a person would, with streamlit.testing.v1.AppTest."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pipelines import indicators, warehouse
+from pipelines.indicators import Scope
+
+PAGES = ["pages/vue_ensemble.py", "pages/structures.py", "pages/besoins.py", "pages/territoires.py",
+         "pages/resultats.py", "pages/temoignages.py", "pages/reunion.py", "pages/importer.py"]
+
+
+@pytest.fixture
+def app(demo_db, monkeypatch):
+    monkeypatch.setenv(warehouse.ENV_VAR, str(demo_db))
+
+    def start(**query_params) -> AppTest:
+        at = AppTest.from_file("app.py", default_timeout=60)
+        for key, value in query_params.items():
+            at.query_params[key] = value
+        return at.run()
+
+    return start
+
+
+def metric_values(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def as_int(text: str) -> int:
+    return int(text.replace("\u202f", "").replace("\u00a0", ""))
+
+
+def expected(db, **scope) -> dict:
+    with warehouse.read_connection(db) as con:
+        return indicators.key_figures(con, Scope(**scope))
+
+
+def test_home_shows_the_key_figures_of_the_warehouse(app, demo_db):
+    at = app()
+    assert not at.exception
+    figures = metric_values(at)
+    truth = expected(demo_db)
+    assert as_int(figures["Structures accompagnées"]) == truth["structures"]
+    assert as_int(figures["Accompagnements"]) == truth["accompagnements"]
+    assert as_int(figures["Heures d'accompagnement"]) == round(truth["heures"])
+    assert len(at.get("plotly_chart")) == 3
+    assert any("démonstration synthétiques" in w.value for w in at.warning)
+
+
+def test_region_filter_narrows_figures_and_goes_into_the_url(app, demo_db):
+    at = app()
+    everything = as_int(metric_values(at)["Structures accompagnées"])
+    at.selectbox(key="filtre_region").set_value("28").run()
+    assert not at.exception
+    normandie = as_int(metric_values(at)["Structures accompagnées"])
+    assert 0 < normandie < everything
+    assert normandie == expected(demo_db, region="28")["structures"]
+    assert at.query_params["region"] == ["28"]
+
+
+def test_url_parameters_restore_the_view(app, demo_db):
+    at = app(region="76", du="2024-01-01", au="2024-12-31")
+    assert at.selectbox(key="filtre_region").value == "76"
+    truth = expected(demo_db, region="76", depuis=dt.date(2024, 1, 1), jusqu_au=dt.date(2024, 12, 31))
+    assert as_int(metric_values(at)["Accompagnements"]) == truth["accompagnements"]
+    # With a full period, cards compare to the previous period of equal length.
+    assert any(m.delta for m in at.metric)
+
+
+def test_filters_that_match_nothing_show_a_message_not_an_empty_chart(app):
+    at = app(du="1995-01-01", au="1995-12-31")
+    assert not at.exception
+    assert not at.get("plotly_chart")
+    assert any("Aucun accompagnement ne correspond" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_without_error(app, page):
+    at = app()
+    at.switch_page(page).run()
+    assert not at.exception
+    assert at.title, "each page has a title"
+
+
+def test_missing_warehouse_says_how_to_create_it(monkeypatch, tmp_path):
+    monkeypatch.setenv(warehouse.ENV_VAR, str(tmp_path / "absent.duckdb"))
+    at = AppTest.from_file("app.py", default_timeout=30).run()
+    assert not at.exception
+    assert "python -m pipelines init --demo" in at.error[0].value

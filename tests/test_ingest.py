@@ -1,0 +1,120 @@
+"""Ingestion behaviour an analyst relies on: verdicts, atomicity, idempotence, update, undo."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from pipelines import ingest, warehouse
+from tests.conftest import MINI, REPO_DIR
+
+
+def count(db, table: str) -> int:
+    with warehouse.read_connection(db) as con:
+        return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+
+
+def upload(name: str, text: str, encoding: str = "utf-8", dataset: str | None = None) -> ingest.Upload:
+    return ingest.Upload(name, text.encode(encoding), dataset)
+
+
+HEADER = "id_structure;nom;forme_juridique;domaine;code_commune\n"
+
+
+def test_mini_fixture_loads_every_row(mini_db):
+    assert [count(mini_db, t) for t in ("structures", "programmes", "accompagnements", "ateliers", "resultats", "temoignages")] == [4, 2, 5, 2, 3, 2]
+
+
+def test_values_are_parsed_as_the_spec_says(mini_db):
+    with warehouse.read_connection(mini_db) as con:
+        s2 = con.execute("SELECT forme_juridique, domaine, budget_annuel, employeur FROM structures WHERE id_structure='S2'").fetchall()[0]
+        s3 = con.execute("SELECT forme_juridique, latitude FROM structures WHERE id_structure='S3'").fetchall()[0]
+        s4 = con.execute("SELECT budget_annuel FROM structures WHERE id_structure='S4'").fetchall()[0][0]
+        a1 = con.execute("SELECT besoins, date_debut::VARCHAR FROM accompagnements WHERE id_accompagnement='A1'").fetchall()[0]
+        p1 = con.execute("SELECT financeurs FROM programmes WHERE id_programme='P1'").fetchall()[0][0]
+    assert s2 == ("association", "musique", 12000.0, False)  # label "Musique" and "Association" → codes
+    assert s3 == ("association", 43.6)  # INSEE category 9220 → association; decimal comma
+    assert s4 == 250000.5  # "250000,50"
+    assert a1 == (["ECO.MODELE", "ORG.GOUVERNANCE"], "2022-03-01")
+    assert p1 == ["Etat", "Région"]
+
+
+def test_one_bad_line_refuses_the_whole_batch_and_writes_nothing(mini_db):
+    before = mini_db.read_bytes()
+    result = ingest.ingest(mini_db, [upload("s.csv", HEADER + "S10;Bonne;association;musique;14118\nS11;Mauvaise;association;musique;99999\n")])
+    assert result.status == "refuse"
+    assert mini_db.read_bytes() == before
+    (problem,) = result.problems[result.problems["gravite"] == "erreur"].itertuples()
+    assert (problem.ligne, problem.colonne, problem.valeur) == (3, "code_commune", "99999")
+    assert problem.erreur.startswith("Code commune 99999 inconnu : attendu un code INSEE à 5 caractères")
+
+
+def test_valid_only_mode_writes_the_valid_lines_and_keeps_the_rejected(mini_db):
+    result = ingest.ingest(mini_db, [upload("s.csv", HEADER + "S10;Bonne;association;musique;14118\nS11;Mauvaise;association;musique;99999\n")],
+                           valid_only=True)
+    assert result.status == "importe"
+    assert (result.totals["nouveau"], result.totals["rejetes"]) == (1, 1)
+    with warehouse.read_connection(mini_db) as con:
+        assert con.execute("SELECT ligne, colonne FROM lignes_rejetees WHERE import_id = ?", [result.import_id]).fetchall() == [(3, "code_commune")]
+    assert count(mini_db, "structures") == 5
+
+
+def test_reuploading_identical_content_changes_nothing_and_says_so(mini_db):
+    before = mini_db.read_bytes()
+    result = ingest.ingest(mini_db, [ingest.Upload.from_path(MINI / "structures.csv", "structures")])
+    assert result.status == "inchange" and "Aucune modification" in result.message
+    assert mini_db.read_bytes() == before
+
+
+def test_update_by_id_then_undo_restores_previous_values(mini_db):
+    result = ingest.ingest(mini_db, [upload("s.csv", HEADER + "S2;Ensemble renommé;association;musique;76540\nS12;Nouvelle;association;patrimoine;14118\n")])
+    assert (result.totals["modifie"], result.totals["nouveau"]) == (1, 1)
+    with warehouse.read_connection(mini_db) as con:
+        assert con.execute("SELECT nom, budget_annuel FROM structures WHERE id_structure='S2'").fetchall() == [("Ensemble renommé", None)]
+    restored = ingest.undo(mini_db, result.import_id)
+    assert restored["structures"] == 2
+    with warehouse.read_connection(mini_db) as con:
+        assert con.execute("SELECT nom, budget_annuel FROM structures WHERE id_structure='S2'").fetchall() == [("Ensemble Test Deux", 12000.0)]
+        assert con.execute("SELECT count(*) FROM structures WHERE id_structure='S12'").fetchall()[0][0] == 0
+        assert con.execute("SELECT statut FROM imports WHERE import_id = ?", [result.import_id]).fetchall() == [("annule",)]
+
+
+def test_batch_is_loaded_in_dependency_order_whatever_the_file_order(empty_db):
+    files = [ingest.Upload.from_path(MINI / f"{n}.csv", n) for n in ("temoignages", "resultats", "accompagnements", "ateliers", "programmes", "structures")]
+    assert ingest.ingest(empty_db, files).status == "importe"
+
+
+def test_windows_1252_semicolon_file_is_detected_and_read(mini_db):
+    text = HEADER + "S20;Théâtre de l’Œuvre « Été »;association;spectacle vivant;14118\n"
+    result = ingest.ingest(mini_db, [upload("export.csv", text, "cp1252")])
+    assert result.status == "importe", result.problems
+    assert result.files[0]["encodage"] == "Windows-1252" and result.files[0]["separateur"] == ";"
+    with warehouse.read_connection(mini_db) as con:
+        assert con.execute("SELECT nom FROM structures WHERE id_structure='S20'").fetchall()[0][0] == "Théâtre de l’Œuvre « Été »"
+
+
+def cli(*args, db):
+    return subprocess.run([sys.executable, "-m", "pipelines", *args, "--db", str(db)], cwd=REPO_DIR,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_exit_codes(mini_db, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + "S30;X;association;musique;99999\n")
+    report = tmp_path / "rapport.csv"
+    refused = cli("ingest", "structures", str(bad), "--rapport", str(report), db=mini_db)
+    assert refused.returncode == 1
+    assert "ligne 2, colonne code_commune" in refused.stdout
+    assert "Code commune 99999 inconnu" in report.read_text(encoding="utf-8-sig")
+    binary = tmp_path / "image.csv"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    unreadable = cli("ingest", "structures", str(binary), db=mini_db)
+    assert unreadable.returncode == 2 and "binaire" in unreadable.stderr
+    assert cli("ingest", "inconnu", str(bad), db=mini_db).returncode == 2
+    good = tmp_path / "good.csv"
+    good.write_text(HEADER + "S31;Y;association;musique;14118\n")
+    assert cli("ingest", "structures", str(good), db=mini_db).returncode == 0
+    history = cli("historique", db=mini_db)
+    assert history.returncode == 0 and "good.csv" in history.stdout
