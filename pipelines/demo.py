@@ -1,0 +1,338 @@
+"""Deterministic synthetic demo in the interchange format (data/demo/*.csv).
+
+    python -m pipelines.demo [--out data/demo] [--seed 2026]
+
+Everything is drawn from a seeded generator and a fixed "today" (30/06/2026):
+two runs give byte-identical files. Names are assembled from words, roles are
+roles: no real organisation or person. The files are written the way French
+office tools export them (UTF-8 with BOM, `;`, JJ/MM/AAAA, decimal comma,
+oui/non, lists with `|`), so loading the demo exercises the analysts' path.
+
+Shape, after the field documents: Normandie (28), Occitanie (76) and
+Provence-Alpes-Côte d'Azur (93); a DLA per département; a free pôle
+d'accompagnement in Marseille; a peer programme in three sessions (5
+individual supports of 14–28 h, 8 workshops of at most 12, 10 resource
+persons); a CRESS collective sector plan. Main needs: ~60 % economic
+consolidation, ~25 % organisational structuring.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from stdnum import luhn
+
+from pipelines import geo, referentiels as ref
+from pipelines.datasets import DATASETS
+from pipelines.warehouse import REPO_DIR
+
+DEMO_DIR = REPO_DIR / "data" / "demo"
+TODAY = dt.date(2026, 6, 30)
+REGIONS = ("28", "76", "93")
+N_STRUCTURES = 650
+
+NAME_HEADS = ["Compagnie", "Ensemble", "Collectif", "Atelier", "Festival", "Théâtre", "Maison", "Studio",
+              "Fabrique", "Orchestre", "Chœur", "Association", "Galerie", "Cinéma", "Librairie", "Scène"]
+NAME_TAILS = ["du Vent Bleu", "des Sept Lunes", "Les Tilleuls", "Rives et Chemins", "de la Grange", "des Marées",
+              "du Phare", "de l'Aube", "des Coquelicots", "Quatre Saisons", "du Fil d'Or", "des Sources",
+              "La Passerelle", "de la Canopée", "des Embruns", "du Grand Large", "Les Ricochets", "de la Colline",
+              "des Lucioles", "du Moulin", "L'Escale", "des Falaises", "de la Lisière", "des Cigales", "du Mistral",
+              "Les Alizés", "de la Garrigue", "des Oliviers", "du Causse", "Les Hirondelles", "de la Draille",
+              "du Lavoir", "des Pommiers", "de la Halle", "du Bocage", "Les Passeurs", "du Belvédère",
+              "de la Tannerie", "des Voyageurs", "Contrepoint", "Ultramarine", "Arpège", "Kaléidoscope",
+              "Mille Feuilles", "Porte-Voix", "Tête de Pont", "Pas de Côté", "Fil Rouge", "Clair-Obscur",
+              "Mosaïque", "Boîte à Sons", "Grand Format"]
+
+DOMAINES = {"spectacle_vivant": 28, "musique": 22, "arts_visuels": 9, "patrimoine": 7, "audiovisuel_cinema": 5,
+            "livre_edition_presse": 5, "arts_rue_cirque": 5, "architecture": 1, "publicite": 1,
+            "enseignement_artistique": 5, "action_culturelle": 8, "pluridisciplinaire": 3, "autre": 1}
+FORMES = {"association": 86, "scop": 3, "scic": 3, "sarl": 2, "sas": 1, "cae": 1, "fondation": 1, "ei": 1,
+          "collectivite": 1, "autre": 1}
+CATEGORIES = {"ECO": 60, "ORG": 25, "EMP": 5, "STR": 4, "EXT": 4, "TRA": 2}
+ORIENTATIONS = {"direct": 40, "prescripteur": 35, "reseau": 25}
+YEARS = {2021: 10, 2022: 14, 2023: 17, 2024: 20, 2025: 23, 2026: 12}
+ROLES = ["directrice", "directeur", "présidente", "président", "trésorière", "bénévole", "chargée de production",
+         "administrateur", "coordinatrice", "personne ressource"]
+BROUGHT = ["revoir notre modèle économique", "structurer nos financements", "clarifier la gouvernance de l'association",
+           "préparer notre première embauche", "mutualiser un poste d'administration avec deux autres compagnies",
+           "construire un budget prévisionnel réaliste", "rencontrer d'autres structures qui vivent les mêmes difficultés",
+           "trouver de nouveaux publics", "prendre du recul sur notre projet", "diversifier nos ressources"]
+FEELINGS = ["Nous nous sentions isolés", "Le bureau était épuisé", "Nous avancions sans visibilité",
+            "La crise nous avait fragilisés", "Nous grandissions trop vite", "Nous avions beaucoup d'idées"]
+AFTER = ["Aujourd'hui, nous savons où nous allons.", "Le conseil d'administration s'est renouvelé.",
+         "Nous avons pu pérenniser un poste.", "Les échanges entre pairs ont été décisifs.",
+         "Nous recommandons ce dispositif à d'autres structures.", "Le regard extérieur nous a beaucoup apporté."]
+
+
+class Draw:
+    """Seeded draws with the helpers the generator needs."""
+
+    def __init__(self, seed: int):
+        self.rng = np.random.default_rng(seed)
+
+    def choice(self, weights: dict, size: int | None = None):
+        keys = list(weights)
+        p = np.array(list(weights.values()), dtype=float)
+        picked = self.rng.choice(len(keys), size=size, p=p / p.sum())
+        return keys[picked] if size is None else [keys[i] for i in picked]
+
+    def date_in(self, start: dt.date, end: dt.date) -> dt.date:
+        span = max((end - start).days, 0)
+        return start + dt.timedelta(days=int(self.rng.integers(0, span + 1)))
+
+
+def _siret(draw: Draw) -> str:
+    siren = "".join(str(d) for d in draw.rng.integers(0, 10, 8))
+    siren += luhn.calc_check_digit(siren)
+    nic = "".join(str(d) for d in draw.rng.integers(0, 10, 4))
+    return siren + nic + luhn.calc_check_digit(siren + nic)
+
+
+def _structures(draw: Draw, communes: pd.DataFrame) -> pd.DataFrame:
+    # Cultural structures gather in towns: a commune's chance grows with its population.
+    weights = communes["population"].astype(float).clip(lower=50) ** 0.85
+    picked = communes.iloc[draw.rng.choice(len(communes), N_STRUCTURES, p=(weights / weights.sum()).to_numpy())]
+    names = [f"{h} {t}" for h in NAME_HEADS for t in NAME_TAILS]
+    names = [names[i] for i in draw.rng.permutation(len(names))[:N_STRUCTURES]]
+    formes = draw.choice(FORMES, N_STRUCTURES)
+    etp = np.where(draw.rng.random(N_STRUCTURES) < 0.45, 0.0,
+                   np.round(draw.rng.lognormal(0.3, 0.8, N_STRUCTURES), 1))
+    budget = np.round(np.clip(draw.rng.lognormal(10.7, 1.0, N_STRUCTURES) * (1 + etp), 3000, 1_200_000), -2)
+    return pd.DataFrame({
+        "id_structure": [f"S{i:04d}" for i in range(1, N_STRUCTURES + 1)],
+        "nom": names,
+        "siret": [_siret(draw) if draw.rng.random() < 0.8 else None for _ in range(N_STRUCTURES)],
+        "rna": [f"W{draw.rng.integers(0, 10**9):09d}" if f == "association" and draw.rng.random() < 0.75 else None
+                for f in formes],
+        "forme_juridique": formes,
+        "domaine": draw.choice(DOMAINES, N_STRUCTURES),
+        "code_commune": picked["code"].to_numpy(),
+        "annee_creation": np.clip(2025 - draw.rng.gamma(2.0, 8.0, N_STRUCTURES).astype(int), 1965, 2025),
+        "effectif_etp": etp,
+        "nb_benevoles": draw.rng.poisson(9, N_STRUCTURES),
+        "budget_annuel": budget,
+        "employeur": etp > 0,
+        "latitude": None,
+        "longitude": None,
+        "x_departement": picked["code_departement"].to_numpy(),
+        "x_region": picked["code_region"].to_numpy(),
+    })
+
+
+def _programmes(departements: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for dep in departements.itertuples():
+        rows.append((f"DLA {dep.nom}", f"DLA départemental — {dep.nom}", "dla", dep.code_region,
+                     dt.date(2021, 1, 1), None, ["État", "Banque des Territoires", "Région"], None, dep.code))
+    rows.append(("Pôle d'accompagnement culture Marseille", "Pôle d'accompagnement des arts et de la culture",
+                 "pole_accompagnement", "93", dt.date(2021, 1, 1), None, ["Ville", "Région", "État"], None, None))
+    for session, year in enumerate((2023, 2024, 2025), start=1):
+        rows.append((f"Programme pairs culture session {session}", "Réseau des pairs de la culture en Occitanie",
+                     "pairs", "76", dt.date(year, 1, 9), dt.date(year, 12, 19), ["Région", "DRAC"], 5 * 21.0, None))
+    rows.append(("Plan sectoriel culture CRESS Normandie", "CRESS Normandie", "collectif_sectoriel", "28",
+                 dt.date(2022, 1, 1), dt.date(2025, 12, 31), ["Région", "Europe"], None, None))
+    frame = pd.DataFrame(rows, columns=["nom", "operateur", "type", "code_region", "date_debut", "date_fin",
+                                        "financeurs", "heures_prevues", "x_departement"])
+    frame.insert(0, "id_programme", [f"P{i:02d}" for i in range(1, len(frame) + 1)])
+    return frame
+
+
+def _need(draw: Draw) -> tuple[str, list[str]]:
+    category = draw.choice(CATEGORIES)
+    codes = [c for c in ref.BESOINS if c.startswith(category + ".")]
+    principal = category if draw.rng.random() < 0.05 else codes[draw.rng.integers(len(codes))]
+    others = [c for c in ref.BESOINS if c != principal]
+    extra = [others[i] for i in draw.rng.choice(len(others), draw.rng.integers(0, 3), replace=False)]
+    return principal, [principal] + extra
+
+
+def _accompagnements(draw: Draw, structures: pd.DataFrame, programmes: pd.DataFrame) -> pd.DataFrame:
+    dla = programmes[programmes["type"] == "dla"].set_index("x_departement")["id_programme"]
+    pole = programmes.loc[programmes["type"] == "pole_accompagnement", "id_programme"].iloc[0]
+    plan = programmes.loc[programmes["type"] == "collectif_sectoriel", "id_programme"].iloc[0]
+    pairs = programmes[programmes["type"] == "pairs"]
+    rows = []
+
+    def add(structure, programme, start, modalite, fmt, hours, intervenant=None, benevoles=None):
+        long = fmt == "accompagnement_long"
+        end = start + dt.timedelta(days=int(draw.rng.integers(90, 330) if long else draw.rng.integers(0, 30)))
+        principal, needs = _need(draw)
+        ended = end <= TODAY
+        if ended:
+            etape = "clos" if draw.rng.random() < 0.8 else "suivi"
+        else:
+            etape = "accueil" if (TODAY - start).days < 30 else ("diagnostic" if (TODAY - start).days < 75 else "accompagnement")
+        rows.append({"id_structure": structure, "id_programme": programme, "date_debut": start,
+                     "date_fin": end if ended else None, "etape": etape, "modalite": modalite,
+                     "heures": hours if etape != "accueil" else None, "besoin_principal": principal, "besoins": needs,
+                     "format": fmt, "orientation": draw.choice(ORIENTATIONS), "heures_benevoles": benevoles,
+                     "intervenant": intervenant})
+
+    def start_date(earliest: dt.date) -> dt.date:
+        year = draw.choice({y: w for y, w in YEARS.items() if y >= earliest.year})
+        return draw.date_in(max(earliest, dt.date(year, 1, 1)), min(TODAY, dt.date(year, 12, 31)))
+
+    # The peer programme: 5 individual supports per session, by the 10 resource persons.
+    occitanie = structures[structures["x_region"] == "76"]["id_structure"].to_numpy()
+    peers = iter(draw.rng.permutation(occitanie))
+    for p in pairs.itertuples():
+        for k in range(5):
+            add(next(peers), p.id_programme, draw.date_in(p.date_debut, p.date_debut + dt.timedelta(days=60)),
+                "pairs", "accompagnement_long", float(draw.rng.integers(14, 29)),
+                intervenant=f"Personne ressource {draw.rng.integers(1, 11):02d}", benevoles=float(draw.rng.integers(4, 13)))
+
+    # Every structure is followed at least once, by a programme of its territory; some come back.
+    repeat = draw.rng.random(len(structures)) < 0.55
+    for s, again in zip(structures.itertuples(), repeat):
+        for _ in range(2 if again else 1):
+            roll = draw.rng.random()
+            if s.x_region == "93" and roll < 0.45:
+                short = draw.rng.random() < 0.7
+                add(s.id_structure, pole, start_date(dt.date(2021, 1, 1)), "individuel",
+                    "appui_court" if short else "accompagnement_long",
+                    float(draw.rng.integers(1, 5)) if short else float(draw.rng.integers(10, 31)))
+            elif s.x_region == "28" and roll < 0.15:
+                add(s.id_structure, plan, start_date(dt.date(2022, 1, 1)), "collectif", "accompagnement_long",
+                    float(draw.rng.integers(6, 19)))
+            else:
+                add(s.id_structure, dla[s.x_departement], start_date(dt.date(2021, 1, 1)),
+                    "individuel" if draw.rng.random() < 0.8 else "collectif",
+                    "accompagnement_long" if draw.rng.random() < 0.85 else "appui_court",
+                    float(np.round(draw.rng.gamma(3.0, 7.0), 1)),
+                    intervenant=f"Chargé de mission DLA {s.x_departement}-{draw.rng.integers(1, 4)}")
+    frame = pd.DataFrame(rows).sort_values(["date_debut", "id_structure"], kind="stable", ignore_index=True)
+    frame.insert(0, "id_accompagnement", [f"A{i:05d}" for i in range(1, len(frame) + 1)])
+    return frame
+
+
+def _ateliers(draw: Draw, programmes: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    themes = list(ref.BESOINS) + ["Communication numérique", "Droits culturels", "Écoresponsabilité des tournées"]
+    for p in programmes.itertuples():
+        if p.type == "pairs":
+            n, seats = 8, 12
+        elif p.type in ("pole_accompagnement", "collectif_sectoriel"):
+            n, seats = 40, 20
+        else:
+            n, seats = int(draw.rng.integers(0, 2)), 15
+        end = min(TODAY, p.date_fin or TODAY)
+        for _ in range(n):
+            participants = int(draw.rng.integers(4, seats + 1))
+            rows.append({"id_programme": p.id_programme, "date": draw.date_in(p.date_debut, end),
+                         "theme": themes[draw.rng.integers(len(themes))], "duree_heures": float(draw.rng.choice([2, 2.5, 3, 6])),
+                         "nb_participants": participants, "nb_adherents": int(draw.rng.integers(0, participants + 1))})
+    frame = pd.DataFrame(rows).sort_values(["date", "id_programme"], kind="stable", ignore_index=True)
+    frame.insert(0, "id_atelier", [f"W{i:04d}" for i in range(1, len(frame) + 1)])
+    return frame
+
+
+def _resultats(draw: Draw, accs: pd.DataFrame, structures: pd.DataFrame) -> pd.DataFrame:
+    base = structures.set_index("id_structure")
+    rows = []
+    for a in accs[accs["date_fin"].notna()].itertuples():
+        s = base.loc[a.id_structure]
+        for echeance, delay, chance in (("fin", 0, 0.9), ("6_mois", 182, 0.75), ("12_mois", 365, 0.55)):
+            when = a.date_fin + dt.timedelta(days=delay)
+            if when > TODAY or draw.rng.random() > chance:
+                continue
+            growth = draw.rng.normal(0.04 * (1 + delay / 182), 0.08)
+            active = echeance != "12_mois" or draw.rng.random() < 0.93
+            rows.append({"id_accompagnement": a.id_accompagnement, "echeance": echeance, "date_mesure": when,
+                         "objectifs_atteints": int(np.clip(draw.rng.normal(70, 18), 0, 100)),
+                         "etp_avant": s.effectif_etp, "etp_apres": round(max(0.0, s.effectif_etp + draw.rng.choice([0, 0, 0, 0.5, 1, -0.5])), 1),
+                         "budget_avant": s.budget_annuel, "budget_apres": float(round(s.budget_annuel * (1 + growth), -2)),
+                         "structure_active": active, "satisfaction": int(draw.rng.choice([2, 3, 4, 4, 5, 5]))})
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "id_resultat", [f"R{i:05d}" for i in range(1, len(frame) + 1)])
+    return frame
+
+
+def _temoignages(draw: Draw, accs: pd.DataFrame) -> pd.DataFrame:
+    ended = accs[accs["date_fin"].notna()]
+    picked = ended.iloc[np.sort(draw.rng.choice(len(ended), 150, replace=False))]
+    rows = []
+    for a in picked.itertuples():
+        text = (f"{FEELINGS[draw.rng.integers(len(FEELINGS))]}. L'accompagnement nous a permis de "
+                f"{BROUGHT[draw.rng.integers(len(BROUGHT))]} et de {BROUGHT[draw.rng.integers(len(BROUGHT))]}. "
+                f"{AFTER[draw.rng.integers(len(AFTER))]}")
+        rows.append({"id_programme": a.id_programme, "id_structure": a.id_structure if draw.rng.random() < 0.9 else None,
+                     "date": min(TODAY, a.date_fin + dt.timedelta(days=int(draw.rng.integers(5, 120)))),
+                     "auteur_role": ROLES[draw.rng.integers(len(ROLES))], "texte": text,
+                     "lien_media": f"https://example.org/temoignages/video-{len(rows) + 1}" if draw.rng.random() < 0.12 else None,
+                     "consentement_publication": draw.rng.random() >= 0.2})
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "id_temoignage", [f"T{i:04d}" for i in range(1, len(frame) + 1)])
+    return frame
+
+
+def _cell(value) -> str:
+    """A value written the way a French spreadsheet exports it."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "oui" if value else "non"
+    if isinstance(value, (dt.date, pd.Timestamp)):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, list):
+        return "|".join(value)
+    if isinstance(value, (float, np.floating)):
+        return (str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0")).replace(".", ",")
+    return str(value)
+
+
+def write_csv(frame: pd.DataFrame, dataset: str, out_dir: Path) -> Path:
+    columns = DATASETS[dataset].column_names
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in frame[columns].itertuples(index=False):
+        writer.writerow([_cell(v) for v in row])
+    path = out_dir / f"{dataset}.csv"
+    path.write_bytes(("\ufeff" + buffer.getvalue()).encode("utf-8"))
+    return path
+
+
+def generate_demo(out_dir: Path = DEMO_DIR, seed: int = 2026) -> dict[str, Path]:
+    draw = Draw(seed)
+    communes = geo.read_communes()
+    communes = communes[~communes["arrondissement"] & communes["code_region"].isin(REGIONS)].sort_values("code")
+    departements = geo.read_departements()
+    departements = departements[departements["code_region"].isin(REGIONS)].sort_values("code")
+    structures = _structures(draw, communes.reset_index(drop=True))
+    programmes = _programmes(departements)
+    accs = _accompagnements(draw, structures, programmes)
+    frames = {
+        "structures": structures,
+        "programmes": programmes,
+        "accompagnements": accs,
+        "ateliers": _ateliers(draw, programmes),
+        "resultats": _resultats(draw, accs, structures),
+        "temoignages": _temoignages(draw, accs),
+    }
+    # Planned hours of each DLA: a round figure near what it delivered.
+    delivered = accs.groupby("id_programme")["heures"].sum()
+    is_dla = programmes["type"] == "dla"
+    programmes.loc[is_dla, "heures_prevues"] = (programmes.loc[is_dla, "id_programme"].map(delivered) * 1.1).round(-1)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return {name: write_csv(frame, name, out_dir) for name, frame in frames.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.demo", description="Génère la démonstration synthétique.")
+    parser.add_argument("--out", type=Path, default=DEMO_DIR)
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args(argv)
+    for name, path in generate_demo(args.out, args.seed).items():
+        lines = path.read_bytes().count(b"\n") - 1
+        print(f"{path} : {lines} lignes")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
