@@ -15,25 +15,28 @@ OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "
 FONT = dict(family="Source Sans Pro, DejaVu Sans, sans-serif", size=15, color="#1f2430")
 
 
-def style(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
+def style(fig: go.Figure, title: str, scope: str = "", height: int = 420) -> go.Figure:
+    """House style. The title says what is shown; `scope` (the filters in words) goes under it."""
+    text = f"{title}<br><span style='font-size:13px;color:#555'>{scope}</span>" if scope else title
     fig.update_layout(
-        title=dict(text=title, x=0, xanchor="left", font=dict(size=18)),
+        title=dict(text=text, x=0, xanchor="left", font=dict(size=18)),
         separators=PLOTLY_SEPARATORS,
         colorway=OKABE_ITO,
         font=FONT,
         height=height,
-        margin=dict(l=10, r=10, t=60, b=10),
+        margin=dict(l=10, r=30, t=80, b=10),
         plot_bgcolor="white",
         paper_bgcolor="white",
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
         hoverlabel=dict(font_size=14),
     )
+    fig.update_traces(cliponaxis=False, selector=dict(type="bar"))
     fig.update_xaxes(showgrid=False, linecolor="#888")
     fig.update_yaxes(gridcolor="#e5e5e5", zeroline=False)
     return fig
 
 
-def trend_by_year(frame: pd.DataFrame, title: str) -> go.Figure:
+def trend_by_year(frame: pd.DataFrame, title: str, scope: str = "") -> go.Figure:
     fig = go.Figure()
     fig.add_bar(x=frame["annee"].astype(str), y=frame["accompagnements"], name="Accompagnements",
                 marker_color=OKABE_ITO[0], hovertemplate="%{x} : %{y:,.0f} accompagnements<extra></extra>")
@@ -42,10 +45,10 @@ def trend_by_year(frame: pd.DataFrame, title: str) -> go.Figure:
                     hovertemplate="%{x} : %{y:,.0f} structures<extra></extra>")
     fig.update_xaxes(title_text="Année de début", type="category")
     fig.update_yaxes(title_text="Nombre")
-    return style(fig, title)
+    return style(fig, title, scope)
 
 
-def besoin_shares(frame: pd.DataFrame, title: str) -> go.Figure:
+def besoin_shares(frame: pd.DataFrame, title: str, scope: str = "") -> go.Figure:
     """Horizontal bars of main-need categories (columns libelle, part, accompagnements)."""
     frame = frame.sort_values("part")
     fig = go.Figure(go.Bar(
@@ -54,12 +57,12 @@ def besoin_shares(frame: pd.DataFrame, title: str) -> go.Figure:
         customdata=frame["accompagnements"],
         hovertemplate="%{y} : %{x:.1%} (%{customdata:,.0f} accompagnements)<extra></extra>",
     ))
-    fig.update_xaxes(tickformat=".0%", title_text="Part des accompagnements (besoin principal)",
-                     range=[0, min(1.0, float(frame["part"].max()) * 1.25 if len(frame) else 1.0)])
-    return style(fig, title, height=max(280, 60 * len(frame) + 120))
+    fig.update_xaxes(tickformat=".0%", title_text="Part des accompagnements",
+                     range=[0, float(frame["part"].max()) * 1.2 if len(frame) else 1.0])
+    return style(fig, title, scope, height=max(300, 60 * len(frame) + 140))
 
 
-def structures_by_territory(frame: pd.DataFrame, title: str) -> go.Figure:
+def structures_by_territory(frame: pd.DataFrame, title: str, scope: str = "") -> go.Figure:
     """Bars of structures per territory (columns libelle, structures)."""
     frame = frame.sort_values("structures")
     fig = go.Figure(go.Bar(
@@ -67,5 +70,5 @@ def structures_by_territory(frame: pd.DataFrame, title: str) -> go.Figure:
         text=frame["structures"], textposition="outside",
         hovertemplate="%{y} : %{x:,.0f} structures<extra></extra>",
     ))
-    fig.update_xaxes(title_text="Structures accompagnées")
-    return style(fig, title, height=max(280, 28 * len(frame) + 120))
+    fig.update_xaxes(title_text="Structures accompagnées", range=[0, float(frame["structures"].max()) * 1.15 if len(frame) else 1])
+    return style(fig, title, scope, height=max(300, 28 * len(frame) + 140))

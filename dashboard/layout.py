@@ -27,15 +27,15 @@ def warehouse_ready() -> bool:
 
 def demo_banner() -> None:
     if data.is_demo():
-        st.warning(DEMO_TEXT, icon="🧪")
+        st.warning(DEMO_TEXT, icon=":material/science:")
 
 
 def empty_state() -> None:
-    st.info(EMPTY_TEXT, icon="🔎")
+    st.info(EMPTY_TEXT, icon=":material/search_off:")
 
 
 def not_built(what: str) -> None:
-    st.info(f"Cette page n'est pas encore construite. Elle présentera : {what}", icon="🚧")
+    st.info(f"Cette page n'est pas encore construite. Elle présentera : {what}", icon=":material/construction:")
 
 
 def data_expander(frame, label: str = "Données") -> None:

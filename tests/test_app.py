@@ -9,6 +9,9 @@ from streamlit.testing.v1 import AppTest
 
 from pipelines import indicators, warehouse
 from pipelines.indicators import Scope
+from tests.conftest import REPO_DIR
+
+APP = REPO_DIR / "app.py"
 
 PAGES = ["pages/vue_ensemble.py", "pages/structures.py", "pages/besoins.py", "pages/territoires.py",
          "pages/resultats.py", "pages/temoignages.py", "pages/reunion.py", "pages/importer.py"]
@@ -19,7 +22,7 @@ def app(demo_db, monkeypatch):
     monkeypatch.setenv(warehouse.ENV_VAR, str(demo_db))
 
     def start(**query_params) -> AppTest:
-        at = AppTest.from_file("app.py", default_timeout=60)
+        at = AppTest.from_file(str(APP), default_timeout=60)
         for key, value in query_params.items():
             at.query_params[key] = value
         return at.run()
@@ -60,7 +63,7 @@ def test_region_filter_narrows_figures_and_goes_into_the_url(app, demo_db):
     normandie = as_int(metric_values(at)["Structures accompagnées"])
     assert 0 < normandie < everything
     assert normandie == expected(demo_db, region="28")["structures"]
-    assert at.query_params["region"] == ["28"]
+    assert at.query_params["region"] == "28"
 
 
 def test_url_parameters_restore_the_view(app, demo_db):
@@ -89,6 +92,6 @@ def test_every_page_runs_without_error(app, page):
 
 def test_missing_warehouse_says_how_to_create_it(monkeypatch, tmp_path):
     monkeypatch.setenv(warehouse.ENV_VAR, str(tmp_path / "absent.duckdb"))
-    at = AppTest.from_file("app.py", default_timeout=30).run()
+    at = AppTest.from_file(str(APP), default_timeout=30).run()
     assert not at.exception
     assert "python -m pipelines init --demo" in at.error[0].value
