@@ -1,0 +1,324 @@
+"""Statistical secrecy ("secret statistique") for the tables of the funder view.
+
+INSEE's rules, as the interchange format states them:
+
+* primary secrecy: a cell computed from fewer than `threshold` distinct
+  structures (3 by default; env ``OBSERVATOIRE_SEUIL_SECRET``), or a summed
+  value (hours, budget, jobs) of which one structure makes 85 % or more, is
+  masked;
+* complementary (secondary) secrecy: further cells are masked so that no
+  masked value can be recomputed exactly from the visible cells and the
+  margins of the same table.
+
+A table is a grid of cells with, optionally, a total row (the sum of each
+column) and a total column (the sum of each row); with both, the corner is the
+grand total. A breakdown with its total is a one-column table with a total
+row. Each cell carries its value, the number of distinct structures behind it
+and, for summed values, the largest single structure's contribution.
+
+Complementary suppression works on the equations the margins give (each row
+sums to its total, each column to its total). A masked value can be recovered
+exactly if and only if its unit vector lies in the row space of those
+equations restricted to the masked cells; the algorithm masks the smallest
+visible cells of the lines involved until no masked cell is recoverable.
+Caveat: values are protected against exact recovery, not against bounds
+(non-negative cells give intervals), as in most observatory practice.
+
+Whatever else a screen shows (a KPI card with the grand total, say) must be a
+margin of the table it belongs to, so that it is counted in the equations.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+ENV_VAR = "OBSERVATOIRE_SEUIL_SECRET"
+DEFAULT_THRESHOLD = 3
+DOMINANCE = 0.85
+TOTAL = "Total"
+SECRET = "secret"
+
+RULE_TEXT = (
+    "Secret statistique : une valeur calculée sur moins de {seuil} structures, ou dont une seule structure "
+    "représente 85 % ou plus (heures, budgets, emplois), est remplacée par « secret ». D'autres valeurs sont "
+    "masquées en complément pour qu'aucune valeur secrète ne puisse être retrouvée par différence avec un "
+    "total, une ligne ou une colonne du même tableau."
+)
+
+
+class SecretError(ValueError):
+    """A secrecy setting or table that cannot be used (message in French)."""
+
+
+def threshold(explicit: int | None = None) -> int:
+    """The minimum number of structures behind a visible value: parameter, else env, else 3."""
+    if explicit is not None:
+        value = explicit
+    else:
+        text = os.environ.get(ENV_VAR, "").strip()
+        if not text:
+            return DEFAULT_THRESHOLD
+        try:
+            value = int(text)
+        except ValueError:
+            raise SecretError(
+                f"{ENV_VAR}={text!r} n'est pas un nombre entier : indiquez un seuil comme 3.") from None
+    if value < 1:
+        raise SecretError(f"Le seuil du secret statistique doit être au moins 1 (reçu : {value}).")
+    return value
+
+
+def rule_text(seuil: int | None = None) -> str:
+    """The secrecy rule in French, for methodology pages and export footers."""
+    return RULE_TEXT.format(seuil=threshold(seuil))
+
+
+def is_primary_secret(count: int | float | None, top: float | None = None, value: float | None = None,
+                      *, seuil: int | None = None, dominance: float = DOMINANCE) -> bool:
+    """Primary rule for one value (a KPI card, a map cell)."""
+    if count is None or pd.isna(count):
+        return False
+    if 0 < count < threshold(seuil):
+        return True
+    if top is not None and value is not None and not pd.isna(top) and not pd.isna(value) and value > 0:
+        return top >= dominance * value
+    return False
+
+
+@dataclass(frozen=True)
+class TableStats:
+    """A table before protection: values, structure counts and top contributions on one grid.
+
+    The grid includes the margins when shown: `total_row` means the last row
+    holds the column totals, `total_column` that the last column holds the
+    row totals. `top` is None for counts (no dominance rule).
+    """
+
+    values: pd.DataFrame
+    counts: pd.DataFrame
+    top: pd.DataFrame | None = None
+    total_row: bool = False
+    total_column: bool = False
+
+    def __post_init__(self):
+        for name in ("counts", "top"):
+            other = getattr(self, name)
+            if other is not None and (other.shape != self.values.shape
+                                      or not other.index.equals(self.values.index)
+                                      or not other.columns.equals(self.values.columns)):
+                raise SecretError(f"Le tableau « {name} » n'a pas les mêmes lignes et colonnes que les valeurs.")
+
+    def equations(self) -> list[list[tuple[int, int, int]]]:
+        """Each margin relation as [(row, col, coefficient)], summing to zero."""
+        n_rows, n_cols = self.values.shape
+        lines = []
+        if self.total_column:
+            for r in range(n_rows):
+                lines.append([(r, c, 1) for c in range(n_cols - 1)] + [(r, n_cols - 1, -1)])
+        if self.total_row:
+            for c in range(n_cols):
+                lines.append([(r, c, 1) for r in range(n_rows - 1)] + [(n_rows - 1, c, -1)])
+        return lines
+
+
+@dataclass(frozen=True)
+class Protected:
+    """A table after protection: masked values are None; `mask` and `primary` say which and why."""
+
+    values: pd.DataFrame
+    mask: pd.DataFrame
+    primary: pd.DataFrame
+
+    @property
+    def complementary(self) -> pd.DataFrame:
+        return self.mask & ~self.primary
+
+    def display(self, formatter=str, secret: str = SECRET) -> pd.DataFrame:
+        """Strings for a screen or an export: formatted values, "secret" where masked."""
+        shown = self.values.astype(object).copy()
+        for column in shown.columns:
+            shown[column] = [secret if hidden else formatter(value)
+                             for value, hidden in zip(self.values[column], self.mask[column])]
+        return shown
+
+
+def primary_mask(stats: TableStats, *, seuil: int | None = None, dominance: float = DOMINANCE) -> np.ndarray:
+    values = stats.values.to_numpy(dtype=float)
+    counts = stats.counts.to_numpy(dtype=float)
+    mask = (counts > 0) & (counts < threshold(seuil))
+    if stats.top is not None:
+        top = stats.top.to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            mask |= (values > 0) & ~np.isnan(top) & (top >= dominance * values)
+    return mask
+
+
+def recoverable(stats: TableStats, mask: np.ndarray) -> np.ndarray:
+    """Masked cells whose value follows exactly from the visible cells and the margin equations."""
+    cells = list(zip(*np.nonzero(mask)))
+    out = np.zeros_like(mask, dtype=bool)
+    if not cells:
+        return out
+    position = {cell: i for i, cell in enumerate(cells)}
+    rows = []
+    for line in stats.equations():
+        row = np.zeros(len(cells))
+        for r, c, coef in line:
+            if (r, c) in position:
+                row[position[(r, c)]] = coef
+        if row.any():
+            rows.append(row)
+    if not rows:
+        return out
+    matrix = np.array(rows)
+    rank = np.linalg.matrix_rank(matrix)
+    for (r, c), i in position.items():
+        # e_i is in the row space of the system iff dropping unknown i lowers the rank.
+        if np.linalg.matrix_rank(np.delete(matrix, i, axis=1)) < rank:
+            out[r, c] = True
+    return out
+
+
+def _smallest_visible(stats: TableStats, mask: np.ndarray, line: list[tuple[int, int, int]],
+                      values: np.ndarray) -> tuple[int, int] | None:
+    candidates = [(r, c) for r, c, _ in line if not mask[r, c]]
+    return min(candidates, key=lambda cell: _cost_of(stats, cell, values)) if candidates else None
+
+
+def complementary_mask(stats: TableStats, mask: np.ndarray) -> np.ndarray:
+    """Grow `mask` until no masked value is recoverable (a fixed point; at worst, everything)."""
+    mask = mask.copy()
+    values = stats.values.to_numpy(dtype=float)
+    lines = stats.equations()
+    while True:
+        changed = False
+        # A line with exactly one masked cell gives it away by subtraction.
+        for line in lines:
+            if sum(mask[r, c] for r, c, _ in line) == 1:
+                cell = _smallest_visible(stats, mask, line, values)
+                if cell is not None:
+                    mask[cell] = True
+                    changed = True
+        if changed:
+            continue
+        # Subtler combinations of rows and columns (a masked cell bridging two blocks).
+        exposed = recoverable(stats, mask)
+        if not exposed.any():
+            return mask
+        r, c = map(int, np.argwhere(exposed)[0])
+        best = None
+        for line in lines:
+            if any((r, c) == (lr, lc) for lr, lc, _ in line):
+                for cell in [(lr, lc) for lr, lc, _ in line if not mask[lr, lc]]:
+                    trial = mask.copy()
+                    trial[cell] = True
+                    if not recoverable(stats, trial)[r, c]:
+                        candidate = _cost_of(stats, cell, values)
+                        if best is None or candidate < best[0]:
+                            best = (candidate, cell)
+        if best is None:
+            # No single cell in its lines is enough: mask the smallest one of its row or column and go on.
+            line = next(line for line in lines if any((r, c) == (lr, lc) for lr, lc, _ in line)
+                        and any(not mask[lr, lc] for lr, lc, _ in line))
+            cell = _smallest_visible(stats, mask, line, values)
+        else:
+            cell = best[1]
+        mask[cell] = True
+
+
+def _cost_of(stats: TableStats, cell: tuple[int, int], values: np.ndarray) -> tuple:
+    n_rows, n_cols = values.shape
+    r, c = cell
+    is_margin = (stats.total_row and r == n_rows - 1) or (stats.total_column and c == n_cols - 1)
+    value = values[r, c]
+    return (is_margin, np.inf if np.isnan(value) else abs(value), r, c)
+
+
+def protect(stats: TableStats, *, seuil: int | None = None, dominance: float = DOMINANCE) -> Protected:
+    """Apply primary then complementary secrecy to a table (margins included)."""
+    primary = primary_mask(stats, seuil=seuil, dominance=dominance)
+    mask = complementary_mask(stats, primary)
+    values = stats.values.astype(object).where(~mask, None)
+    frame = lambda array: pd.DataFrame(array, index=stats.values.index, columns=stats.values.columns)
+    return Protected(values=values, mask=frame(mask), primary=frame(primary))
+
+
+# Building the statistics from rows (e.g. `SELECT * FROM acc`).
+
+def _aggregate(frame: pd.DataFrame, keys: list[str], measure: str | None, structure: str) -> pd.DataFrame:
+    """Value, distinct structures and top structure's contribution per group of `keys`."""
+    grouped = frame.groupby(keys, dropna=False, sort=True) if keys else None
+    if measure is None:  # distinct structures: a count, no dominance
+        if grouped is None:
+            n = frame[structure].nunique()
+            return pd.DataFrame({"valeur": [n], "structures": [n], "max_structure": [np.nan]})
+        out = grouped[structure].nunique().rename("structures").to_frame()
+        return out.assign(valeur=out["structures"], max_structure=np.nan).reset_index()
+    if measure == "lignes":  # rows (accompaniments): a count, no dominance
+        if grouped is None:
+            return pd.DataFrame({"valeur": [len(frame)], "structures": [frame[structure].nunique()],
+                                 "max_structure": [np.nan]})
+        out = grouped.agg(valeur=(structure, "size"), structures=(structure, "nunique"))
+        return out.assign(max_structure=np.nan).reset_index()
+    per_structure = frame.groupby(keys + [structure], dropna=False)[measure].sum(min_count=1).reset_index()
+    if not keys:
+        return pd.DataFrame({"valeur": [per_structure[measure].sum()],
+                             "structures": [frame[structure].nunique()],
+                             "max_structure": [per_structure[measure].max()]})
+    out = per_structure.groupby(keys, dropna=False).agg(
+        valeur=(measure, "sum"), max_structure=(measure, "max"))
+    counts = frame.groupby(keys, dropna=False)[structure].nunique().rename("structures")
+    return out.join(counts).reset_index()
+
+
+def cell_stats(frame: pd.DataFrame, rows: str, columns: str | None = None, *, measure: str | None = None,
+               structure: str = "id_structure", margins: bool = True) -> TableStats:
+    """The statistics of a breakdown (`rows`) or a cross-table (`rows` × `columns`) of `frame`.
+
+    `measure`: None counts distinct structures; "lignes" counts rows
+    (accompaniments); a column name sums it (with the dominance rule).
+    Margins are computed from the rows themselves, so a structure present in
+    two cells counts once in their total.
+    """
+    def grid(long: pd.DataFrame, field: str) -> pd.DataFrame:
+        if columns is None:
+            return long.set_index(rows)[[field]].set_axis(["valeur"], axis=1)
+        return long.pivot(index=rows, columns=columns, values=field)
+
+    keys = [rows] + ([columns] if columns else [])
+    inner = _aggregate(frame, keys, measure, structure)
+    grids = {}
+    for field, fill in (("valeur", 0.0), ("structures", 0), ("max_structure", np.nan)):
+        g = grid(inner, field)
+        grids[field] = g.astype(float).fillna(fill) if field != "max_structure" else g.astype(float)
+    if margins:
+        total = _aggregate(frame, [], measure, structure).iloc[0]
+        if columns is None:
+            for field, g in grids.items():
+                g.loc[TOTAL] = total[field]
+        else:
+            by_row = _aggregate(frame, [rows], measure, structure).set_index(rows)
+            by_col = _aggregate(frame, [columns], measure, structure).set_index(columns)
+            for field, g in grids.items():
+                g[TOTAL] = by_row[field].reindex(g.index).astype(float)
+                g.loc[TOTAL] = by_col[field].reindex(g.columns[:-1]).astype(float).tolist() + [float(total[field])]
+    top = None if measure in (None, "lignes") else grids["max_structure"]
+    return TableStats(values=grids["valeur"], counts=grids["structures"], top=top,
+                      total_row=margins, total_column=margins and columns is not None)
+
+
+def protect_breakdown(frame: pd.DataFrame, rows: str, *, measure: str | None = None,
+                      structure: str = "id_structure", seuil: int | None = None) -> pd.DataFrame:
+    """One call for pages and exports: a breakdown with its total, protected, as a long table.
+
+    Columns: the `rows` key (with "Total" last), `valeur` (None when masked),
+    `secret` (bool).
+    """
+    result = protect(cell_stats(frame, rows, measure=measure, structure=structure), seuil=seuil)
+    out = result.values.reset_index().rename(columns={"index": rows})
+    out.columns = [rows, "valeur"]
+    return out.assign(secret=result.mask["valeur"].to_numpy())
