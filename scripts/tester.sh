@@ -2,10 +2,10 @@
 # Installs everything (Debian's chromium included, for the browser tests) and runs the whole test suite.
 # Usage: ./scripts/tester.sh [pytest arguments…]
 source "$(dirname "$0")/_venv.sh" requirements-test.txt
-if [ ! -x /usr/bin/chromium ] || ! dpkg -s libpango-1.0-0 >/dev/null 2>&1; then
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdftoppm ] || ! dpkg -s libpango-1.0-0 >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   echo "Installation de chromium (tests dans le navigateur) via apt-get…"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils >/dev/null
 fi
 exec .venv/bin/python -m pytest "$@"
