@@ -72,3 +72,239 @@ def structures_by_territory(frame: pd.DataFrame, title: str, scope: str = "") ->
     ))
     fig.update_xaxes(title_text="Structures accompagnées", range=[0, float(frame["structures"].max()) * 1.15 if len(frame) else 1])
     return style(fig, title, scope, height=max(300, 28 * len(frame) + 140))
+
+
+# Charts of the detailed pages. Each takes the DataFrame a query-layer function returns.
+
+SEQUENTIAL = [[0.0, "#eef4fa"], [0.35, "#9ecae1"], [0.7, "#3182bd"], [1.0, "#08306b"]]  # light → dark blue
+NO_DATA = "#d9d9d9"
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.0f}\u00a0%".replace(".", ",")
+
+
+def bars(frame: pd.DataFrame, label: str, value: str, title: str, scope: str = "", *, axis_title: str = "",
+         percent: bool = False, color: str = OKABE_ITO[0], hover_unit: str = "") -> go.Figure:
+    """Horizontal bars, largest at the top, value printed at the end of each bar."""
+    frame = frame.iloc[::-1]
+    values = frame[value].astype(float)
+    text = [_pct(v) for v in values] if percent else [f"{v:,.0f}".replace(",", "\u202f") for v in values]
+    fig = go.Figure(go.Bar(
+        x=values, y=frame[label], orientation="h", marker_color=color, text=text, textposition="outside",
+        hovertemplate="%{y} : " + ("%{x:.1%}" if percent else "%{x:,.0f}") + f" {hover_unit}<extra></extra>",
+    ))
+    fig.update_xaxes(title_text=axis_title, tickformat=".0%" if percent else ",.0f",
+                     range=[0, float(values.max()) * 1.2 if len(values) and values.max() > 0 else 1])
+    fig.update_yaxes(automargin=True)
+    return style(fig, title, scope, height=max(260, 34 * len(frame) + 150))
+
+
+def needs_treemap(frame: pd.DataFrame, title: str, scope: str = "") -> go.Figure:
+    """Two-level typology (columns categorie, categorie_libelle, code, libelle, accompagnements)."""
+    cats = frame.groupby(["categorie", "categorie_libelle"], as_index=False)["accompagnements"].sum()
+    colors = {c: OKABE_ITO[i % len(OKABE_ITO)] for i, c in enumerate(sorted(cats["categorie"]))}
+    ids = list(cats["categorie"]) + list(frame["code"] + "#")
+    labels = list(cats["categorie_libelle"]) + list(frame["libelle"])
+    parents = [""] * len(cats) + list(frame["categorie"])
+    values = list(cats["accompagnements"]) + list(frame["accompagnements"])
+    marker = [colors[c] for c in cats["categorie"]] + [colors[c] for c in frame["categorie"]]
+    fig = go.Figure(go.Treemap(
+        ids=ids, labels=labels, parents=parents, values=values, branchvalues="total",
+        marker=dict(colors=marker, line=dict(color="white", width=2)),
+        texttemplate="<b>%{label}</b><br>%{value:,.0f} · %{percentRoot:.0%}",
+        hovertemplate="%{label}<br>%{value:,.0f} accompagnements (%{percentRoot:.1%})<extra></extra>",
+        textfont=dict(size=15, color="white"), insidetextfont=dict(color="white"), pathbar=dict(visible=False),
+        tiling=dict(pad=2),
+    ))
+    fig = style(fig, title, scope, height=560)
+    fig.update_layout(margin=dict(l=5, r=5, t=80, b=5))
+    return fig
+
+
+def wrap(label: str, width: int = 16) -> str:
+    """Break a long axis label over lines (plotly <br>) so neighbouring labels never overlap."""
+    words, lines, line = str(label).split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    return "<br>".join(lines)
+
+
+def heatmap(frame: pd.DataFrame, x: str, y: str, z: str, title: str, scope: str = "", *,
+            x_title: str = "", y_title: str = "", percent: bool = True, text_col: str | None = None) -> go.Figure:
+    """A matrix (long format → pivot), values printed in the cells."""
+    pivot = frame.pivot_table(index=y, columns=x, values=z, aggfunc="sum")
+    if text_col:
+        counts = frame.pivot_table(index=y, columns=x, values=text_col, aggfunc="sum").reindex_like(pivot)
+    fig = go.Figure(go.Heatmap(
+        z=pivot.values, x=[wrap(c) for c in pivot.columns], y=list(pivot.index), colorscale=SEQUENTIAL,
+        texttemplate="%{z:.0%}" if percent else "%{z:,.0f}", textfont=dict(size=13),
+        hovertemplate="%{y}<br>%{x} : " + ("%{z:.1%}" if percent else "%{z:,.0f}") + "<extra></extra>",
+        colorbar=dict(tickformat=".0%" if percent else ",.0f", thickness=14), xgap=2, ygap=2,
+        **({"customdata": counts.values} if text_col else {}),
+    ))
+    fig.update_xaxes(title_text=x_title, side="top", tickangle=0, automargin=True)
+    fig.update_yaxes(title_text=y_title, autorange="reversed", automargin=True, gridcolor="white")
+    fig = style(fig, title, scope, height=max(360, 30 * len(pivot.index) + 220))
+    fig.update_layout(margin=dict(l=10, r=30, t=170, b=10))
+    return fig
+
+
+def lines_by(frame: pd.DataFrame, x: str, y: str, series: str, title: str, scope: str = "", *,
+             x_title: str = "", y_title: str = "", percent: bool = False) -> go.Figure:
+    fig = go.Figure()
+    for i, (name, part) in enumerate(frame.groupby(series, sort=False)):
+        fig.add_scatter(x=part[x].astype(str), y=part[y], name=str(name), mode="lines+markers",
+                        line=dict(color=OKABE_ITO[i % len(OKABE_ITO)], width=3), marker=dict(size=8),
+                        hovertemplate=f"{name}<br>%{{x}} : " + ("%{y:.1%}" if percent else "%{y:,.0f}") + "<extra></extra>")
+    fig.update_xaxes(title_text=x_title, type="category")
+    fig.update_yaxes(title_text=y_title, tickformat=".0%" if percent else ",.0f", rangemode="tozero")
+    fig = style(fig, title, scope, height=460)
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.15, xanchor="left", x=0))
+    return fig
+
+
+def grouped_bars(frame: pd.DataFrame, x: str, series: dict[str, str], title: str, scope: str = "", *,
+                 y_title: str = "", horizontal: bool = False, height: int = 420) -> go.Figure:
+    """One bar per column of `series` (column → French legend label) for each `x` category."""
+    fig = go.Figure()
+    for i, (column, name) in enumerate(series.items()):
+        values = frame[column]
+        if horizontal:
+            fig.add_bar(y=frame[x], x=values, name=name, orientation="h", marker_color=OKABE_ITO[i % len(OKABE_ITO)],
+                        hovertemplate=f"{name}<br>%{{y}} : %{{x:,.0f}}<extra></extra>")
+        else:
+            fig.add_bar(x=frame[x].astype(str), y=values, name=name, marker_color=OKABE_ITO[i % len(OKABE_ITO)],
+                        hovertemplate=f"{name}<br>%{{x}} : %{{y:,.0f}}<extra></extra>")
+    fig.update_layout(barmode="group")
+    if horizontal:
+        fig.update_xaxes(title_text=y_title, tickformat=",.0f")
+        fig.update_yaxes(automargin=True, autorange="reversed")
+    else:
+        fig.update_yaxes(title_text=y_title, tickformat=",.0f")
+        fig.update_xaxes(type="category")
+    return legend_below(style(fig, title, scope, height=height))
+
+
+def legend_below(fig: go.Figure) -> go.Figure:
+    """Legend under the plot, where it cannot cover a long title or subtitle."""
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0))
+    return fig
+
+
+def funnel(frame: pd.DataFrame, title: str, scope: str = "") -> go.Figure:
+    """Steps reached per programme type, as a share of the accompaniments welcomed (comparable across types).
+
+    Columns programme, etape_libelle, ordre, accompagnements, part.
+    """
+    fig = go.Figure()
+    frame = frame.sort_values("ordre")
+    for i, (name, part) in enumerate(frame.groupby("programme", sort=True)):
+        fig.add_bar(
+            y=part["etape_libelle"], x=part["part"], name=name, orientation="h",
+            marker_color=OKABE_ITO[i % len(OKABE_ITO)], customdata=part["accompagnements"],
+            text=[f"{100 * v:.0f}\u00a0%" for v in part["part"]], textposition="outside",
+            hovertemplate=f"{name}<br>%{{y}} : %{{x:.0%}} (%{{customdata:,.0f}} accompagnements)<extra></extra>",
+        )
+    fig.update_layout(barmode="group", bargroupgap=0.05)
+    fig.update_xaxes(tickformat=".0%", range=[0, 1.12], title_text="Part des accompagnements accueillis")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    return legend_below(style(fig, title, scope, height=max(420, 22 * len(frame) + 200)))
+
+
+def timeline(frame: pd.DataFrame, today, title: str, scope: str = "") -> go.Figure:
+    """A structure's journey: one bar per accompaniment from start to end (or today), coloured by step reached."""
+    fig = go.Figure()
+    step_colors = dict(zip(["accueil", "diagnostic", "accompagnement", "suivi", "clos"],
+                           [OKABE_ITO[1], OKABE_ITO[4], OKABE_ITO[0], OKABE_ITO[2], "#555555"]))
+    rows = frame.reset_index(drop=True)
+    labels = [f"{r.programme} ({r.date_debut:%m/%Y})" for r in rows.itertuples()]
+    for etape, color in step_colors.items():
+        part = rows[rows["etape"] == etape]
+        if part.empty:
+            continue
+        ends = part["date_fin"].fillna(pd.Timestamp(today))
+        starts = pd.to_datetime(part["date_debut"])
+        duration_ms = (pd.to_datetime(ends) - starts).dt.total_seconds() * 1000 + 86_400_000 * 7
+        fig.add_bar(
+            y=[labels[i] for i in part.index], x=duration_ms, base=starts, orientation="h", name=part["etape_libelle"].iloc[0],
+            marker_color=color, customdata=part[["etape_libelle", "heures"]].fillna(0).values,
+            hovertemplate="%{y}<br>Étape atteinte : %{customdata[0]}<br>%{customdata[1]:,.1f} h<extra></extra>",
+        )
+    fig.update_xaxes(type="date", tickformat="%m/%Y", title_text="")
+    fig.update_yaxes(autorange="reversed", automargin=True, type="category", categoryorder="array", categoryarray=labels)
+    return legend_below(style(fig, title, scope, height=max(260, 48 * len(rows) + 200)))
+
+
+def choropleth(frame: pd.DataFrame, geojson: dict, value: str, title: str, scope: str = "", *,
+               value_label: str = "", percent: bool = False, decimals: int = 0,
+               codes: list[str] | None = None) -> go.Figure:
+    """A MapLibre choropleth with no tiles (works offline); territories without a value are grey.
+
+    `geojson` features carry properties.code; `codes` limits the drawn territories
+    (e.g. the départements of a région) and the view fits them.
+    """
+    features = geojson["features"]
+    if codes is not None:
+        wanted = set(codes)
+        features = [f for f in features if f["properties"]["code"] in wanted]
+    shapes = {"type": "FeatureCollection", "features": features}
+    names = {f["properties"]["code"]: f["properties"]["nom"] for f in features}
+    data = frame[frame["code"].isin(names)]
+    known = data[data[value].notna()]
+    fig = go.Figure()
+    fig.add_trace(go.Choroplethmap(
+        geojson=shapes, locations=list(names), z=[0] * len(names), featureidkey="properties.code",
+        colorscale=[[0, NO_DATA], [1, NO_DATA]], showscale=False, marker_line_color="white", marker_line_width=0.8,
+        text=list(names.values()), hovertemplate="%{text} : non disponible<extra></extra>",
+    ))
+    number = ".1%" if percent else f",.{decimals}f"
+    if len(known):
+        fig.add_trace(go.Choroplethmap(
+            geojson=shapes, locations=known["code"], z=known[value].astype(float), featureidkey="properties.code",
+            colorscale=SEQUENTIAL, zmin=0, marker_line_color="white", marker_line_width=0.8,
+            text=known["nom"], hovertemplate="%{text} : %{z:" + number + "}<extra></extra>",
+            colorbar=dict(title=dict(text=value_label, side="right"), tickformat=".0%" if percent else ",.0f",
+                          thickness=14, len=0.8),
+        ))
+    lon, lat, zoom = _view(features)
+    fig.update_layout(map=dict(style="white-bg", center=dict(lon=lon, lat=lat), zoom=zoom))
+    fig = style(fig, title, scope, height=620)
+    fig.update_layout(margin=dict(l=0, r=0, t=80, b=0))
+    return fig
+
+
+def _view(features: list[dict]) -> tuple[float, float, float]:
+    """Centre and zoom that fit the features (web-mercator approximation)."""
+    import math
+
+    xs, ys = [], []
+
+    def walk(coords):
+        if isinstance(coords[0], (int, float)):
+            xs.append(coords[0])
+            ys.append(coords[1])
+        else:
+            for c in coords:
+                walk(c)
+
+    for f in features:
+        walk(f["geometry"]["coordinates"])
+    if not xs:
+        return 2.5, 46.5, 4.3
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+
+    def merc(lat):
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    span_x = max(x1 - x0, 0.01) / 360
+    span_y = max(merc(y1) - merc(y0), 0.0001) / (2 * math.pi)
+    # The map area is about 900 × 520 px wide; 512 px = one world at zoom 0 in MapLibre.
+    zoom = min(math.log2(900 / 512 / span_x), math.log2(520 / 512 / span_y)) - 0.15
+    lat_c = math.degrees(2 * math.atan(math.exp((merc(y0) + merc(y1)) / 2)) - math.pi / 2)
+    return (x0 + x1) / 2, lat_c, zoom

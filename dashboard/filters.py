@@ -122,3 +122,46 @@ def describe(scope: Scope) -> str:
 def current() -> Scope:
     """The scope set by the sidebar on this run (drawn by app.py before the page)."""
     return st.session_state.get("scope", Scope())
+
+
+# Page-level choices (map indicator, level, chosen structure…) live in the URL too,
+# so a copied address reproduces the exact view.
+
+def _url_default(param: str, options: list[str], default: str) -> str:
+    key = f"page_{param}"
+    if key not in st.session_state or st.session_state[key] not in options:
+        wanted = st.query_params.get(param)
+        st.session_state[key] = wanted if wanted in options else default
+    return key
+
+
+def _set_url(param: str, value: str | None, default: str | None = None) -> None:
+    if value and value != default:
+        if st.query_params.get(param) != value:
+            st.query_params[param] = value
+    elif param in st.query_params:
+        del st.query_params[param]
+
+
+def url_choice(label: str, options: dict[str, str], param: str, default: str | None = None, *,
+               widget: str = "radio", container=None) -> str:
+    """A radio or select box bound to the URL parameter `param` (options: code → French label)."""
+    codes = list(options)
+    default = default if default in codes else codes[0]
+    key = _url_default(param, codes, default)
+    where = container or st
+    draw = where.radio if widget == "radio" else where.selectbox
+    extra = {"horizontal": True} if widget == "radio" else {}
+    choice = draw(label, codes, key=key, format_func=lambda c: options.get(c, c), **extra)
+    _set_url(param, choice, default)
+    return choice
+
+
+def url_text(label: str, param: str, *, placeholder: str = "", container=None) -> str | None:
+    """A text input bound to the URL parameter `param`."""
+    key = f"page_{param}"
+    if key not in st.session_state:
+        st.session_state[key] = st.query_params.get(param, "")
+    value = (container or st).text_input(label, key=key, placeholder=placeholder).strip()
+    _set_url(param, value)
+    return value or None

@@ -1,6 +1,64 @@
-"""Typologie des besoins (built in a later issue)."""
-from dashboard import layout
+"""Typologie des besoins: typology, main-need shares, comparison, evolution, co-occurrence."""
+
 import streamlit as st
 
+from dashboard import charts, data, filters, layout
+from pipelines.queries import besoins as q
+
+scope = filters.current()
+where = filters.describe(scope)
 st.title("Typologie des besoins")
-layout.not_built("la typologie des besoins à deux niveaux, la part de chaque catégorie et leur évolution.")
+st.caption(f"Périmètre : {where} · besoin principal de chaque accompagnement, typologie à deux niveaux")
+
+axe = filters.url_choice("Comparer les besoins principaux selon", q.AXES, "comparer", "domaine")
+bundle = data.fetch(q.page_data, scope, axe)
+hierarchy = bundle["hierarchie"]
+if hierarchy.empty:
+    layout.empty_state()
+    st.stop()
+
+st.plotly_chart(charts.needs_treemap(hierarchy, "Besoins principaux par catégorie et par besoin", where),
+                width="stretch", key="treemap")
+layout.data_table(hierarchy, {"categorie_libelle": ("Catégorie", "texte"), "libelle": ("Besoin", "texte"),
+                              "code": ("Code", "texte"), "accompagnements": ("Accompagnements", "nombre"),
+                              "part": ("Part", "part")})
+left, right = st.columns(2)
+with left:
+    categories = bundle["categories"]
+    st.plotly_chart(charts.besoin_shares(categories, "Part de chaque catégorie comme besoin principal", where),
+                    width="stretch", key="parts")
+    layout.data_table(categories, {"libelle": ("Catégorie", "texte"), "accompagnements": ("Accompagnements", "nombre"),
+                                   "part": ("Part du besoin principal", "part")})
+with right:
+    plural = bundle["pluralite"].assign(libelle=lambda f: f["nb_besoins"].map(
+        {1: "Un seul besoin", 2: "Deux besoins", 3: "Trois besoins ou plus"}))
+    st.plotly_chart(charts.bars(plural.iloc[::-1], "libelle", "part", "Nombre de besoins distincts par accompagnement",
+                                where, axis_title="Part des accompagnements", percent=True,
+                                color=charts.OKABE_ITO[2]), width="stretch", key="pluralite")
+    layout.data_table(plural, {"libelle": ("Besoins", "texte"), "accompagnements": ("Accompagnements", "nombre"),
+                               "part": ("Part", "part")})
+
+comparison = bundle["comparaison"]
+label = q.AXES[axe].lower()
+st.plotly_chart(charts.heatmap(comparison, "categorie_libelle", "groupe_libelle", "part",
+                               f"Répartition des besoins principaux par {label}",
+                               f"{where} · chaque ligne totalise 100 %", y_title=q.AXES[axe]),
+                width="stretch", key="heatmap")
+layout.data_table(comparison, {"groupe_libelle": (q.AXES[axe], "texte"), "categorie_libelle": ("Catégorie", "texte"),
+                               "accompagnements": ("Accompagnements", "nombre"), "part": ("Part de la ligne", "part")})
+
+years = bundle["annees"]
+st.plotly_chart(charts.lines_by(years, "annee", "part", "categorie_libelle",
+                                "Évolution de la part de chaque besoin principal par année de début", where,
+                                x_title="Année de début", y_title="Part des accompagnements", percent=True),
+                width="stretch", key="annees")
+layout.data_table(years, {"annee": ("Année", "texte"), "categorie_libelle": ("Catégorie", "texte"),
+                          "accompagnements": ("Accompagnements", "nombre"), "part": ("Part de l'année", "part")})
+
+co = bundle["cooccurrence"]
+st.plotly_chart(charts.heatmap(co, "libelle_2", "libelle_1", "accompagnements",
+                               "Besoins exprimés ensemble dans un même accompagnement",
+                               f"{where} · accompagnements citant les deux catégories (diagonale : citant la catégorie)",
+                               percent=False), width="stretch", key="cooccurrence")
+layout.data_table(co, {"libelle_1": ("Catégorie", "texte"), "libelle_2": ("Avec la catégorie", "texte"),
+                       "accompagnements": ("Accompagnements", "nombre")})

@@ -1,6 +1,124 @@
-"""Résultats des programmes (built in a later issue)."""
-from dashboard import layout
+"""Résultats des programmes: funnel, hours vs plan, workshops, follow-up, cohorts, formats."""
+
 import streamlit as st
 
+from dashboard import charts, data, filters, fmt, layout
+from pipelines.queries import resultats as q
+
+scope = filters.current()
+where = filters.describe(scope)
 st.title("Résultats des programmes")
-layout.not_built("les étapes par programme, les heures réalisées, les ateliers et le suivi à 6 et 12 mois.")
+st.caption(f"Périmètre : {where}")
+
+bundle = data.fetch(q.page_data, scope)
+steps = bundle["entonnoir"]
+if steps.empty:
+    layout.empty_state()
+    st.stop()
+
+st.header("Parcours et volumes")
+st.plotly_chart(charts.funnel(steps, "Part des accompagnements ayant atteint chaque étape, par type de programme",
+                              f"{where} · l'étape enregistrée est la plus avancée atteinte"),
+                width="stretch", key="entonnoir")
+layout.data_table(steps, {"programme": ("Type de programme", "texte"), "etape_libelle": ("Étape", "texte"),
+                          "accompagnements": ("Accompagnements l'ayant atteinte", "nombre"),
+                          "part": ("Part des accueils", "part")})
+
+hours = bundle["heures"]
+planned = hours[hours["heures_prevues"].notna()]
+if planned.empty:
+    st.info("Aucun programme du périmètre n'a renseigné d'heures prévues.", icon=":material/info:")
+else:
+    st.plotly_chart(charts.grouped_bars(planned, "programme", {"heures_realisees": "Heures réalisées",
+                                                               "heures_prevues": "Heures prévues"},
+                                        "Heures d'accompagnement réalisées et prévues",
+                                        f"{where} · programmes ayant des heures prévues (prévu : toute la durée du programme)",
+                                        y_title="Heures", horizontal=True, height=max(340, 34 * len(planned) + 160)),
+                    width="stretch", key="heures")
+layout.data_table(hours, {"programme": ("Programme", "texte"), "heures_realisees": ("Heures réalisées", "decimal"),
+                          "heures_prevues": ("Heures prévues", "decimal"), "taux_realisation": ("Réalisé / prévu", "part"),
+                          "accompagnements": ("Accompagnements", "nombre")})
+
+st.header("Ateliers collectifs")
+workshops = bundle["ateliers"]
+st.caption("Un atelier appartient à un programme, non à une structure : sont comptés les ateliers des programmes "
+           "présents dans le périmètre, datés dans la période. Le taux de remplissage n'est calculé que là où la "
+           "jauge est connue (12 places par atelier pour le programme entre pairs).")
+if workshops.empty:
+    st.info("Aucun atelier pour ces filtres.", icon=":material/search_off:")
+else:
+    cards = st.columns(4)
+    seats = workshops["places"].sum()
+    filled = workshops.loc[workshops["places"].notna(), "participants"].sum()
+    cards[0].metric("Ateliers", fmt.nombre(workshops["ateliers"].sum()), border=True)
+    cards[1].metric("Participants", fmt.nombre(workshops["participants"].sum()), border=True)
+    cards[2].metric("Dont adhérents", fmt.nombre(workshops["adherents"].sum()), border=True)
+    cards[3].metric("Taux de remplissage (jauge connue)", fmt.pourcentage(filled / seats) if seats else "—", border=True)
+    top = workshops.head(12)
+    st.plotly_chart(charts.grouped_bars(top, "programme", {"adherents": "Adhérents", "non_adherents": "Non-adhérents"},
+                                        "Participants aux ateliers : adhérents et non-adhérents", where,
+                                        y_title="Participants", horizontal=True, height=max(320, 40 * len(top) + 160))
+                    .update_layout(barmode="stack"), width="stretch", key="ateliers")
+    layout.data_table(workshops, {
+        "programme": ("Programme", "texte"), "ateliers": ("Ateliers", "nombre"), "participants": ("Participants", "nombre"),
+        "adherents": ("Adhérents", "nombre"), "non_adherents": ("Non-adhérents", "nombre"),
+        "places": ("Places offertes", "nombre"), "taux_remplissage": ("Taux de remplissage", "part"),
+        "heures": ("Heures d'atelier", "decimal")})
+
+st.header("Suivi à la fin, à 6 et à 12 mois")
+follow = bundle["suivi"]
+if follow.empty:
+    st.info("Aucun résultat mesuré pour les accompagnements de ce périmètre.", icon=":material/hourglass_empty:")
+else:
+    by = follow.set_index("echeance")
+    cards = st.columns(3)
+    if "12_mois" in by.index:
+        row = by.loc["12_mois"]
+        cards[0].metric("Structures toujours actives à 12 mois", fmt.pourcentage(row["part_active"]),
+                        f"sur {fmt.nombre(row['structures_statut'])} structures suivies", delta_color="off", border=True)
+    if "fin" in by.index:
+        cards[1].metric("Objectifs atteints en fin d'accompagnement", fmt.pourcentage(by.loc["fin", "objectifs_atteints"] / 100),
+                        "moyenne des mesures", delta_color="off", border=True)
+        cards[2].metric("Satisfaction en fin d'accompagnement", f"{fmt.nombre(by.loc['fin', 'satisfaction'], 1)} / 5",
+                        border=True)
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(charts.grouped_bars(follow, "echeance_libelle", {"etp_avant": "ETP avant", "etp_apres": "ETP après"},
+                                            "Emplois (ETP) avant et après, mêmes structures",
+                                            f"{where} · total des structures mesurées aux deux dates",
+                                            y_title="ETP"), width="stretch", key="etp")
+    with right:
+        st.plotly_chart(charts.grouped_bars(follow, "echeance_libelle",
+                                            {"budget_avant": "Budget avant", "budget_apres": "Budget après"},
+                                            "Budget moyen avant et après, mêmes structures",
+                                            f"{where} · euros, structures mesurées aux deux dates",
+                                            y_title="Euros"), width="stretch", key="budget")
+    layout.data_table(follow, {
+        "echeance_libelle": ("Échéance", "texte"), "mesures": ("Mesures", "nombre"), "structures": ("Structures", "nombre"),
+        "objectifs_atteints": ("Objectifs atteints, moyenne (%)", "decimal"), "satisfaction": ("Satisfaction (1 à 5)", "decimal"),
+        "structures_etp": ("Structures appariées (ETP)", "nombre"), "etp_avant": ("ETP avant", "decimal"),
+        "etp_apres": ("ETP après", "decimal"), "structures_budget": ("Structures appariées (budget)", "nombre"),
+        "budget_avant": ("Budget moyen avant (€)", "nombre"), "budget_apres": ("Budget moyen après (€)", "nombre"),
+        "part_active": ("Structures actives", "part")})
+
+st.header("Cohortes et formats")
+left, right = st.columns(2)
+with left:
+    cohorts = bundle["cohortes"]
+    st.plotly_chart(charts.grouped_bars(cohorts, "annee", {"accompagnements": "Accompagnements", "structures": "Structures"},
+                                        "Cohortes par année de début", where, y_title="Nombre"),
+                    width="stretch", key="cohortes")
+    layout.data_table(cohorts, {
+        "annee": ("Année de début", "texte"), "accompagnements": ("Accompagnements", "nombre"),
+        "structures": ("Structures", "nombre"), "part_clos": ("Clos", "part"), "heures_moyennes": ("Heures moyennes", "decimal"),
+        "objectifs_fin": ("Objectifs atteints à la fin (%)", "decimal"),
+        "mesures_12_mois": ("Mesures à 12 mois", "nombre"), "part_active_12_mois": ("Actives à 12 mois", "part")})
+with right:
+    formats = bundle["formats"]
+    st.plotly_chart(charts.bars(formats, "libelle", "accompagnements", "Accompagnements longs et appuis courts", where,
+                                axis_title="Accompagnements", color=charts.OKABE_ITO[4]), width="stretch", key="formats")
+    layout.data_table(formats, {
+        "libelle": ("Format", "texte"), "accompagnements": ("Accompagnements", "nombre"),
+        "structures": ("Structures", "nombre"), "heures_moyennes": ("Heures moyennes", "decimal"),
+        "duree_mediane_jours": ("Durée médiane (jours)", "decimal"),
+        "objectifs_fin": ("Objectifs atteints à la fin (%)", "decimal"), "satisfaction_fin": ("Satisfaction", "decimal")})

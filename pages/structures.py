@@ -1,6 +1,106 @@
-"""Structures accompagnées (built in a later issue)."""
-from dashboard import layout
+"""Structures accompagnées: searchable list, breakdowns, and the profile of one structure."""
+
+import datetime as dt
+
 import streamlit as st
 
+from dashboard import charts, data, filters, fmt, layout
+from pipelines.queries import structures as q
+
+scope = filters.current()
+where = filters.describe(scope)
 st.title("Structures accompagnées")
-layout.not_built("la liste des structures, leurs répartitions par domaine, forme juridique et taille, et le profil de chaque structure.")
+st.caption(f"Périmètre : {where}")
+
+recherche = filters.url_text("Rechercher une structure", "recherche", placeholder="Nom, commune ou identifiant")
+bundle = data.fetch(q.page_data, scope, recherche)
+table, breakdowns = bundle["table"], bundle["repartitions"]
+total = int(breakdowns["domaine"]["structures"].sum())
+if total == 0:
+    layout.empty_state()
+    st.stop()
+
+st.subheader(f"{fmt.nombre(total)} structures accompagnées")
+if table.empty:
+    st.info(f"Aucune structure accompagnée ne correspond à la recherche « {layout.escape_markdown(recherche)} ».",
+            icon=":material/search_off:")
+else:
+    matches = int(table["total"].iloc[0])
+    layout.table(table, {
+        "nom": ("Nom", "texte"), "commune": ("Commune", "texte"), "departement": ("Département", "texte"),
+        "domaine": ("Domaine", "texte"), "forme_juridique": ("Forme juridique", "texte"),
+        "programmes": ("Programmes", "texte"), "accompagnements": ("Accompagnements", "nombre"),
+        "heures": ("Heures", "decimal"),
+    }, height=360, key="table_structures")
+    if matches > len(table):
+        st.caption(f"{fmt.nombre(len(table))} premières structures sur {fmt.nombre(matches)} (ordre alphabétique) : "
+                   "précisez la recherche pour trouver les autres. Cliquez sur un en-tête pour trier.")
+    else:
+        st.caption(f"{fmt.nombre(matches)} structure(s). Cliquez sur un en-tête de colonne pour trier.")
+
+st.header("Répartitions")
+columns = st.columns(2)
+for i, (axe, (label, _)) in enumerate(q.AXES.items()):
+    frame = breakdowns[axe]
+    with columns[i % 2]:
+        st.plotly_chart(charts.bars(frame, "libelle", "structures", f"Structures accompagnées — {label.lower()}",
+                                    where, axis_title="Structures", color=charts.OKABE_ITO[i % 3],
+                                    hover_unit="structures"), width="stretch", key=f"repartition_{axe}")
+        layout.data_table(frame, {"libelle": (label, "texte"), "structures": ("Structures", "nombre"),
+                                  "part": ("Part", "part")})
+
+st.header("Profil d'une structure")
+if table.empty:
+    st.info("Aucune structure à afficher : modifiez la recherche.", icon=":material/search_off:")
+    st.stop()
+names = dict(zip(table["id_structure"], table["nom"] + " (" + table["commune"].fillna("commune inconnue") + ")"))
+chosen = filters.url_choice("Structure", names, "structure", widget="selectbox")
+profile = data.fetch(q.structure_profile, scope, chosen)
+if profile is None:
+    layout.empty_state()
+    st.stop()
+
+fiche = profile["fiche"].iloc[0]
+st.subheader(layout.escape_markdown(fiche["nom"]))
+facts = st.columns(4)
+facts[0].metric("Domaine", fiche["domaine"] or "—")
+facts[1].metric("Forme juridique", fiche["forme_juridique"] or "—")
+facts[2].metric("Effectif salarié (ETP)", fmt.nombre(fiche["effectif_etp"], 1))
+facts[3].metric("Budget annuel", f"{fmt.nombre(fiche['budget_annuel'])} €" if fiche["budget_annuel"] == fiche["budget_annuel"] else "—")
+created = "" if fiche["annee_creation"] != fiche["annee_creation"] else f" · créée en {int(fiche['annee_creation'])}"
+st.caption(layout.escape_markdown(f"{fiche['commune']} ({fiche['departement']}, {fiche['region']}) · {fiche['epci'] or ''}{created}"))
+
+parcours = profile["parcours"]
+st.plotly_chart(charts.timeline(parcours, dt.date.today(), "Parcours dans les programmes",
+                                "une barre par accompagnement, de son début à sa fin (ou à aujourd'hui) ; "
+                                "couleur = étape atteinte (accueil → diagnostic → accompagnement → suivi → clos)"),
+                width="stretch", key="parcours")
+layout.data_table(parcours, {
+    "programme": ("Programme", "texte"), "type_libelle": ("Type", "texte"), "date_debut": ("Début", "date"),
+    "date_fin": ("Fin", "date"), "etape_libelle": ("Étape atteinte", "texte"), "format_libelle": ("Format", "texte"),
+    "heures": ("Heures", "decimal"), "besoin_libelle": ("Besoin principal", "texte")})
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Besoins exprimés")
+    layout.table(profile["besoins"].assign(principal=profile["besoins"]["principal"].map({True: "oui", False: "non"})), {
+        "libelle": ("Besoin", "texte"), "categorie": ("Catégorie", "texte"), "principal": ("Besoin principal", "texte"),
+        "accompagnements": ("Accompagnements", "nombre")})
+with right:
+    st.subheader("Résultats à la fin, à 6 et à 12 mois")
+    results = profile["resultats"]
+    if results.empty:
+        st.info("Aucun résultat mesuré pour cette structure.", icon=":material/hourglass_empty:")
+    else:
+        layout.table(results.assign(structure_active=results["structure_active"].map({True: "oui", False: "non"})), {
+            "programme": ("Programme", "texte"), "echeance_libelle": ("Échéance", "texte"),
+            "objectifs_atteints": ("Objectifs atteints (%)", "nombre"), "etp_avant": ("ETP avant", "decimal"),
+            "etp_apres": ("ETP après", "decimal"), "budget_avant": ("Budget avant (€)", "nombre"),
+            "budget_apres": ("Budget après (€)", "nombre"), "structure_active": ("Active", "texte")})
+
+st.subheader("Témoignages publiés")
+cards = profile["temoignages"]
+if cards.empty:
+    st.caption("Aucun témoignage publiable pour cette structure.")
+for row in cards.itertuples():
+    layout.testimony_card(row)

@@ -1,6 +1,35 @@
-"""Témoignages (built in a later issue)."""
-from dashboard import layout
+"""Témoignages: cards filtered like the rest, plain text, published only with consent."""
+
 import streamlit as st
 
+from dashboard import data, filters, fmt, layout
+from pipelines.queries import temoignages as q
+
+scope = filters.current()
+where = filters.describe(scope)
 st.title("Témoignages")
-layout.not_built("les témoignages des structures accompagnées, publiés avec leur consentement.")
+st.caption(f"Périmètre : {where} · seuls les témoignages dont l'auteur a consenti à la publication sont affichés")
+
+# Roles come later: the analyst view will pass include_unconsented=True.
+result = data.fetch(q.temoignages, scope, False)
+cards = result["temoignages"]
+if cards.empty:
+    st.info("Aucun témoignage publiable ne correspond aux filtres choisis : élargissez la région, le programme "
+            "ou la période.", icon=":material/search_off:")
+    st.stop()
+
+shown = len(cards)
+line = f"{fmt.nombre(result['total'])} témoignage(s) publiable(s)"
+if result["total"] > shown:
+    line += f", les {fmt.nombre(shown)} plus récents affichés"
+if result["sans_consentement"]:
+    line += f" · {fmt.nombre(result['sans_consentement'])} autre(s) sans consentement de publication, non affiché(s)"
+st.subheader(line)
+
+columns = st.columns(2)
+for i, row in enumerate(cards.itertuples()):
+    with columns[i % 2]:
+        layout.testimony_card(row)
+layout.data_table(cards, {"date": ("Date", "date"), "programme": ("Programme", "texte"), "structure": ("Structure", "texte"),
+                          "commune": ("Commune", "texte"), "region": ("Région", "texte"), "auteur_role": ("Rôle", "texte"),
+                          "texte": ("Texte", "texte"), "lien_media": ("Média", "lien")})

@@ -320,7 +320,42 @@ def generate_demo(out_dir: Path = DEMO_DIR, seed: int = 2026) -> dict[str, Path]
     is_dla = programmes["type"] == "dla"
     programmes.loc[is_dla, "heures_prevues"] = (programmes.loc[is_dla, "id_programme"].map(delivered) * 1.1).round(-1)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return {name: write_csv(frame, name, out_dir) for name, frame in frames.items()}
+    paths = {name: write_csv(frame, name, out_dir) for name, frame in frames.items()}
+    paths[REFERENCE_FILE] = write_reference_population(
+        _reference_population(Draw(seed + 1), structures, departements), out_dir)
+    return paths
+
+
+# The optional reference population of cultural ESS structures (pipelines.population),
+# drawn from its own generator so that the six datasets above do not move.
+REFERENCE_FILE = "population_reference"
+REFERENCE_SOURCE = "SYNTHÉTIQUE — démonstration, aucune donnée réelle"
+
+
+def _reference_population(draw: Draw, structures: pd.DataFrame, departements: pd.DataFrame) -> pd.DataFrame:
+    known = structures.groupby("x_departement").size()
+    rows = []
+    for dep in departements.itertuples():
+        coverage = draw.rng.uniform(0.2, 0.6)  # share of the territory's structures the programmes reach
+        rows.append((dep.code, "departement", int(np.ceil(known.get(dep.code, 0) / coverage)) + int(draw.rng.integers(3, 15)),
+                     dep.code_region))
+    frame = pd.DataFrame(rows, columns=["code_territoire", "niveau", "nb_structures_reference", "code_region"])
+    regions = frame.groupby("code_region", as_index=False)["nb_structures_reference"].sum()
+    regions = regions.rename(columns={"code_region": "code_territoire"}).assign(niveau="region")
+    result = pd.concat([regions, frame.drop(columns="code_region")], ignore_index=True)
+    return result.assign(source=REFERENCE_SOURCE, annee=2025)[
+        ["code_territoire", "niveau", "nb_structures_reference", "source", "annee"]]
+
+
+def write_reference_population(frame: pd.DataFrame, out_dir: Path) -> Path:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(frame.columns)
+    for row in frame.itertuples(index=False):
+        writer.writerow([_cell(v) for v in row])
+    path = out_dir / f"{REFERENCE_FILE}.csv"
+    path.write_bytes(("\ufeff" + buffer.getvalue()).encode("utf-8"))
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import ingest
+from pipelines import ingest, population
 from pipelines.datasets import LOAD_ORDER
 from pipelines.warehouse import REPO_DIR
 
@@ -14,9 +14,17 @@ DEMO_DIR = REPO_DIR / "data" / "demo"
 DEMO_ROLE = "demo"
 
 
+DEMO_REFERENCE = "population_reference.csv"
+
+
 def load_demo(db: Path, demo_dir: Path = DEMO_DIR) -> ingest.IngestResult:
+    """The six datasets through ingestion, then the synthetic reference population (coverage rate)."""
     uploads = [ingest.Upload.from_path(demo_dir / f"{name}.csv", name) for name in LOAD_ORDER]
-    return ingest.ingest(db, uploads, role=DEMO_ROLE)
+    result = ingest.ingest(db, uploads, role=DEMO_ROLE)
+    reference = demo_dir / DEMO_REFERENCE
+    if result.committed and reference.exists():
+        population.load_reference_population(db, reference)
+    return result
 
 
 def is_demo(con: duckdb.DuckDBPyConnection) -> bool:

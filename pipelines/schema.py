@@ -86,8 +86,28 @@ def _v1(con: duckdb.DuckDBPyConnection) -> None:
     load_reference_data(con)
 
 
+def _v2(con: duckdb.DuckDBPyConnection) -> None:
+    """Optional reference population of cultural ESS structures, supplied by the analyst.
+
+    Not a dataset of the interchange format v1: it feeds the *taux de couverture*
+    (structures accompagnées ÷ reference population). See pipelines.population.
+    """
+    con.execute(
+        """
+        CREATE TABLE population_reference (
+          code_territoire VARCHAR NOT NULL,
+          niveau VARCHAR NOT NULL,        -- 'region' | 'departement'
+          nb_structures_reference BIGINT NOT NULL,
+          source VARCHAR,
+          annee INTEGER,
+          PRIMARY KEY (niveau, code_territoire)
+        )
+        """
+    )
+
+
 # MIGRATIONS[i] brings a file from version i to version i + 1.
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1]
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

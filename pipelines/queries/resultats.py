@@ -1,0 +1,145 @@
+"""Résultats des programmes: funnel, hours, workshops, follow-up, cohorts, formats."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from pipelines import referentiels as ref
+from pipelines.indicators import Scope, query
+
+ETAPES = list(ref.ETAPES)  # accueil → diagnostic → accompagnement → suivi → clos
+PLACES_PAR_TYPE = {"pairs": 12}  # seats per workshop where the programme sets them (peer programme)
+
+
+def funnel(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
+    """Per programme type and step: accompaniments that reached at least that step.
+
+    The étape column holds the furthest step reached, so 'reached diagnostic' counts
+    the accompaniments at diagnostic, accompagnement, suivi or clos.
+    """
+    frame = query(con, """
+        SELECT type_programme, etape, count(*) AS n FROM acc GROUP BY ALL""", scope)
+    rows = []
+    for kind, part in frame.groupby("type_programme", sort=True):
+        at = dict(zip(part["etape"], part["n"]))
+        for i, etape in enumerate(ETAPES):
+            rows.append({"type_programme": kind, "programme": ref.TYPES_PROGRAMME.get(kind, kind),
+                         "etape": etape, "etape_libelle": ref.ETAPES[etape], "ordre": i,
+                         "accompagnements": int(sum(at.get(e, 0) for e in ETAPES[i:]))})
+    result = pd.DataFrame(rows, columns=["type_programme", "programme", "etape", "etape_libelle", "ordre",
+                                         "accompagnements"])
+    firsts = result[result["ordre"] == 0].set_index("type_programme")["accompagnements"]
+    result["part"] = result["accompagnements"] / result["type_programme"].map(firsts)
+    return result
+
+
+def hours_vs_planned(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
+    """Per programme: hours delivered in scope against the programme's planned hours (when it has some)."""
+    return query(con, """
+        SELECT a.id_programme, a.nom_programme AS programme, a.type_programme,
+               coalesce(sum(a.heures), 0) AS heures_realisees, p.heures_prevues,
+               coalesce(sum(a.heures), 0) / nullif(p.heures_prevues, 0) AS taux_realisation,
+               count(*) AS accompagnements
+        FROM acc a JOIN programmes p USING (id_programme)
+        GROUP BY a.id_programme, a.nom_programme, a.type_programme, p.heures_prevues
+        ORDER BY heures_realisees DESC, programme""", scope)
+
+
+def workshops(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
+    """Per programme: workshops, participants, members, seats and fill rate.
+
+    Workshops belong to a programme, not to a structure: they are counted for the
+    programmes present in scope (with an accompaniment in scope), dated in the
+    period. Seats are known only where the programme sets them (12 per workshop
+    for the peer programme); elsewhere the fill rate is left empty.
+    """
+    frame = query(con, """
+        SELECT p.id_programme, p.nom AS programme, p.type AS type_programme, count(*) AS ateliers,
+               sum(w.nb_participants) AS participants, sum(w.nb_adherents) AS adherents,
+               sum(w.nb_participants) FILTER (WHERE w.nb_adherents IS NOT NULL) AS participants_renseignes,
+               coalesce(sum(w.duree_heures), 0) AS heures
+        FROM ateliers w JOIN programmes p USING (id_programme)
+        WHERE w.id_programme IN (SELECT DISTINCT id_programme FROM acc)
+          AND ($depuis IS NULL OR w.date >= $depuis) AND ($jusqu_au IS NULL OR w.date <= $jusqu_au)
+        GROUP BY ALL ORDER BY ateliers DESC, programme""", scope)
+    frame["non_adherents"] = frame["participants_renseignes"] - frame["adherents"]
+    seats = frame["type_programme"].map(PLACES_PAR_TYPE)
+    frame["places"] = seats * frame["ateliers"]
+    frame["taux_remplissage"] = frame["participants"] / frame["places"]
+    return frame
+
+
+def follow_up(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
+    """Per échéance (fin, 6 mois, 12 mois) of the accompaniments in scope.
+
+    * objectifs_atteints: mean % over the measures;
+    * ETP / budget avant → après: paired on the same structures (measures with both
+      values), one value per structure (its mean if measured more than once);
+    * part_active: structures whose latest measure at that échéance says still active.
+    """
+    frame = query(con, """
+        , r AS (SELECT r.*, acc.id_structure FROM resultats r JOIN acc USING (id_accompagnement)),
+        per_structure AS (
+            SELECT echeance, id_structure,
+                   avg(etp_avant) FILTER (WHERE etp_avant IS NOT NULL AND etp_apres IS NOT NULL) AS etp_avant,
+                   avg(etp_apres) FILTER (WHERE etp_avant IS NOT NULL AND etp_apres IS NOT NULL) AS etp_apres,
+                   avg(budget_avant) FILTER (WHERE budget_avant IS NOT NULL AND budget_apres IS NOT NULL) AS budget_avant,
+                   avg(budget_apres) FILTER (WHERE budget_avant IS NOT NULL AND budget_apres IS NOT NULL) AS budget_apres,
+                   arg_max(structure_active, date_mesure) FILTER (WHERE structure_active IS NOT NULL) AS active
+            FROM r GROUP BY ALL),
+        measures AS (SELECT echeance, count(*) AS mesures, avg(objectifs_atteints) AS objectifs_atteints,
+                            avg(satisfaction) AS satisfaction FROM r GROUP BY ALL)
+        SELECT m.echeance, m.mesures, m.objectifs_atteints, m.satisfaction,
+               count(s.id_structure) AS structures,
+               count(s.etp_avant) AS structures_etp, sum(s.etp_avant) AS etp_avant, sum(s.etp_apres) AS etp_apres,
+               count(s.budget_avant) AS structures_budget, avg(s.budget_avant) AS budget_avant,
+               avg(s.budget_apres) AS budget_apres,
+               count(s.active) AS structures_statut, avg(s.active::DOUBLE) AS part_active
+        FROM measures m JOIN per_structure s USING (echeance)
+        GROUP BY ALL""", scope)
+    order = {e: i for i, e in enumerate(ref.ECHEANCES)}
+    frame["echeance_libelle"] = frame["echeance"].map(ref.ECHEANCES)
+    return frame.sort_values("echeance", key=lambda s: s.map(order), ignore_index=True)
+
+
+def cohorts(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
+    """Per starting year: accompaniments, share closed, mean objectives at the end, share active at 12 months."""
+    return query(con, """
+        , fin AS (SELECT id_accompagnement, avg(objectifs_atteints) AS objectifs FROM resultats
+                  WHERE echeance = 'fin' GROUP BY 1),
+        douze AS (SELECT id_accompagnement, arg_max(structure_active, date_mesure) AS active FROM resultats
+                  WHERE echeance = '12_mois' AND structure_active IS NOT NULL GROUP BY 1)
+        SELECT year(a.date_debut) AS annee, count(*) AS accompagnements, count(DISTINCT a.id_structure) AS structures,
+               avg((a.etape = 'clos')::DOUBLE) AS part_clos, avg(a.heures) AS heures_moyennes,
+               avg(fin.objectifs) AS objectifs_fin, count(douze.active) AS mesures_12_mois,
+               avg(douze.active::DOUBLE) AS part_active_12_mois
+        FROM acc a LEFT JOIN fin USING (id_accompagnement) LEFT JOIN douze USING (id_accompagnement)
+        GROUP BY ALL ORDER BY annee""", scope)
+
+
+def formats(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
+    """Long supports vs short appointments: volume, hours, duration, objectives, satisfaction."""
+    frame = query(con, """
+        , fin AS (SELECT id_accompagnement, avg(objectifs_atteints) AS objectifs, avg(satisfaction) AS satisfaction
+                  FROM resultats WHERE echeance = 'fin' GROUP BY 1)
+        SELECT coalesce(a.format, 'nr') AS format, count(*) AS accompagnements,
+               count(DISTINCT a.id_structure) AS structures, coalesce(sum(a.heures), 0) AS heures,
+               avg(a.heures) AS heures_moyennes, median(a.date_fin - a.date_debut) AS duree_mediane_jours,
+               avg(fin.objectifs) AS objectifs_fin, avg(fin.satisfaction) AS satisfaction_fin
+        FROM acc a LEFT JOIN fin USING (id_accompagnement)
+        GROUP BY ALL ORDER BY accompagnements DESC""", scope)
+    frame["libelle"] = frame["format"].map({**ref.FORMATS, "nr": "Non renseigné"})
+    return frame
+
+
+def page_data(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict:
+    """Everything the outcomes page draws, in one connection."""
+    return {
+        "entonnoir": funnel(con, scope),
+        "heures": hours_vs_planned(con, scope),
+        "ateliers": workshops(con, scope),
+        "suivi": follow_up(con, scope),
+        "cohortes": cohorts(con, scope),
+        "formats": formats(con, scope),
+    }

@@ -1,0 +1,72 @@
+"""Témoignages: qualitative valorisation, published only with consent."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from pipelines.indicators import Scope, query
+
+# A testimony's territory is its structure's commune, else its programme's région.
+_SQL = """
+, t AS (
+    SELECT t.id_temoignage, t.date, t.auteur_role, t.texte, t.lien_media, t.consentement_publication,
+           t.id_programme, p.nom AS programme, t.id_structure, s.nom AS structure, s.domaine,
+           c.nom AS commune, c.code_departement, d.nom AS departement,
+           coalesce(c.code_region, p.code_region) AS code_region, r.nom AS region
+    FROM temoignages t JOIN programmes p USING (id_programme)
+    LEFT JOIN structures s ON s.id_structure = t.id_structure
+    LEFT JOIN geo_communes c ON c.code = s.code_commune
+    LEFT JOIN geo_departements d ON d.code = c.code_departement
+    LEFT JOIN geo_regions r ON r.code = coalesce(c.code_region, p.code_region)
+    WHERE ($region IS NULL OR coalesce(c.code_region, p.code_region) = $region)
+      AND ($departement IS NULL OR c.code_departement = $departement)
+      AND ($programme IS NULL OR t.id_programme = $programme)
+      AND ($domaine IS NULL OR s.domaine = $domaine)
+      AND ($depuis IS NULL OR t.date >= $depuis)
+      AND ($jusqu_au IS NULL OR t.date <= $jusqu_au)
+      AND ($id_structure IS NULL OR t.id_structure = $id_structure))
+"""
+
+
+def temoignages(con: duckdb.DuckDBPyConnection, scope: Scope, include_unconsented: bool = False,
+                id_structure: str | None = None, limite: int = 200) -> dict:
+    """Testimonies in scope, newest first.
+
+    Only those with publication consent unless `include_unconsented` (the analyst
+    view). Dated in the period; placed by their structure's commune, or their
+    programme's région when no structure is given (they then drop out under a
+    département or domaine filter). Returns the cards, how many match, and how
+    many were withheld for lack of consent.
+    """
+    counts = query(con, _wrap("""
+        SELECT count(*) FILTER (WHERE consentement_publication) AS publiables,
+               count(*) FILTER (WHERE NOT consentement_publication) AS sans_consentement
+        FROM t"""),
+        scope, id_structure=id_structure)
+    cards = query(con, _wrap("""
+        SELECT id_temoignage, date, programme, structure, commune, departement, region, auteur_role, texte,
+               lien_media, consentement_publication
+        FROM t WHERE $tous OR consentement_publication
+        ORDER BY date DESC, id_temoignage LIMIT $limite"""),
+        scope, id_structure=id_structure, tous=include_unconsented, limite=limite)
+    row = counts.iloc[0]
+    publiables, caches = int(row["publiables"] or 0), int(row["sans_consentement"] or 0)
+    return {
+        "temoignages": cards,
+        "total": publiables + caches if include_unconsented else publiables,
+        "sans_consentement": caches,
+    }
+
+
+def _wrap(select: str) -> str:
+    """The `t` CTE after `acc` (query() opens the WITH clause), then `select`."""
+    return _SQL + select
+
+
+def par_programme(con: duckdb.DuckDBPyConnection, scope: Scope, include_unconsented: bool = False) -> pd.DataFrame:
+    """Publishable testimonies per programme."""
+    return query(con, _wrap("""
+        SELECT programme, count(*) AS temoignages FROM t WHERE $tous OR consentement_publication
+        GROUP BY programme ORDER BY temoignages DESC, programme"""),
+        scope, id_structure=None, tous=include_unconsented)

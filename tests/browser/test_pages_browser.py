@@ -1,0 +1,59 @@
+"""Every dashboard page in a real headless Chromium, with a screenshot to look at (tests/artifacts/)."""
+
+import pytest
+
+from tests.browser.conftest import ARTIFACTS, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+# (url path and query, screenshot name, text that must be drawn, minimum plotly charts)
+PAGES = [
+    ("structures", "structures", "Répartitions", 5),
+    ("besoins", "besoins", "Besoins principaux par catégorie", 5),
+    ("territoires", "territoires", "Zones blanches", 2),
+    ("territoires?region=76&indicateur=couverture", "territoires_occitanie_couverture", "Portrait de territoire", 3),
+    ("territoires?niveau=region&indicateur=taux_100k", "territoires_regions", "Zones blanches", 2),
+    ("resultats", "resultats", "Ateliers collectifs", 6),
+    ("temoignages", "temoignages", "témoignage(s) publiable(s)", 0),
+]
+
+
+@pytest.fixture(scope="module")
+def app_started(server, browser):
+    """Open the home page once. Streamlit runs a server's very first session in "pages/ folder" mode
+    (PagesManager.uses_pages_directory) until app.py has called st.navigation: a first visitor landing
+    directly on /territoires gets the page without app.py (no filters, no banner). Reported, not fixed
+    here (app.py is not this module's); this fixture makes the screenshots show the real app."""
+    context = browser.new_context()
+    first = context.new_page()
+    first.goto(f"{server}/")
+    wait_for_app(first)
+    context.close()
+    return server
+
+
+@pytest.mark.parametrize("path, name, text, charts", PAGES, ids=[p[1] for p in PAGES])
+def test_page_draws_its_charts(app_started, page, path, name, text, charts):
+    server = app_started
+    page.goto(f"{server}/{path}")
+    wait_for_app(page)
+    page.get_by_text(text).first.wait_for(timeout=30_000)
+    if charts:
+        page.locator(".js-plotly-plot").nth(charts - 1).wait_for(state="attached", timeout=30_000)
+        page.wait_for_timeout(1500)  # MapLibre paints after the plot is attached
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.get_by_text("Filtres").count() >= 1, "the page runs inside app.py (sidebar filters drawn)"
+    assert page.locator(".js-plotly-plot").count() >= charts
+    if "territoires" in path:
+        # The map is drawn: MapLibre canvas present, and a colour bar for the values.
+        assert page.locator(".js-plotly-plot canvas").count() >= 1
+        assert page.locator(".js-plotly-plot .colorbar").count() >= 1
+
+
+def test_testimonies_are_plain_text(app_started, page):
+    server = app_started
+    page.goto(f"{server}/temoignages")
+    wait_for_app(page)
+    page.get_by_text("témoignage(s) publiable(s)").first.wait_for(timeout=30_000)
+    assert page.locator("[data-testid='stText']").count() > 10

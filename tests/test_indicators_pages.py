@@ -1,0 +1,196 @@
+"""Query layer of the pages against values computed by hand on tests/fixtures/mini.
+
+The fixture (see also tests/test_indicators.py):
+  S1 Caen (14, Normandie 28), spectacle vivant, association, 1,5 ETP, employeuse, créée en 2005
+     A1 P1 DLA 01/03/2022–30/06/2022 clos, 10 h, ECO.MODELE (+ORG.GOUVERNANCE), long
+     A2 P1 DLA 01/02/2023– accompagnement, 5 h, ORG.GOUVERNANCE, appui court
+  S2 Rouen (76, Normandie), musique, association, 0 ETP, non employeuse, 2010
+     A3 P1 DLA 01/05/2022–31/12/2022 suivi, 20 h, ECO.GESTION, format absent
+  S3 Toulouse (31, Occitanie 76), musique, association (9220), ETP et employeur absents, création absente
+     A4 P2 pairs 01/03/2023–30/09/2023 clos, 14 h, ECO (+EMP.RH), long
+  S4 Marseille (13, PACA 93), patrimoine, SCOP, 3 ETP, employeuse, 1999
+     A5 P2 pairs 10/01/2024– diagnostic, sans heures, TRA.NUMERIQUE
+  P1 plans 100 h, P2 70 h. Workshops of P2: W1 12 participants (5 adhérents), W2 8 (adhérents absents).
+  Results: R1 A1 fin 80 %, ETP 1,5→1,5, budget 80 000→82 000, active; R2 A1 6 mois 90 %, ETP 1,5→2,
+  budget 80 000→90 000; R3 A4 fin 50 %, ETP 0→0, budget 20 000→20 000, active.
+  Testimonies: T1 P1/S1 consented; T2 P2/S3 not consented (its text holds <b>gras</b>).
+"""
+
+import datetime as dt
+import re
+
+import pytest
+
+from pipelines import population, warehouse
+from pipelines.indicators import Scope
+from pipelines.queries import besoins, resultats, structures, temoignages, territoires
+
+
+@pytest.fixture
+def con(mini_db):
+    with warehouse.read_connection(mini_db) as connection:
+        yield connection
+
+
+def test_structures_breakdowns(con):
+    b = structures.structures_breakdowns(con, Scope())
+    as_dict = lambda axe: dict(zip(b[axe]["modalite"], b[axe]["structures"]))  # noqa: E731
+    assert as_dict("domaine") == {"musique": 2, "spectacle_vivant": 1, "patrimoine": 1}
+    assert as_dict("forme_juridique") == {"association": 3, "scop": 1}
+    # 1,5 ETP → 1 à 3 ; 0 → sans salarié ; absent → non renseigné ; 3 → 3 à 10.
+    assert as_dict("taille") == {"0": 1, "1-3": 1, "3-10": 1, "nr": 1}
+    assert as_dict("employeur") == {"oui": 2, "non": 1, "nr": 1}
+    assert as_dict("creation") == {"b": 1, "c": 1, "d": 1, "nr": 1}  # 1999, 2005, 2010, absent
+    assert b["taille"]["part"].sum() == pytest.approx(1.0)
+
+
+def test_structures_table_search_and_scope(con):
+    everything = structures.structures_table(con, Scope())
+    assert everything["nom"].tolist() == sorted(everything["nom"]) and len(everything) == 4
+    s1 = everything.set_index("id_structure").loc["S1"]
+    assert (s1["accompagnements"], s1["heures"], s1["programmes"]) == (2, 15.0, "DLA Calvados test")
+    assert structures.structures_table(con, Scope(), "toulouse")["id_structure"].tolist() == ["S3"]  # by commune
+    assert structures.structures_table(con, Scope(), "TEST UN")["id_structure"].tolist() == ["S1"]   # case, accents
+    assert structures.structures_table(con, Scope(region="28"))["id_structure"].tolist() == ["S1", "S2"]
+
+
+def test_structure_profile(con):
+    p = structures.structure_profile(con, Scope(), "S1")
+    assert p["parcours"]["id_accompagnement"].tolist() == ["A1", "A2"]
+    needs = p["besoins"].set_index("code")
+    # ORG.GOUVERNANCE: other need of A1 and main need of A2 → two accompaniments, main at least once.
+    assert needs.loc["ORG.GOUVERNANCE", "accompagnements"] == 2 and needs.loc["ORG.GOUVERNANCE", "principal"]
+    assert needs.loc["ECO.MODELE", "accompagnements"] == 1
+    assert p["resultats"]["echeance"].tolist() == ["fin", "6_mois"]
+    assert p["temoignages"]["id_temoignage"].tolist() == ["T1"]
+    assert structures.structure_profile(con, Scope(region="93"), "S1") is None  # not in scope
+    # S3's only testimony has no consent: hidden unless the analyst view asks.
+    assert structures.structure_profile(con, Scope(), "S3")["temoignages"].empty
+    assert len(structures.structure_profile(con, Scope(), "S3", include_unconsented=True)["temoignages"]) == 1
+
+
+def test_needs_hierarchy_axis_years_and_cooccurrence(con):
+    h = besoins.hierarchy(con, Scope())
+    assert dict(zip(h["code"], h["accompagnements"])) == {
+        "ECO.MODELE": 1, "ECO.GESTION": 1, "ECO": 1, "ORG.GOUVERNANCE": 1, "TRA.NUMERIQUE": 1}
+    assert h.set_index("code").loc["ECO", "libelle"] == "Sans précision"
+    axis = besoins.by_axis(con, Scope(), "domaine").set_index(["groupe", "categorie"])["part"]
+    assert axis[("musique", "ECO")] == 1.0  # A3 and A4 both ECO
+    assert axis[("spectacle_vivant", "ECO")] == 0.5 and axis[("spectacle_vivant", "ORG")] == 0.5
+    years = besoins.by_year(con, Scope()).set_index(["annee", "categorie"])["accompagnements"]
+    assert years.to_dict() == {(2022, "ECO"): 2, (2023, "ECO"): 1, (2023, "ORG"): 1, (2024, "TRA"): 1}
+    # Categories named per accompaniment: A1 {ECO, ORG}, A2 {ORG}, A3 {ECO}, A4 {ECO, EMP}, A5 {TRA}.
+    co = besoins.cooccurrence(con, Scope()).set_index(["categorie_1", "categorie_2"])["accompagnements"].to_dict()
+    assert co == {("ECO", "ECO"): 3, ("ECO", "ORG"): 1, ("ORG", "ECO"): 1, ("ORG", "ORG"): 2, ("ECO", "EMP"): 1,
+                  ("EMP", "ECO"): 1, ("EMP", "EMP"): 1, ("TRA", "TRA"): 1}
+    plural = besoins.plural_needs(con, Scope())
+    assert dict(zip(plural["nb_besoins"], plural["accompagnements"])) == {1: 3, 2: 2}
+
+
+def test_funnel_hours_and_workshops(con):
+    f = resultats.funnel(con, Scope()).set_index(["type_programme", "etape"])["accompagnements"]
+    # DLA: A1 clos, A2 accompagnement, A3 suivi. Pairs: A4 clos, A5 diagnostic.
+    assert [f[("dla", e)] for e in resultats.ETAPES] == [3, 3, 3, 2, 1]
+    assert [f[("pairs", e)] for e in resultats.ETAPES] == [2, 2, 1, 1, 1]
+    h = resultats.hours_vs_planned(con, Scope()).set_index("id_programme")
+    assert h.loc["P1", "heures_realisees"] == 35 and h.loc["P1", "taux_realisation"] == pytest.approx(0.35)
+    assert h.loc["P2", "taux_realisation"] == pytest.approx(14 / 70)
+    w = resultats.workshops(con, Scope()).set_index("id_programme").loc["P2"]
+    assert (w["ateliers"], w["participants"], w["adherents"], w["non_adherents"]) == (2, 20, 5, 7)
+    assert w["places"] == 24 and w["taux_remplissage"] == pytest.approx(20 / 24)  # 12 seats per peer workshop
+    assert resultats.workshops(con, Scope(region="28")).empty  # P1 holds no workshop
+
+
+def test_follow_up_cohorts_and_formats(con):
+    f = resultats.follow_up(con, Scope()).set_index("echeance")
+    assert f.index.tolist() == ["fin", "6_mois"]
+    fin = f.loc["fin"]
+    assert (fin["mesures"], fin["objectifs_atteints"], fin["structures"]) == (2, 65.0, 2)
+    assert (fin["etp_avant"], fin["etp_apres"]) == (1.5, 1.5)
+    assert (fin["budget_avant"], fin["budget_apres"]) == (50_000, 51_000)  # mean of S1 and S3
+    assert fin["part_active"] == 1.0
+    six = f.loc["6_mois"]
+    assert (six["etp_avant"], six["etp_apres"], six["budget_apres"]) == (1.5, 2.0, 90_000)
+    c = resultats.cohorts(con, Scope()).set_index("annee")
+    assert c.loc[2022, "accompagnements"] == 2 and c.loc[2022, "part_clos"] == 0.5
+    assert c.loc[2022, "objectifs_fin"] == 80 and c.loc[2022, "heures_moyennes"] == 15
+    assert c.loc[2023, "objectifs_fin"] == 50
+    fm = resultats.formats(con, Scope()).set_index("format")
+    assert fm.loc["accompagnement_long", "accompagnements"] == 2 and fm.loc["appui_court", "heures"] == 5
+    assert fm.loc["accompagnement_long", "duree_mediane_jours"] == pytest.approx((121 + 213) / 2)
+    assert fm.loc["nr", "accompagnements"] == 2
+
+
+def test_testimonies_need_consent(con):
+    published = temoignages.temoignages(con, Scope())
+    assert published["temoignages"]["id_temoignage"].tolist() == ["T1"]
+    assert (published["total"], published["sans_consentement"]) == (1, 1)
+    everything = temoignages.temoignages(con, Scope(), include_unconsented=True)
+    assert everything["temoignages"]["id_temoignage"].tolist() == ["T2", "T1"]
+    assert "<b>gras</b>" in everything["temoignages"].iloc[0]["texte"]  # kept raw; pages show it as plain text
+    assert temoignages.temoignages(con, Scope(region="76"))["total"] == 0
+    assert temoignages.temoignages(con, Scope(depuis=dt.date(2023, 1, 1)))["total"] == 0  # T1 dated 2022
+
+
+def test_territories_without_reference_population(con):
+    t = territoires.by_territory(con, Scope(region="28"), "departement").set_index("code")
+    assert len(t) == 5  # the five départements of Normandie
+    assert (t.loc["14", "structures"], t.loc["14", "accompagnements"], t.loc["14", "heures"]) == (1, 2, 15.0)
+    assert t.loc["14", "heures_par_structure"] == 15.0
+    population_14 = con.execute("SELECT sum(population) FROM geo_communes WHERE code_departement = '14' "
+                                "AND NOT arrondissement").fetchall()[0][0]
+    assert t.loc["14", "taux_100k"] == pytest.approx(100_000 / population_14)
+    assert t["couverture"].isna().all()
+    regions = territoires.by_territory(con, Scope(), "region").set_index("code")
+    assert regions.loc["28", "structures"] == 2 and regions.loc["11", "structures"] == 0
+
+
+def test_coverage_rate_with_a_reference_population(mini_db, tmp_path):
+    csv = tmp_path / "ref.csv"
+    csv.write_text("code_territoire;niveau;nb_structures_reference;source;annee\n28;region;8;Test;2025\n"
+                   "14;departement;4;Test;2025\n", encoding="utf-8")
+    assert population.load_reference_population(mini_db, csv) == 2
+    with warehouse.read_connection(mini_db) as con:
+        regions = territoires.by_territory(con, Scope(), "region").set_index("code")
+        deps = territoires.by_territory(con, Scope(), "departement").set_index("code")
+        portrait = territoires.portrait(con, Scope(), "14", "region").set_index("cle")
+    assert regions.loc["28", "couverture"] == pytest.approx(2 / 8)
+    assert deps.loc["14", "couverture"] == pytest.approx(1 / 4) and deps["couverture"].notna().sum() == 1
+    assert (portrait.loc["structures", "territoire"], portrait.loc["structures", "reference"]) == (1, 2)
+    assert (portrait.loc["heures", "territoire"], portrait.loc["heures", "reference"]) == (15, 35)
+    assert portrait.loc["couverture", "territoire"] == pytest.approx(0.25)
+    assert portrait.loc["couverture", "reference"] == pytest.approx(0.25)
+    assert portrait.loc["part_long", "territoire"] == 0.5  # A1 long, A2 short
+
+
+@pytest.mark.parametrize("content, message", [
+    ("code_territoire;niveau\n28;region\n", "Colonne(s) manquante(s) : nb_structures_reference"),
+    ("code_territoire;niveau;nb_structures_reference\n28;pays;3\n", "Ligne 2, colonne niveau"),
+    ("code_territoire;niveau;nb_structures_reference\n28;region;beaucoup\n", "Ligne 2, colonne nb_structures_reference"),
+    ("code_territoire;niveau;nb_structures_reference\n99;region;3\n", "Ligne 2, colonne code_territoire"),
+    ("code_territoire;niveau;nb_structures_reference\n28;region;3\n28;région;4\n", "apparaît 2 fois"),
+])
+def test_reference_population_errors_name_the_line_and_column(mini_db, tmp_path, content, message):
+    csv = tmp_path / "ref.csv"
+    csv.write_text(content, encoding="utf-8")
+    with pytest.raises(population.ReferencePopulationError, match=re.escape(message)):
+        population.load_reference_population(mini_db, csv)
+
+
+def test_zones_blanches(con):
+    # Everyone accompanied over the whole period: Rouen's EPCI is not blank.
+    whole = territoires.zones_blanches(con, Scope())
+    rouen_epci = con.execute("SELECT code_epci FROM geo_communes WHERE code = '76540'").fetchall()[0][0]
+    assert rouen_epci not in set(whole["code_epci"])
+    # In 2024 only A2 (S1 Caen, still open) and A5 (Marseille) are active: Rouen's EPCI becomes blank,
+    # with one known structure (S2, accompanied in 2022).
+    y2024 = territoires.zones_blanches(con, Scope(depuis=dt.date(2024, 1, 1), jusqu_au=dt.date(2024, 12, 31)))
+    caen_epci = con.execute("SELECT code_epci FROM geo_communes WHERE code = '14118'").fetchall()[0][0]
+    assert caen_epci not in set(y2024["code_epci"])
+    row = y2024.set_index("code_epci").loc[rouen_epci]
+    assert row["structures_connues"] == 1
+    assert y2024["structures_connues"].iloc[0] >= 1  # zones with known structures come first
+    # The perimeter is the three régions with structures.
+    regions = set(con.execute("SELECT DISTINCT code_region FROM geo_departements WHERE code IN "
+                              "(SELECT unnest($c))", {"c": y2024["code_departement"].unique().tolist()}).df()["code_region"])
+    assert regions <= {"28", "76", "93"}

@@ -1,0 +1,168 @@
+"""The five detailed pages driven with AppTest on the demo: charts drawn, filters obeyed, URL round-trip,
+empty states. Figures are compared with the query layer's own answer for the same scope."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pipelines import warehouse
+from pipelines.indicators import Scope
+from pipelines.queries import structures as qs
+from pipelines.queries import territoires as qt
+from pipelines.queries import temoignages as qtem
+from tests.conftest import REPO_DIR
+
+APP = REPO_DIR / "app.py"
+PAGES = {
+    "pages/structures.py": 5,   # five breakdowns + the profile timeline
+    "pages/besoins.py": 5,
+    "pages/territoires.py": 2,  # map + portrait
+    "pages/resultats.py": 6,
+}
+NOTHING = {"du": "1995-01-01", "au": "1995-12-31"}  # no accompaniment was active then
+
+
+@pytest.fixture
+def page(demo_db, monkeypatch):
+    monkeypatch.setenv(warehouse.ENV_VAR, str(demo_db))
+
+    def open_page(path: str, **query_params) -> AppTest:
+        at = AppTest.from_file(str(APP), default_timeout=60)
+        for key, value in query_params.items():
+            at.query_params[key] = value
+        at.run()
+        at.switch_page(path).run()
+        assert not at.exception, at.exception
+        return at
+
+    return open_page
+
+
+def charts(at: AppTest) -> list:
+    return at.get("plotly_chart")
+
+
+def figure(at: AppTest, key: str) -> dict:
+    import json
+
+    for chart in charts(at):
+        spec = json.loads(chart.proto.spec)
+        if key in chart.proto.id or key in str(chart.proto):
+            return spec
+    raise AssertionError(f"no chart {key}")
+
+
+def subheaders(at: AppTest) -> list[str]:
+    return [s.value for s in at.subheader]
+
+
+def as_int(text: str) -> int:
+    return int("".join(ch for ch in text if ch.isdigit()))
+
+
+@pytest.mark.parametrize("path, minimum", PAGES.items())
+def test_page_runs_on_the_demo_and_draws_its_charts(page, path, minimum):
+    at = page(path)
+    assert len(charts(at)) >= minimum
+    assert at.title[0].value and "Périmètre : ensemble des données" in at.caption[0].value
+    assert at.expander, "every chart has a Données expander"
+
+
+@pytest.mark.parametrize("path", [*PAGES, "pages/temoignages.py"])
+def test_filters_matching_nothing_show_a_message_instead_of_charts(page, path):
+    at = page(path, **NOTHING)
+    assert not charts(at)
+    assert any("Aucun" in i.value and "ne correspond" in i.value for i in at.info)
+
+
+def test_structures_count_follows_the_region_filter_and_url(page, demo_db):
+    everything = as_int(subheaders(page("pages/structures.py"))[0])
+    at = page("pages/structures.py", region="28")
+    normandie = as_int(subheaders(at)[0])
+    with warehouse.read_connection(demo_db) as con:
+        truth = qt.by_territory(con, Scope(region="28"), "region")["structures"].sum()
+    assert 0 < normandie < everything and normandie == truth
+    assert at.query_params["region"] == "28"
+
+
+def test_structure_search_and_profile_round_trip_through_the_url(page, demo_db):
+    at = page("pages/structures.py", recherche="Arpège")
+    assert at.text_input(key="page_recherche").value == "Arpège"
+    assert at.query_params["recherche"] == "Arpège"
+    chosen = at.selectbox(key="page_structure")
+    assert chosen.options and all("Arpège" in o for o in chosen.options)
+    with warehouse.read_connection(demo_db) as con:
+        ids = qs.structures_table(con, Scope(), "Arpège")["id_structure"].tolist()
+    assert len(ids) == len(chosen.options)
+    second = ids[-1]
+    chosen.set_value(second).run()
+    assert at.query_params["structure"] == second
+    again = page("pages/structures.py", recherche="Arpège", structure=second)
+    assert again.selectbox(key="page_structure").value == second
+
+
+def test_needs_comparison_axis_lives_in_the_url(page):
+    at = page("pages/besoins.py")
+    at.radio(key="page_comparer").set_value("departement").run()
+    assert at.query_params["comparer"] == "departement"
+    restored = page("pages/besoins.py", comparer="departement", region="76")
+    assert restored.radio(key="page_comparer").value == "departement"
+    assert restored.query_params["region"] == "76" and "Occitanie" in restored.caption[0].value
+
+
+def test_needs_domaine_filter_narrows_the_typology(page):
+    everything = page("pages/besoins.py")
+    musique = page("pages/besoins.py", domaine="musique")
+    # The Données table under the treemap: accompaniments per need, fewer under the filter.
+    total = everything.dataframe[0].value["accompagnements"].sum()
+    narrowed = musique.dataframe[0].value["accompagnements"].sum()
+    assert 0 < narrowed < total
+
+
+def test_territories_map_indicator_and_region_drill_down(page, demo_db):
+    at = page("pages/territoires.py", indicateur="couverture", region="76")
+    assert at.radio(key="page_indicateur").value == "couverture"
+    assert at.query_params["indicateur"] == "couverture"
+    with warehouse.read_connection(demo_db) as con:
+        occitanie = qt.by_territory(con, Scope(region="76"), "departement")
+    assert len(occitanie) == 13  # the map draws the région's départements
+    # Drill-down: the région view lists its communes.
+    assert any("Communes comptant" in str(c.proto.spec) for c in charts(at))
+    # A département drops to the communes, with the reason there are no bubbles.
+    dep = page("pages/territoires.py", departement="31")
+    assert any("centres des communes" in c.value for c in dep.caption)
+
+
+def test_territories_level_choice_round_trips(page):
+    at = page("pages/territoires.py")
+    at.radio(key="page_niveau").set_value("region").run()
+    assert at.query_params["niveau"] == "region"
+    assert page("pages/territoires.py", niveau="region").radio(key="page_niveau").value == "region"
+
+
+def test_portrait_reference_choice_changes_the_reference_column(page):
+    regional = page("pages/territoires.py", portrait="31", reference="region")
+    national = page("pages/territoires.py", portrait="31", reference="ensemble")
+    pick = lambda at: {m.label: m.delta for m in at.metric}["Structures accompagnées"]  # noqa: E731
+    assert as_int(pick(regional)) < as_int(pick(national))
+
+
+def test_results_follow_the_programme_filter(page):
+    everything = page("pages/resultats.py")
+    peers = page("pages/resultats.py", programme="P26")
+    count = lambda at: as_int({m.label: m.value for m in at.metric}["Ateliers"])  # noqa: E731
+    assert count(peers) == 8 < count(everything)
+    rate = {m.label: m.value for m in peers.metric}["Taux de remplissage (jauge connue)"]
+    assert rate.endswith("%")
+
+
+def test_testimonies_show_only_consented_ones_as_plain_text(page, demo_db):
+    at = page("pages/temoignages.py", region="28")
+    with warehouse.read_connection(demo_db) as con:
+        truth = qtem.temoignages(con, Scope(region="28"))
+    assert truth["sans_consentement"] > 0
+    assert as_int(subheaders(at)[0].split("témoignage")[0]) == truth["total"]
+    texts = {t.value for t in at.text}
+    assert set(truth["temoignages"]["texte"]) <= texts
+    assert at.query_params["region"] == "28"
