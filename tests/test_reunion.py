@@ -1,0 +1,129 @@
+"""Mode réunion: one screen at a time, next/previous, the screen number and filters in the URL."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pipelines import indicators, warehouse
+from pipelines.indicators import Scope
+from tests.conftest import REPO_DIR
+
+REUNION = REPO_DIR / "pages" / "reunion.py"
+
+
+@pytest.fixture
+def reunion(demo_db, monkeypatch):
+    monkeypatch.setenv(warehouse.ENV_VAR, str(demo_db))
+
+    def start(scope: Scope = Scope(), **query_params) -> AppTest:
+        at = AppTest.from_file(str(REUNION), default_timeout=60)
+        at.session_state["scope"] = scope  # what app.py's sidebar puts there
+        for key, value in query_params.items():
+            at.query_params[key] = value
+        return at.run()
+
+    return start
+
+
+def html_text(at: AppTest) -> str:
+    return " ".join([t.value for t in at.title] + [m.value for m in at.markdown])
+
+
+def counter(at: AppTest) -> tuple[int, int]:
+    text = at.get("progress")[0].proto.text
+    _, current, _, total, *_ = text.split()
+    return int(current), int(total)
+
+
+def test_first_screen_is_one_big_key_figure_with_the_filters(reunion, demo_db):
+    at = reunion()
+    assert not at.exception
+    with warehouse.read_connection(demo_db) as con:
+        structures = indicators.key_figures(con, Scope())["structures"]
+    text = html_text(at)
+    assert "Périmètre : ensemble des données" in text
+    assert f'reunion-chiffre">{structures:,}'.replace(",", "\u202f") in text
+    assert "<b>Vue d&#x27;ensemble</b>" in text
+    assert counter(at)[0] == 1
+    assert at.query_params["ecran"] == "1"
+    assert at.button(key="reunion_precedent").disabled
+
+
+def test_next_and_previous_walk_the_agenda_in_order(reunion):
+    at = reunion()
+    total = counter(at)[1]
+    sections = []
+    for expected in range(1, total + 1):
+        assert counter(at)[0] == expected
+        assert at.query_params["ecran"] == str(expected)
+        assert "Périmètre :" in html_text(at)  # the filters, on every screen
+        sections.append(html_text(at).split("<b>")[1].split("</b>")[0])
+        if expected < total:
+            at = at.button(key="reunion_suivant").click().run()
+            assert not at.exception
+    assert at.button(key="reunion_suivant").disabled
+    order = ["Vue d&#x27;ensemble", "Besoins", "Territoires", "Résultats", "Témoignages"]
+    assert [s for i, s in enumerate(sections) if i == 0 or s != sections[i - 1]] == order
+    assert len(at.get("plotly_chart")) + len(at.markdown) > 0
+    at = at.button(key="reunion_precedent").click().run()
+    assert counter(at)[0] == total - 1
+    assert at.query_params["ecran"] == str(total - 1)
+
+
+def test_a_shared_url_opens_the_same_screen_of_the_same_sequence(reunion):
+    region = Scope(region="28")
+    at = reunion(region)
+    for _ in range(3):
+        at = at.button(key="reunion_suivant").click().run()
+    shared = dict(at.query_params)
+    screen = html_text(at)
+    again = reunion(region, **shared)
+    assert counter(again)[0] == 4
+    assert html_text(again) == screen
+    assert "Normandie" in screen
+
+
+def test_out_of_range_screen_numbers_are_clamped(reunion):
+    at = reunion(ecran="999")
+    assert not at.exception
+    current, total = counter(at)
+    assert current == total and at.query_params["ecran"] == str(total)
+    at = reunion(ecran="abc")
+    assert counter(at)[0] == 1
+
+
+@pytest.mark.parametrize("role, shows_number", [("analyste", True), ("comite", True), ("financeur", False)])
+def test_financeur_sees_secret_instead_of_a_small_key_figure(reunion, demo_db, role, shows_number):
+    with warehouse.read_connection(demo_db) as con:
+        frame = indicators.departements_couverts(con, Scope())
+    small = frame.sort_values(["structures", "code"]).iloc[0]
+    assert 0 < small["structures"] < 3, "the demo should hold a département with fewer than 3 structures"
+    at = AppTest.from_file(str(REUNION), default_timeout=60)
+    at.session_state["scope"] = Scope(departement=small["code"])
+    at.session_state["auth_role"] = role
+    at.run()
+    assert not at.exception
+    text = html_text(at)
+    assert (f'reunion-chiffre">{small["structures"]}<' in text) is shows_number
+    assert ('reunion-chiffre">secret<' in text) is not shows_number
+
+
+def test_financeur_territory_screen_leaves_out_secret_departements(demo_db, monkeypatch):
+    monkeypatch.setenv(warehouse.ENV_VAR, str(demo_db))
+    with warehouse.read_connection(demo_db) as con:
+        frame = indicators.departements_couverts(con, Scope())
+    small = frame[frame["structures"] < 3]["code"].tolist()
+    assert small
+    shown = {}
+    for role in ("comite", "financeur"):
+        at = AppTest.from_file(str(REUNION), default_timeout=60)
+        at.session_state["scope"] = Scope()
+        at.session_state["auth_role"] = role
+        at.query_params["ecran"] = "6"
+        at.run()
+        assert "Structures accompagnées par département" in html_text(at)
+        figure = at.get("plotly_chart")[0].proto.spec
+        shown[role] = figure
+    for code in small:
+        assert f'"{code} \\u2013' in shown["comite"] and f'"{code} \\u2013' not in shown["financeur"]
