@@ -12,8 +12,12 @@ Shape, after the field documents: Normandie (28), Occitanie (76) and
 Provence-Alpes-Côte d'Azur (93); a DLA per département; a free pôle
 d'accompagnement in Marseille; a peer programme in three sessions (5
 individual supports of 14–28 h, 8 workshops of at most 12, 10 resource
-persons); a CRESS collective sector plan. Main needs: ~60 % economic
-consolidation, ~25 % organisational structuring.
+persons); a CRESS collective sector plan. Main needs: 60 % economic
+consolidation, 25 % organisational structuring, and supports growing from 2021
+to 2026 -- these shares are quotas, so they hold whatever the seed. Structures
+get coordinates near their commune's centre (~30 %) only when the geographic
+reference has centres; the current one has none, so the columns stay empty.
+Rows end with CRLF, as Excel writes them.
 """
 
 from __future__ import annotations
@@ -59,15 +63,34 @@ ORIENTATIONS = {"direct": 40, "prescripteur": 35, "reseau": 25}
 YEARS = {2021: 10, 2022: 14, 2023: 17, 2024: 20, 2025: 23, 2026: 12}
 ROLES = ["directrice", "directeur", "présidente", "président", "trésorière", "bénévole", "chargée de production",
          "administrateur", "coordinatrice", "personne ressource"]
+# Testimonies are assembled from plain-language phrases: what it was like before, what the
+# support brought (infinitive phrases), what changed since.
+BEFORE = ["Nous nous sentions isolés", "Le bureau était épuisé", "Nous avancions sans visibilité",
+          "La crise nous avait fragilisés", "Nous grandissions trop vite", "Nous avions beaucoup d'idées et peu de temps",
+          "Nos subventions baissaient d'année en année", "Personne ne voulait reprendre la trésorerie",
+          "Notre unique salariée portait tout", "Nous ne savions plus comment présenter notre projet aux financeurs"]
 BROUGHT = ["revoir notre modèle économique", "structurer nos financements", "clarifier la gouvernance de l'association",
            "préparer notre première embauche", "mutualiser un poste d'administration avec deux autres compagnies",
            "construire un budget prévisionnel réaliste", "rencontrer d'autres structures qui vivent les mêmes difficultés",
-           "trouver de nouveaux publics", "prendre du recul sur notre projet", "diversifier nos ressources"]
-FEELINGS = ["Nous nous sentions isolés", "Le bureau était épuisé", "Nous avancions sans visibilité",
-            "La crise nous avait fragilisés", "Nous grandissions trop vite", "Nous avions beaucoup d'idées"]
+           "trouver de nouveaux publics", "prendre du recul sur notre projet", "diversifier nos ressources",
+           "mettre à plat nos statuts", "répartir les rôles au sein du bureau", "solliciter un prêt d'honneur",
+           "suivre notre trésorerie mois par mois", "parler d'égal à égal avec nos partenaires"]
+HOW = ["L'accompagnement nous a permis de {a} et de {b}.", "En quelques séances, nous avons pu {a}, puis {b}.",
+       "Le diagnostic nous a aidés à {a} et à {b}.", "Avec la chargée de mission, nous avons appris à {a} et à {b}.",
+       "Les rendez-vous nous ont donné le temps de {a} et de {b}."]
+HOW_PEERS = ["Les échanges avec notre personne ressource nous ont permis de {a} et de {b}.",
+             "Parler avec quelqu'un qui a vécu la même chose nous a aidés à {a} et à {b}.",
+             "Les ateliers entre pairs nous ont donné envie de {a} et de {b}."]
 AFTER = ["Aujourd'hui, nous savons où nous allons.", "Le conseil d'administration s'est renouvelé.",
          "Nous avons pu pérenniser un poste.", "Les échanges entre pairs ont été décisifs.",
-         "Nous recommandons ce dispositif à d'autres structures.", "Le regard extérieur nous a beaucoup apporté."]
+         "Nous recommandons ce dispositif à d'autres structures.", "Le regard extérieur nous a beaucoup apporté.",
+         "Nous dormons mieux depuis.", "Notre dernier festival a été le premier à l'équilibre.",
+         "Nous avons signé une convention sur trois ans avec la commune.", ""]
+PEER_HELPERS = ["Accompagner une autre structure m'a obligé à formuler ce que nous avions appris à nos dépens.",
+                "J'ai retrouvé dans cette compagnie les questions que nous nous posions il y a dix ans.",
+                "Donner quelques heures de mon temps a été aussi utile pour moi que pour eux.",
+                "Nous avons surtout écouté, puis partagé nos outils de suivi budgétaire.",
+                "Le cadre du programme permet de dire les choses simplement, sans jugement."]
 
 
 class Draw:
@@ -81,6 +104,16 @@ class Draw:
         p = np.array(list(weights.values()), dtype=float)
         picked = self.rng.choice(len(keys), size=size, p=p / p.sum())
         return keys[picked] if size is None else [keys[i] for i in picked]
+
+    def quota(self, weights: dict, n: int) -> list:
+        """`n` keys in exactly the shares of `weights` (largest remainders), shuffled: the
+        demo's headline shares (needs, growth by year) hold by construction, not by luck."""
+        keys = list(weights)
+        exact = np.array(list(weights.values()), dtype=float) / sum(weights.values()) * n
+        counts = np.floor(exact).astype(int)
+        counts[np.argsort(-(exact - counts), kind="stable")[: n - counts.sum()]] += 1
+        pool = [k for k, c in zip(keys, counts) for _ in range(c)]
+        return [pool[i] for i in self.rng.permutation(n)]
 
     def date_in(self, start: dt.date, end: dt.date) -> dt.date:
         span = max((end - start).days, 0)
@@ -125,6 +158,20 @@ def _structures(draw: Draw, communes: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def _locate(draw: Draw, structures: pd.DataFrame, communes: pd.DataFrame, share: float = 0.3) -> None:
+    """About `share` of the structures get coordinates near their commune's centre, when the
+    reference has centres (both or neither). Own generator: the other draws do not move."""
+    if not {"latitude", "longitude"} <= set(communes.columns):
+        return
+    centres = communes.set_index("code")[["latitude", "longitude"]].astype("Float64")
+    lat = structures["code_commune"].map(centres["latitude"]).to_numpy(dtype=float, na_value=np.nan)
+    lon = structures["code_commune"].map(centres["longitude"]).to_numpy(dtype=float, na_value=np.nan)
+    chosen = (draw.rng.random(len(structures)) < share) & ~np.isnan(lat) & ~np.isnan(lon)
+    jitter = draw.rng.normal(0.0, 0.008, (len(structures), 2))  # a few hundred metres
+    structures["latitude"] = [round(float(v), 5) if c else None for v, c in zip(lat + jitter[:, 0], chosen)]
+    structures["longitude"] = [round(float(v), 5) if c else None for v, c in zip(lon + jitter[:, 1], chosen)]
+
+
 def _programmes(departements: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for dep in departements.itertuples():
@@ -143,8 +190,7 @@ def _programmes(departements: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _need(draw: Draw) -> tuple[str, list[str]]:
-    category = draw.choice(CATEGORIES)
+def _need(draw: Draw, category: str) -> tuple[str, list[str]]:
     codes = [c for c in ref.BESOINS if c.startswith(category + ".")]
     principal = category if draw.rng.random() < 0.05 else codes[draw.rng.integers(len(codes))]
     others = [c for c in ref.BESOINS if c != principal]
@@ -155,14 +201,16 @@ def _need(draw: Draw) -> tuple[str, list[str]]:
 def _accompagnements(draw: Draw, structures: pd.DataFrame, programmes: pd.DataFrame) -> pd.DataFrame:
     dla = programmes[programmes["type"] == "dla"].set_index("x_departement")["id_programme"]
     pole = programmes.loc[programmes["type"] == "pole_accompagnement", "id_programme"].iloc[0]
-    plan = programmes.loc[programmes["type"] == "collectif_sectoriel", "id_programme"].iloc[0]
+    plan = programmes[programmes["type"] == "collectif_sectoriel"].iloc[0]
     pairs = programmes[programmes["type"] == "pairs"]
     rows = []
 
-    def add(structure, programme, start, modalite, fmt, hours, intervenant=None, benevoles=None):
+    def add(structure, programme, start, modalite, fmt, hours, intervenant=None, benevoles=None, limit=None):
         long = fmt == "accompagnement_long"
         end = start + dt.timedelta(days=int(draw.rng.integers(90, 330) if long else draw.rng.integers(0, 30)))
-        principal, needs = _need(draw)
+        if limit is not None:  # a support ends with its programme at the latest
+            end = min(end, max(limit, start))
+        principal, needs = _need(draw, categories.pop())
         ended = end <= TODAY
         if ended:
             etape = "clos" if draw.rng.random() < 0.8 else "suivi"
@@ -171,24 +219,37 @@ def _accompagnements(draw: Draw, structures: pd.DataFrame, programmes: pd.DataFr
         rows.append({"id_structure": structure, "id_programme": programme, "date_debut": start,
                      "date_fin": end if ended else None, "etape": etape, "modalite": modalite,
                      "heures": hours if etape != "accueil" else None, "besoin_principal": principal, "besoins": needs,
-                     "format": fmt, "orientation": draw.choice(ORIENTATIONS), "heures_benevoles": benevoles,
-                     "intervenant": intervenant})
+                     "format": fmt, "orientation": draw.choice(ORIENTATIONS),
+                     "heures_benevoles": benevoles if etape != "accueil" else None, "intervenant": intervenant})
 
-    def start_date(earliest: dt.date) -> dt.date:
-        year = draw.choice({y: w for y, w in YEARS.items() if y >= earliest.year})
-        return draw.date_in(max(earliest, dt.date(year, 1, 1)), min(TODAY, dt.date(year, 12, 31)))
+    def start_date(earliest: dt.date, latest: dt.date = TODAY) -> dt.date:
+        # The next year of the pool in which the programme was running (the pool has spares).
+        fits = [i for i, y in enumerate(years) if earliest.year <= y <= latest.year]
+        year = years.pop(fits[0]) if fits else draw.choice(
+            {y: w for y, w in YEARS.items() if earliest.year <= y <= latest.year})
+        return draw.date_in(max(earliest, dt.date(year, 1, 1)), min(latest, dt.date(year, 12, 31)))
 
-    # The peer programme: 5 individual supports per session, by the 10 resource persons.
+    # Every structure is followed at least once; some come back.
+    repeat = draw.rng.random(len(structures)) < 0.6
+    n_open = len(structures) + int(repeat.sum())
+    categories = draw.quota(CATEGORIES, n_open + 5 * len(pairs))
+    years = draw.quota(YEARS, n_open + 20)
+
+    # The peer programme: per session, 5 individual supports of 14 to 28 hours, each by one of
+    # the 10 resource persons (volunteers: their hours, preparation included, are heures_benevoles).
+    # Two consecutive sessions call on all ten persons.
     occitanie = structures[structures["x_region"] == "76"]["id_structure"].to_numpy()
     peers = iter(draw.rng.permutation(occitanie))
-    for p in pairs.itertuples():
+    persons = draw.rng.permutation(10) + 1
+    for session, p in enumerate(pairs.itertuples()):
         for k in range(5):
+            hours = float(draw.rng.integers(14, 29))
             add(next(peers), p.id_programme, draw.date_in(p.date_debut, p.date_debut + dt.timedelta(days=60)),
-                "pairs", "accompagnement_long", float(draw.rng.integers(14, 29)),
-                intervenant=f"Personne ressource {draw.rng.integers(1, 11):02d}", benevoles=float(draw.rng.integers(4, 13)))
+                "pairs", "accompagnement_long", hours,
+                intervenant=f"Personne ressource {persons[(5 * session + k) % 10]:02d}",
+                benevoles=hours + float(draw.rng.integers(2, 7)), limit=p.date_fin)
 
-    # Every structure is followed at least once, by a programme of its territory; some come back.
-    repeat = draw.rng.random(len(structures)) < 0.55
+    # Open programmes: each structure goes to a programme of its territory.
     for s, again in zip(structures.itertuples(), repeat):
         for _ in range(2 if again else 1):
             roll = draw.rng.random()
@@ -198,8 +259,8 @@ def _accompagnements(draw: Draw, structures: pd.DataFrame, programmes: pd.DataFr
                     "appui_court" if short else "accompagnement_long",
                     float(draw.rng.integers(1, 5)) if short else float(draw.rng.integers(10, 31)))
             elif s.x_region == "28" and roll < 0.15:
-                add(s.id_structure, plan, start_date(dt.date(2022, 1, 1)), "collectif", "accompagnement_long",
-                    float(draw.rng.integers(6, 19)))
+                add(s.id_structure, plan.id_programme, start_date(plan.date_debut, plan.date_fin - dt.timedelta(days=60)),
+                    "collectif", "accompagnement_long", float(draw.rng.integers(6, 19)), limit=plan.date_fin)
             else:
                 add(s.id_structure, dla[s.x_departement], start_date(dt.date(2021, 1, 1)),
                     "individuel" if draw.rng.random() < 0.8 else "collectif",
@@ -234,15 +295,20 @@ def _ateliers(draw: Draw, programmes: pd.DataFrame) -> pd.DataFrame:
 
 def _resultats(draw: Draw, accs: pd.DataFrame, structures: pd.DataFrame) -> pd.DataFrame:
     base = structures.set_index("id_structure")
+    # Only a structure's last support can be followed by its closing down.
+    last = accs.groupby("id_structure")["date_debut"].transform("max") == accs["date_debut"]
     rows = []
-    for a in accs[accs["date_fin"].notna()].itertuples():
+    for a, is_last in zip(accs.itertuples(), last):
+        if pd.isna(a.date_fin):
+            continue
         s = base.loc[a.id_structure]
-        for echeance, delay, chance in (("fin", 0, 0.9), ("6_mois", 182, 0.75), ("12_mois", 365, 0.55)):
+        fin_chance = 1.0 if a.etape == "clos" else 0.85  # a closed support always has its closing review
+        for echeance, delay, chance in (("fin", 0, fin_chance), ("6_mois", 182, 0.8), ("12_mois", 365, 0.55)):
             when = a.date_fin + dt.timedelta(days=delay)
             if when > TODAY or draw.rng.random() > chance:
                 continue
             growth = draw.rng.normal(0.04 * (1 + delay / 182), 0.08)
-            active = echeance != "12_mois" or draw.rng.random() < 0.93
+            active = not (echeance == "12_mois" and is_last and draw.rng.random() < 0.08)
             rows.append({"id_accompagnement": a.id_accompagnement, "echeance": echeance, "date_mesure": when,
                          "objectifs_atteints": int(np.clip(draw.rng.normal(70, 18), 0, 100)),
                          "etp_avant": s.effectif_etp, "etp_apres": round(max(0.0, s.effectif_etp + draw.rng.choice([0, 0, 0, 0.5, 1, -0.5])), 1),
@@ -253,17 +319,40 @@ def _resultats(draw: Draw, accs: pd.DataFrame, structures: pd.DataFrame) -> pd.D
     return frame
 
 
-def _temoignages(draw: Draw, accs: pd.DataFrame) -> pd.DataFrame:
+def _fill(template: str, a: str, b: str) -> str:
+    """Put two phrases into a template, with French elision (`de avancer` → `d'avancer`)."""
+    for key, phrase in (("a", a), ("b", b)):
+        de = "d'" if phrase[0] in "aeiouyéèêh" else "de "
+        template = template.replace("de {%s}" % key, de + phrase).replace("{%s}" % key, phrase)
+    return template
+
+
+def _pick(draw: Draw, items: list[str]) -> str:
+    return items[draw.rng.integers(len(items))]
+
+
+def _temoignages(draw: Draw, accs: pd.DataFrame, programmes: pd.DataFrame) -> pd.DataFrame:
+    kinds = programmes.set_index("id_programme")["type"]
     ended = accs[accs["date_fin"].notna()]
-    picked = ended.iloc[np.sort(draw.rng.choice(len(ended), 150, replace=False))]
+    # Peer sessions are few but much quoted: their supports are more likely to be picked.
+    weight = np.where(ended["id_programme"].map(kinds) == "pairs", 10.0, 1.0)
+    picked = ended.iloc[np.sort(draw.rng.choice(len(ended), 150, replace=False, p=weight / weight.sum()))]
     rows = []
     for a in picked.itertuples():
-        text = (f"{FEELINGS[draw.rng.integers(len(FEELINGS))]}. L'accompagnement nous a permis de "
-                f"{BROUGHT[draw.rng.integers(len(BROUGHT))]} et de {BROUGHT[draw.rng.integers(len(BROUGHT))]}. "
-                f"{AFTER[draw.rng.integers(len(AFTER))]}")
-        rows.append({"id_programme": a.id_programme, "id_structure": a.id_structure if draw.rng.random() < 0.9 else None,
+        peers = kinds[a.id_programme] == "pairs"
+        helper = peers and draw.rng.random() < 0.4  # the resource person speaks, not the structure
+        if helper:
+            text = " ".join(PEER_HELPERS[i] for i in draw.rng.choice(len(PEER_HELPERS), 2, replace=False))
+            structure, role = None, "personne ressource"
+        else:
+            first, second = (BROUGHT[i] for i in draw.rng.choice(len(BROUGHT), 2, replace=False))
+            how = _fill(_pick(draw, HOW_PEERS if peers else HOW), first, second)
+            text = f"{_pick(draw, BEFORE)}. {how} {_pick(draw, AFTER)}".strip()
+            structure = a.id_structure if draw.rng.random() < 0.9 else None
+            role = _pick(draw, [r for r in ROLES if r != "personne ressource"])
+        rows.append({"id_programme": a.id_programme, "id_structure": structure,
                      "date": min(TODAY, a.date_fin + dt.timedelta(days=int(draw.rng.integers(5, 120)))),
-                     "auteur_role": ROLES[draw.rng.integers(len(ROLES))], "texte": text,
+                     "auteur_role": role, "texte": text,
                      "lien_media": f"https://example.org/temoignages/video-{len(rows) + 1}" if draw.rng.random() < 0.12 else None,
                      "consentement_publication": draw.rng.random() >= 0.2})
     frame = pd.DataFrame(rows)
@@ -282,7 +371,7 @@ def _cell(value) -> str:
     if isinstance(value, list):
         return "|".join(value)
     if isinstance(value, (float, np.floating)):
-        return (str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0")).replace(".", ",")
+        return (str(int(value)) if float(value).is_integer() else f"{value:.6f}".rstrip("0")).replace(".", ",")
     return str(value)
 
 
@@ -307,13 +396,17 @@ def generate_demo(out_dir: Path = DEMO_DIR, seed: int = 2026) -> dict[str, Path]
     structures = _structures(draw, communes.reset_index(drop=True))
     programmes = _programmes(departements)
     accs = _accompagnements(draw, structures, programmes)
+    # A structure exists before its first support.
+    first = structures["id_structure"].map(accs.groupby("id_structure")["date_debut"].min()).map(lambda d: d.year)
+    structures["annee_creation"] = np.minimum(structures["annee_creation"], first.astype(int))
+    _locate(Draw(seed + 2), structures, communes)
     frames = {
         "structures": structures,
         "programmes": programmes,
         "accompagnements": accs,
         "ateliers": _ateliers(draw, programmes),
         "resultats": _resultats(draw, accs, structures),
-        "temoignages": _temoignages(draw, accs),
+        "temoignages": _temoignages(draw, accs, programmes),
     }
     # Planned hours of each DLA: a round figure near what it delivered.
     delivered = accs.groupby("id_programme")["heures"].sum()
