@@ -8,6 +8,12 @@ Sources (see data/geo/SOURCES.md):
 * `@etalab/decoupage-administratif` 6.0.0 (COG 2026, Licence Ouverte 2.0):
   names and codes of régions, départements, communes, EPCI and populations.
 
+Outputs: departements/regions .geojson (true shapes, simplified with
+shapely.coverage_simplify so shared borders stay shared), their `*_carte`
+display twins (the five overseas départements/régions scaled into insets west
+of Brittany, `encart` = True: see `inset` for the exact affine transform), and
+regions/departements/communes .parquet attribute tables.
+
 Without --sources the two packages are fetched with `npm pack` (the npm
 registry is reachable from the project's machines). Output is deterministic.
 """
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import tarfile
 import tempfile
@@ -35,15 +42,19 @@ OVERSEAS = {"FR-GP": "971", "FR-MQ": "972", "FR-GF": "973", "FR-RE": "974", "FR-
 # Each overseas région is one département: région code → its département's inset.
 OVERSEAS_REGIONS = {"01": "971", "02": "972", "03": "973", "04": "974", "06": "976"}
 
-# Display layer: each overseas département is scaled into a box west of the
-# mainland (in the Atlantic, off Brittany–Aquitaine), top to bottom. Boxes are
-# (lon min, lat min, size in degrees); the shape is scaled to fit, centred.
+# Display layer (`*_carte`): each overseas département is moved into a box west
+# of the mainland, in the Atlantic off Brittany–Aquitaine, stacked top to bottom
+# in the order 971, 972, 973, 974, 976. A box is (longitude of its right edge,
+# latitude of its centre, height in degrees of latitude); its width is chosen so
+# that it looks square on a Web Mercator map (the app's MapLibre maps), see `inset`.
+INSET_RIGHT = -5.6  # Ouessant, the westernmost mainland point, is at -5.14°
+INSET_HEIGHT = 1.4
 INSET_BOXES = {
-    "971": (-6.8, 48.1, 1.5),
-    "972": (-6.8, 46.4, 1.5),
-    "973": (-6.8, 44.7, 1.5),
-    "974": (-6.8, 43.0, 1.5),
-    "976": (-6.8, 41.3, 1.5),
+    "971": (INSET_RIGHT, 49.2, INSET_HEIGHT),
+    "972": (INSET_RIGHT, 47.6, INSET_HEIGHT),
+    "973": (INSET_RIGHT, 46.0, INSET_HEIGHT),
+    "974": (INSET_RIGHT, 44.4, INSET_HEIGHT),
+    "976": (INSET_RIGHT, 42.8, INSET_HEIGHT),
 }
 
 
@@ -83,9 +94,15 @@ def read_cog(etalab: Path) -> dict[str, pd.DataFrame]:
     table = table.rename(columns={"departement": "code_departement", "region": "code_region"})
     table = table[table["code_departement"].isin(departements["code"])]
     table = table.merge(commune_epci, on="code", how="left")
+    # Arrondissements are not EPCI members themselves: they take their commune's EPCI.
+    parent_epci = commune_epci.set_index("code")
+    is_arr = table["arrondissement"]
+    for column in ("code_epci", "nom_epci"):
+        table.loc[is_arr, column] = table.loc[is_arr, "code_parent"].map(parent_epci[column])
     table["population"] = table["population"].astype("Int64")
-    table["latitude"] = pd.Series(dtype="Float64")  # no open commune centres in the registries: see SOURCES.md
-    table["longitude"] = pd.Series(dtype="Float64")
+    # No package of the reachable registries ships commune centres under an open licence: see SOURCES.md.
+    for column in ("latitude", "longitude"):
+        table[column] = pd.array([pd.NA] * len(table), dtype="Float64")
     columns = ["code", "nom", "code_departement", "code_region", "code_epci", "nom_epci", "population",
                "latitude", "longitude", "arrondissement", "code_parent"]
     return {
@@ -118,19 +135,36 @@ def dissolve_regions(departements: gpd.GeoDataFrame, regions: pd.DataFrame) -> g
 
 
 def inset(geometry, box: tuple[float, float, float]):
-    """Scale a shape to fit a square box and move it there (shape kept, not its true size)."""
-    lon0, lat0, size = box
+    """Move a shape into an inset box, scaled to fill it, keeping its true proportions.
+
+    The transform is affine: with (λ, φ) the shape's coordinates, (λs, φs) the
+    centre of its bounding box and (λt, φt) the centre of the box,
+
+        λ' = λt + k · cos(φs) / cos(φt) · (λ − λs)
+        φ' = φt + k · (φ − φs)
+
+    A degree of longitude is cos(φ) times as long as a degree of latitude, both on
+    the ground and on a Web Mercator map: the factor cos(φs) / cos(φt) keeps the
+    shape from being stretched when it moves from the tropics to 43–50°N. k is the
+    largest factor for which the shape fits the box (height `size` in degrees of
+    latitude, width size / cos(φt) in degrees of longitude): every inset is drawn
+    at the same readable size, whatever its true area (Mayotte is ~375 km²,
+    Guyane ~84,000 km²).
+    """
+    right, lat_t, size = box
     minx, miny, maxx, maxy = geometry.bounds
-    scale = size / max(maxx - minx, maxy - miny)
-    scaled = affinity.scale(geometry, xfact=scale, yfact=scale, origin=(minx, miny))
-    sminx, sminy, smaxx, smaxy = scaled.bounds
-    dx = lon0 + (size - (smaxx - sminx)) / 2 - sminx
-    dy = lat0 + (size - (smaxy - sminy)) / 2 - sminy
-    return affinity.translate(scaled, dx, dy)
+    lon_s, lat_s = (minx + maxx) / 2, (miny + maxy) / 2
+    cos_s, cos_t = math.cos(math.radians(lat_s)), math.cos(math.radians(lat_t))
+    k = size / max((maxx - minx) * cos_s, maxy - miny)
+    lon_t = right - size / cos_t / 2
+    moved = affinity.translate(geometry, -lon_s, -lat_s)
+    moved = affinity.scale(moved, xfact=k * cos_s / cos_t, yfact=k, origin=(0, 0))
+    return affinity.translate(moved, lon_t, lat_t)
 
 
 def display_layer(frame: gpd.GeoDataFrame, overseas_code_of) -> gpd.GeoDataFrame:
-    """Same features, overseas ones moved into insets beside the mainland (`encart` = True)."""
+    """Same features and properties plus `encart`: overseas ones moved by `inset` into
+    INSET_BOXES (`encart` = True), the others unchanged (`encart` = False)."""
     out = frame.copy()
     codes = out.apply(overseas_code_of, axis=1)
     out["encart"] = codes.notna()
