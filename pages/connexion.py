@@ -5,6 +5,10 @@ import streamlit as st
 from dashboard import auth
 from pipelines import accounts, roles
 
+from dashboard.entry import through_app
+
+through_app()  # a direct link on a fresh server still goes through app.py
+
 st.title("Connexion")
 
 role = auth.current_role()

@@ -2,6 +2,10 @@
 
 The agenda follows the pages (vue d'ensemble → besoins → territoires →
 résultats → témoignages). The screen number lives in the URL (`ecran=3`) next
+
+from dashboard.entry import through_app
+
+through_app()  # a direct link on a fresh server still goes through app.py
 to the filters, so a shared address reopens the same screen of the same
 sequence. ← / → (or the buttons) move between screens.
 """

@@ -7,6 +7,10 @@ import streamlit as st
 from dashboard import charts, data, filters, fmt, layout
 from pipelines.queries import structures as q
 
+from dashboard.entry import through_app
+
+through_app()  # a direct link on a fresh server still goes through app.py
+
 scope = filters.current()
 where = filters.describe(scope)
 st.title("Structures accompagnées")

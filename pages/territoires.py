@@ -6,6 +6,10 @@ from dashboard import charts, data, filters, fmt, layout
 from pipelines import geo
 from pipelines.queries import territoires as q
 
+from dashboard.entry import through_app
+
+through_app()  # a direct link on a fresh server still goes through app.py
+
 scope = filters.current()
 where = filters.describe(scope)
 st.title("Territoires")
