@@ -46,7 +46,7 @@ class Upload:
 
 @dataclass
 class IngestResult:
-    status: str  # 'importe' | 'refuse' | 'inchange'
+    status: str  # ingest: 'importe' | 'refuse' | 'inchange'; preview: 'valide' | 'erreurs'
     message: str
     problems: pd.DataFrame
     files: list[dict]
@@ -68,7 +68,7 @@ def read_uploads(uploads: list[Upload]) -> list[tuple[str, RawTable]]:
     tables = []
     for up in uploads:
         raw = read_file(up.name, up.data, dataset_hint=up.dataset)
-        dataset = up.dataset or detect_dataset(raw.headers)
+        dataset = up.dataset or detect_dataset(raw.headers, up.name)
         if dataset not in DATASETS:
             raise DatasetNotRecognised(f"Jeu de données « {dataset} » inconnu : choisissez parmi {', '.join(DATASETS)}.")
         tables.append((dataset, raw))
@@ -100,8 +100,9 @@ def preview(db: Path, uploads: list[Upload]) -> IngestResult:
     for summary, f in zip(files, batch.files):
         summary.update(f.predicted)
     totals.update({k: sum(f[k] for f in files) for k in ("nouveau", "modifie", "inchange")})
-    status = "refuse" if batch.has_errors else "valide"
-    return IngestResult(status, _describe(status, totals), batch.problems(), files, totals, raws=raws, batch=batch)
+    # 'erreurs': the batch as a whole would be refused; only its valid lines could be imported.
+    status = "erreurs" if batch.has_errors else "valide"
+    return IngestResult(status, _describe("valide", totals), batch.problems(), files, totals, raws=raws, batch=batch)
 
 
 def _predict_changes(con: duckdb.DuckDBPyConnection, batch: BatchCheck) -> None:
@@ -139,15 +140,16 @@ def ingest(db: Path, uploads: list[Upload], *, valid_only: bool = False, role: s
             batch = check_batch(raws, con)
             files, totals = _summaries(batch)
             problems = batch.problems()
-            if batch.has_errors and not valid_only:
-                result = IngestResult("refuse", _describe("refuse", totals), problems, files, totals, raws=raws, batch=batch)
+            if (batch.has_errors and not valid_only) or totals["valides"] == 0:
+                result = IngestResult("refuse", _describe("refuse", totals, valid_only=valid_only), problems, files,
+                                      totals, raws=raws, batch=batch)
                 raise _Refused
             import_id = load.next_import_id(con)
             for i, (summary, f) in enumerate(zip(files, batch.files)):
                 progress(0.4 + 0.5 * i / len(files), f"Écriture de {f.raw.file_name}")
                 summary.update(load.classify_and_write(con, f.dataset.name, f.valid, import_id))
             totals.update({k: sum(f[k] for f in files) for k in ("nouveau", "modifie", "inchange")})
-            if totals["nouveau"] + totals["modifie"] == 0 and totals["rejetes"] == 0:
+            if totals["nouveau"] + totals["modifie"] == 0:
                 result = IngestResult("inchange", _describe("inchange", totals), problems, files, totals, raws=raws, batch=batch)
                 raise _NothingChanged
             mode = MODE_VALID_ONLY if valid_only else MODE_STRICT
@@ -165,14 +167,22 @@ def ingest_paths(db: Path, paths: list[str | Path], dataset: str | None = None, 
     return ingest(db, [Upload.from_path(p, dataset) for p in paths], **kw)
 
 
-def _describe(status: str, t: dict, import_id: int | None = None) -> str:
+def _describe(status: str, t: dict, import_id: int | None = None, valid_only: bool = False) -> str:
     counts = (f"{t['lus']} lignes lues, {t['valides']} valides, {t['rejetes']} rejetées")
     if status == "refuse":
+        if t["valides"] == 0 and (valid_only or t["lus"] == 0):
+            return f"Import refusé, rien n'a été écrit : aucune ligne valide à importer ({counts})."
         return (f"Import refusé, rien n'a été écrit : {counts}. Corrigez les erreurs ci-dessous, "
                 "ou importez uniquement les lignes valides.")
     if status == "valide":
+        if t["rejetes"]:
+            return (f"Des erreurs empêchent l'import complet : {counts}. Corrigez-les, ou importez uniquement "
+                    f"les lignes valides ({t['nouveau']} nouvelles, {t['modifie']} modifiées, {t['inchange']} inchangées).")
         return f"Prêt à importer : {counts} ; {t['nouveau']} nouvelles, {t['modifie']} modifiées, {t['inchange']} inchangées."
     if status == "inchange":
+        if t["rejetes"]:
+            return (f"Aucune modification : les {t['valides']} lignes valides sont déjà dans l'entrepôt à l'identique "
+                    f"et {t['rejetes']} lignes sont rejetées ; rien n'a été écrit.")
         return f"Aucune modification : les {t['lus']} lignes sont déjà dans l'entrepôt à l'identique ; rien n'a été écrit."
     rejected = f" Les {t['rejetes']} lignes rejetées sont conservées dans l'historique." if t["rejetes"] else ""
     return (f"Import n° {import_id} enregistré : {counts} ; {t['nouveau']} nouvelles, {t['modifie']} modifiées, "

@@ -13,14 +13,29 @@ import datetime as dt
 import hashlib
 import io
 import os
+import re
 import zipfile
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+
+from pipelines.ingest.values import normalize_key
 
 MAX_BYTES_DEFAULT = 500 * 1024 * 1024
 DELIMITERS = {";": "point-virgule", ",": "virgule", "\t": "tabulation"}
 XLSX_MAGIC = b"PK\x03\x04"
+# Signatures of files analysts upload by mistake, with the fix to suggest.
+OTHER_FORMATS = {
+    b"%PDF": "un document PDF",
+    b"\x89PNG": "une image PNG",
+    b"\xff\xd8\xff": "une image JPEG",
+    b"GIF8": "une image GIF",
+}
+ODS_MIMETYPE = b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet"
+# Share of control characters above which decoded "text" is in fact binary.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 
 
 class UnreadableFile(ValueError):
@@ -38,6 +53,8 @@ class RawTable:
     delimiter: str | None = None
     sheet: str | None = None
     notes: list[str] = field(default_factory=list)  # what was detected, for the report
+    # Lines whose number of fields differs from the header's: line number → fields found.
+    ragged: pd.Series = field(default_factory=lambda: pd.Series(dtype="int64"))
 
     @property
     def detection(self) -> str:
@@ -58,9 +75,16 @@ def read_file(file_name: str, data: bytes, dataset_hint: str | None = None) -> R
             f"{file_name} : fichier trop volumineux ({len(data) / 1e6:.0f} Mo, maximum {limit / 1e6:.0f} Mo) ; "
             "découpez-le en plusieurs fichiers."
         )
-    if not data.strip():
+    if not data.removeprefix(b"\xef\xbb\xbf").strip():
         raise UnreadableFile(f"{file_name} : le fichier est vide.")
     sha = hashlib.sha256(data).hexdigest()
+    for magic, what in OTHER_FORMATS.items():
+        if data.startswith(magic):
+            raise UnreadableFile(f"{file_name} : fichier binaire ({what}), pas un tableau : déposez un CSV ou un classeur .xlsx.")
+    if data.startswith(XLSX_MAGIC) and data[30:30 + len(ODS_MIMETYPE)] == ODS_MIMETYPE:
+        raise UnreadableFile(
+            f"{file_name} : classeur OpenDocument (.ods) non pris en charge ; enregistrez-le en .xlsx ou en CSV."
+        )
     if data.startswith(XLSX_MAGIC) or file_name.lower().endswith((".xlsx", ".xlsm")):
         return _read_xlsx(file_name, data, sha, dataset_hint)
     if file_name.lower().endswith(".xls") or data.startswith(b"\xd0\xcf\x11\xe0"):
@@ -77,7 +101,13 @@ def decode(data: bytes) -> tuple[str, str]:
     if b"\x00" in data[:4096]:
         raise UnreadableFile("le fichier semble binaire (octets nuls) : attendu un CSV texte ou un classeur .xlsx.")
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "UTF-8 (BOM)"
+        try:
+            return data[3:].decode("utf-8"), "UTF-8 (BOM)"
+        except UnicodeDecodeError as exc:
+            raise UnreadableFile(
+                f"le fichier annonce l'encodage UTF-8 mais l'octet n° {exc.start + 4} n'en est pas : "
+                "réenregistrez-le en « CSV UTF-8 »."
+            ) from None
     try:
         return data.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
@@ -115,7 +145,8 @@ def _read_csv(file_name: str, data: bytes, sha: str) -> RawTable:
         text, encoding = decode(data)
     except UnreadableFile as exc:
         raise UnreadableFile(f"{file_name} : {exc}") from None
-    if "\x00" in text:
+    sample = text[:65536]
+    if "\x00" in text or len(CONTROL_CHARS.findall(sample)) > max(2, len(sample) // 200):
         raise UnreadableFile(f"{file_name} : le fichier semble binaire : attendu un CSV texte ou un classeur .xlsx.")
     delimiter = sniff_delimiter(text)
     try:
@@ -130,10 +161,50 @@ def _read_csv(file_name: str, data: bytes, sha: str) -> RawTable:
             engine="c",
         )
     except pd.errors.ParserError as exc:
-        raise UnreadableFile(f"{file_name} : structure CSV illisible ({_parser_hint(str(exc))}).") from None
+        if "EOF inside string" in str(exc):
+            raise UnreadableFile(f"{file_name} : structure CSV illisible ({_parser_hint(str(exc))}).") from None
+        # Some line has more fields than the first ones: read it the slow way, report it per line.
+        frame = _read_ragged(text, delimiter)
     except pd.errors.EmptyDataError:
         raise UnreadableFile(f"{file_name} : le fichier est vide.") from None
-    return _as_raw_table(file_name, sha, "csv", frame, encoding=encoding, delimiter=delimiter)
+    counts = _field_counts(text, delimiter, len(frame))
+    header_width = int(counts.iloc[0]) if counts is not None else frame.shape[1]
+    extra = pd.Series(False, index=frame.index)
+    if frame.shape[1] > header_width:
+        # Fields beyond the header's: harmless when empty (a stray delimiter), else reported.
+        beyond = frame.iloc[:, header_width:].fillna("")
+        extra = (beyond.apply(lambda col: col.str.strip()) != "").any(axis=1)
+        frame = frame.iloc[:, :header_width]
+    table = _as_raw_table(file_name, sha, "csv", frame, encoding=encoding, delimiter=delimiter)
+    if counts is not None:
+        width = len(table.headers)
+        bad = (counts < width) | ((counts > width) & extra.to_numpy())
+        bad.index = pd.RangeIndex(1, 1 + len(bad))
+        ragged = counts.set_axis(bad.index)[bad]
+        table.ragged = ragged[ragged.index.isin(table.frame.index)]
+    return table
+
+
+def _field_counts(text: str, delimiter: str, records: int) -> pd.Series | None:
+    """Number of fields of each record (header first), or None if it cannot be aligned."""
+    if '"' not in text:
+        lines = pd.Series(_LINE_BREAKS.split(text))
+        if len(lines) and lines.iloc[-1] == "":
+            lines = lines.iloc[:-1]
+        counts = lines.str.count(re.escape(delimiter)) + 1
+    else:
+        # Quoted fields may hold delimiters and line breaks: let the csv module count.
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        counts = pd.Series(np.fromiter((len(row) or 1 for row in reader), dtype="int64"))
+    if len(counts) != records:
+        return None
+    return counts.reset_index(drop=True)
+
+
+def _read_ragged(text: str, delimiter: str) -> pd.DataFrame:
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    width = max(len(r) for r in rows)
+    return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
 
 
 def _parser_hint(message: str) -> str:
@@ -150,7 +221,9 @@ def _parser_hint(message: str) -> str:
         except IndexError:
             return message
     if "EOF inside string" in message:
-        return "un guillemet ouvert n'est jamais refermé ; le fichier est peut-être tronqué"
+        found = re.search(r"starting at row (\d+)", message)
+        where = f"ligne {int(found.group(1)) + 1} : " if found else ""
+        return f"{where}un guillemet ouvert n'est jamais refermé ; le fichier est peut-être tronqué"
     return message
 
 
@@ -158,16 +231,21 @@ def _read_xlsx(file_name: str, data: bytes, sha: str, dataset_hint: str | None) 
     import openpyxl
 
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise UnreadableFile(f"{file_name} : classeur Excel illisible ou corrompu ({type(exc).__name__}).") from None
+        # Formulas are read as written ("=B2*2"), not as a cached result that may be missing:
+        # validation refuses them, like in a CSV.
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except Exception as exc:  # openpyxl raises many types on a damaged archive
+        raise UnreadableFile(f"{file_name} : classeur Excel illisible ou corrompu ({type(exc).__name__}) ; "
+                             "rouvrez-le dans Excel et enregistrez-le de nouveau en .xlsx.") from None
     try:
-        names = book.sheetnames
-        sheet_name = next((n for n in names if dataset_hint and n.strip().lower() == dataset_hint), names[0])
+        sheet_name = choose_sheet(book.sheetnames, dataset_hint)
         rows = [
             [_xlsx_cell(value) for value in row]
             for row in book[sheet_name].iter_rows(values_only=True)
         ]
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise UnreadableFile(f"{file_name} : classeur Excel illisible ou corrompu ({type(exc).__name__}) ; "
+                             "rouvrez-le dans Excel et enregistrez-le de nouveau en .xlsx.") from None
     finally:
         book.close()
     while rows and not any(rows[-1]):
@@ -179,9 +257,20 @@ def _read_xlsx(file_name: str, data: bytes, sha: str, dataset_hint: str | None) 
     return _as_raw_table(file_name, sha, "xlsx", frame, sheet=sheet_name)
 
 
+def choose_sheet(names: list[str], dataset_hint: str | None) -> str:
+    """The sheet named after the dataset (or after any dataset when not chosen), else the first."""
+    from pipelines.datasets import DATASETS
+
+    wanted = [dataset_hint] if dataset_hint else list(DATASETS)
+    keys = {normalize_key(n): n for n in reversed(names)}
+    return next((keys[w] for w in wanted if w in keys), names[0])
+
+
 def _xlsx_cell(value: object) -> str:
     if value is None:
         return ""
+    if hasattr(value, "text") and not isinstance(value, str):  # an array formula
+        return str(value.text)
     if isinstance(value, dt.datetime):
         return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(sep=" ")
     if isinstance(value, dt.date):

@@ -26,6 +26,10 @@ from pipelines.ingest.read import RawTable
 PROBLEM_COLUMNS = ["jeu", "fichier", "ligne", "colonne", "valeur", "erreur", "gravite"]
 ERROR, WARNING = "erreur", "avertissement"
 HEADER_LINE = 1
+# Longest value quoted in a report: a 100 kB cell is shown by its beginning.
+SHOWN_CHARS = 120
+# A cell a spreadsheet would run as a formula: "=…", or "+", "-", "@" before a call or a reference.
+FORMULA = r"=.*|[+\-@].*[(!].*"
 # Columns our own rejected-lines export adds: ignored silently when it is re-uploaded.
 REPORT_COLUMNS = {"fichier", "ligne", "erreur"}
 
@@ -67,7 +71,7 @@ class FileCheck:
             "fichier": self.raw.file_name,
             "ligne": lines.astype("int64"),
             "colonne": written,
-            "valeur": value.fillna("").astype(str).to_numpy(),
+            "valeur": clip(value.fillna("").astype(str)).to_numpy(),
             "erreur": message if isinstance(message, str) else message.to_numpy(),
             "gravite": severity,
         }))
@@ -130,7 +134,7 @@ class DatasetNotRecognised(ValueError):
     pass
 
 
-def detect_dataset(headers: list[str]) -> str:
+def detect_dataset(headers: list[str], file_name: str = "") -> str:
     """The dataset whose id column is present and which matches the most headers."""
     keys = {V.normalize_key(h) for h in headers}
     scores = {
@@ -140,7 +144,7 @@ def detect_dataset(headers: list[str]) -> str:
     }
     if not scores:
         raise DatasetNotRecognised(
-            "Jeu de données non reconnu : aucune colonne identifiant (id_structure, id_programme, "
+            (f"{file_name} : " if file_name else "") + "jeu de données non reconnu : aucune colonne identifiant (id_structure, id_programme, "
             "id_accompagnement, id_atelier, id_resultat, id_temoignage) ; choisissez le jeu de données."
         )
     return max(scores, key=lambda n: scores[n])
@@ -159,7 +163,9 @@ def check_file(raw: RawTable, dataset: Dataset, reference: "Reference") -> FileC
     cells.columns = list(columns)
     check._raw_cells = cells
     if raw.frame.empty:
-        check.add_file_problem("", "Le fichier ne contient aucune ligne de données (seulement l'en-tête).")
+        check.add_file_problem("", "Le fichier ne contient aucune ligne de données (seulement l'en-tête) : "
+                                   "ajoutez une ligne par enregistrement sous l'en-tête.")
+    _report_ragged_lines(check, raw)
 
     for column in dataset.columns:
         if column.name in cells:
@@ -209,26 +215,60 @@ def _report_headers(check: FileCheck, raw: RawTable, dataset: Dataset, positions
         if column.required and column.name not in positions:
             check.add_file_problem(
                 column.name,
-                f"Colonne obligatoire « {column.name} » absente : ajoutez-la ({column.description.lower()}, "
+                f"Colonne obligatoire « {column.name} » absente : ajoutez-la ({_lower_first(column.description)}, "
                 f"p. ex. {column.example}).",
             )
 
 
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def clip(values: pd.Series) -> pd.Series:
+    """Values as quoted in a report: at most SHOWN_CHARS characters."""
+    long = values.str.len() > SHOWN_CHARS
+    if not long.any():
+        return values
+    return values.where(~long, values.str.slice(0, SHOWN_CHARS) + "… (" + values.str.len().astype(str) + " caractères)")
+
+
+def _report_ragged_lines(check: FileCheck, raw: RawTable) -> None:
+    """Lines with fewer fields than the header (a truncated file) or more (an unquoted delimiter)."""
+    counts = raw.ragged
+    if counts.empty:
+        return
+    width = len(raw.headers)
+    short = counts < width
+    sep = {";": "point-virgule « ; »", ",": "virgule « , »", "\t": "tabulation"}.get(raw.delimiter or "", "séparateur")
+    where = counts.clip(upper=width - 1).map(dict(enumerate(raw.headers)))
+    message = counts.astype(str).radd("Ligne de ") + f" champ(s) au lieu de {width} : "
+    message = message + short.map({
+        True: "ligne incomplète, le fichier est peut-être tronqué ou une valeur contient un retour à la ligne "
+              "sans guillemets ; complétez la ligne ou entourez la valeur de guillemets.",
+        False: f"une valeur contient sans doute le {sep} ; entourez-la de guillemets ou retirez le séparateur en trop.",
+    })
+    check.add(pd.Series(True, index=counts.index), "", message, raw_values=pd.Series("", index=counts.index))
+    # The column named is the first one missing (short line) or the last one (long line).
+    check.problems[-1]["colonne"] = where.reindex(check.problems[-1]["ligne"]).fillna("").to_numpy()
+
+
 def _msg(template: str, values: pd.Series) -> pd.Series:
-    """Vectorised message: template with {v} replaced by each value."""
+    """Vectorised message: template with {v} replaced by each value (long values clipped)."""
     before, _, after = template.partition("{v}")
-    return before + values.fillna("").astype(str) + after
+    return before + clip(values.fillna("").astype(str)) + after
 
 
 def _check_column(check: FileCheck, column: Column, cells: pd.Series, reference: "Reference") -> pd.Series:
     name = column.name
-    formula = cells.str.startswith("=", na=False)
-    check.add(formula, name, _msg("Formule « {v} » non acceptée : saisissez la valeur elle-même, pas un calcul.", cells))
+    formula = cells.str.fullmatch(FORMULA, na=False)
+    check.add(formula, name, _msg(
+        "Formule « {v} » non acceptée : saisissez la valeur elle-même, pas un calcul "
+        "(dans Excel : copier, puis collage spécial > valeurs).", cells))
     cells = cells.mask(formula)
 
     missing = cells.isna()
     if column.required:
-        check.add(missing & ~formula, name, f"Valeur obligatoire manquante : renseignez {name} ({column.description.lower()}).")
+        check.add(missing & ~formula, name, f"Valeur obligatoire manquante : renseignez {name} ({_lower_first(column.description)}).")
 
     kind = column.kind
     if kind == TEXT:
@@ -248,6 +288,11 @@ def _check_column(check: FileCheck, column: Column, cells: pd.Series, reference:
     if kind == DATE:
         parsed, bad = V.parse_date(cells)
         check.add(bad, name, _msg("Date « {v} » illisible : attendu JJ/MM/AAAA ou AAAA-MM-JJ, p. ex. 12/03/2021.", cells))
+        serial = V.excel_serial(cells) & ~bad
+        if serial.any():
+            check.add(serial, name, "Nombre « " + cells + " » lu comme une date Excel : le "
+                      + parsed.dt.strftime("%d/%m/%Y") + " ; vérifiez-la, ou donnez à la colonne le format date.",
+                      severity=WARNING)
         return parsed
     if kind == BOOLEAN:
         parsed, bad = V.parse_boolean(cells)

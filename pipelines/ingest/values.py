@@ -41,10 +41,17 @@ def parse_enum(values: pd.Series, choices: Mapping[str, str]) -> tuple[pd.Series
     return parsed, values.notna() & parsed.isna()
 
 
+# Thousands separated by an ordinary, non-breaking or narrow non-breaking space: "1 200", "85 000,50".
+_GROUPED = re.compile(r"[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+([.,]\d*)?")
+
+
 def parse_decimal(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    spaced = values.str.contains(_SPACES, na=False)
+    # A space is only a thousands separator: "12 5" is not 125.
+    grouped = ~spaced | values.str.fullmatch(_GROUPED, na=False)
     cleaned = values.str.replace(_SPACES, "", regex=True).str.replace(",", ".", regex=False)
     # Only plain decimal notation: no exponent, no thousands comma left over.
-    well_formed = cleaned.str.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)", na=False)
+    well_formed = grouped & cleaned.str.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)", na=False)
     parsed = pd.to_numeric(cleaned.where(well_formed), errors="coerce").astype("Float64")
     return parsed, values.notna() & parsed.isna()
 
@@ -59,11 +66,16 @@ def parse_integer(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 
+def excel_serial(values: pd.Series) -> pd.Series:
+    """Cells that are Excel day counts (a date whose cell format was lost); five digits = 1927–2173."""
+    return values.str.fullmatch(r"\d{5}", na=False)
+
+
 def parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     french = values.str.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", na=False)
-    iso = values.str.fullmatch(r"\d{4}-\d{2}-\d{2}( 00:00:00)?", na=False)
-    # Excel stores dates as day counts; five digits covers 1927–2173.
-    serial = values.str.fullmatch(r"\d{5}", na=False)
+    # ISO date, possibly with a time of day (spreadsheets' datetimes): the day is kept.
+    iso = values.str.fullmatch(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?", na=False)
+    serial = excel_serial(values)
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     if french.any():
         parsed[french] = pd.to_datetime(values[french], format="%d/%m/%Y", errors="coerce")
