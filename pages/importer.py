@@ -1,11 +1,277 @@
-"""Importer des données (built in a later issue)."""
-from dashboard import layout
+"""Importer des données: upload CSV/XLSX, validation report, commit, history with undo, templates.
+
+The page only lays out widgets: reading, validation, loading and undo live in
+pipelines.ingest, templates and the data dictionary in pipelines.templates.
+"""
+
+import hashlib
+
 import streamlit as st
 
+from dashboard import data, fmt
 from dashboard.entry import through_app
+from pipelines import ingest, templates, warehouse
+from pipelines.datasets import DATASETS, LOAD_ORDER
+from pipelines.ingest.load import UndoRefused
 
 through_app()  # a direct link on a fresh server still goes through app.py
 
+AUTO = "auto"
+PREVIEW_LINES = 10
+UNDO_SHOWN = 20
+SEVERITY_LABELS = {"erreur": "Erreur", "avertissement": "Avertissement"}
+PROBLEM_LABELS = {"fichier": "Fichier", "ligne": "Ligne", "colonne": "Colonne", "valeur": "Valeur",
+                  "erreur": "Problème et correction", "gravite": "Gravité"}
+
+
+def can_upload() -> bool:
+    """Role gating hook: only analysts will upload once roles are wired (`auth.require("importer")`)."""
+    return True
+
+
+def uploader_role() -> str:
+    """The role recorded with each import."""
+    try:
+        from dashboard import auth
+
+        return auth.current_role() or "analyste"
+    except Exception:  # sign-in not configured: the single-user installation is an analyst
+        return "analyste"
+
+
+def dataset_label(name: str) -> str:
+    if name == AUTO:
+        return "Reconnaître automatiquement (d'après les en-têtes)"
+    return f"{DATASETS[name].label} ({name})"
+
+
+def cached_preview(uploads: list[ingest.Upload]) -> ingest.IngestResult:
+    """The validation report, recomputed only when the files, the choice or the warehouse change."""
+    key = (tuple((u.name, hashlib.sha256(u.data).hexdigest(), u.dataset) for u in uploads),
+           str(data.db()), warehouse.version(data.db()))
+    cached = st.session_state.get("import_apercu")
+    if cached is None or cached[0] != key:
+        cached = (key, ingest.preview(data.db(), uploads))
+        st.session_state["import_apercu"] = cached
+    return cached[1]
+
+
+def summary_metrics(totals: dict) -> None:
+    cards = [("Lignes lues", "lus"), ("Valides", "valides"), ("Rejetées", "rejetes"),
+             ("Nouvelles", "nouveau"), ("Modifiées", "modifie"), ("Inchangées", "inchange")]
+    for column, (label, key) in zip(st.columns(len(cards)), cards):
+        column.metric(label, fmt.nombre(totals[key]))
+
+
+def detection_table(result: ingest.IngestResult) -> None:
+    rows = [{"Fichier": f["fichier"], "Jeu de données": DATASETS[f["jeu"]].label, "Lecture": f["detection"],
+             "Lues": f["lus"], "Valides": f["valides"], "Rejetées": f["rejetes"], "Nouvelles": f["nouveau"],
+             "Modifiées": f["modifie"], "Inchangées": f["inchange"]} for f in result.files]
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def parsed_preview(result: ingest.IngestResult) -> None:
+    for check in result.batch.files:
+        recognised = ", ".join(f"« {written} » → {name}" for name, written in check.columns.items())
+        with st.expander(f"Aperçu de {check.raw.file_name} : les {PREVIEW_LINES} premières lignes telles que lues"):
+            st.caption(f"Colonnes reconnues : {recognised or 'aucune'}")
+            st.dataframe(check.typed.head(PREVIEW_LINES), width="stretch")
+
+
+def report(result: ingest.IngestResult) -> None:
+    problems = result.problems
+    errors = int((problems["gravite"] == "erreur").sum())
+    warnings = len(problems) - errors
+    st.subheader("Rapport de vérification")
+    if problems.empty:
+        st.success("Aucun problème trouvé : toutes les lignes sont conformes au format d'échange.",
+                   icon=":material/check_circle:")
+        return
+    st.caption(f"{fmt.nombre(errors)} erreur(s), {fmt.nombre(warnings)} avertissement(s). Les numéros de ligne "
+               "sont ceux du fichier (l'en-tête est la ligne 1), les colonnes sont nommées comme dans le fichier.")
+    left, middle, right = st.columns(3)
+    files = left.multiselect("Fichier", sorted(problems["fichier"].unique()), key="filtre_fichier",
+                             placeholder="Tous les fichiers")
+    columns = middle.multiselect("Colonne", sorted(problems["colonne"].unique()), key="filtre_colonne",
+                                 placeholder="Toutes les colonnes")
+    severities = right.multiselect("Gravité", list(SEVERITY_LABELS), format_func=SEVERITY_LABELS.get,
+                                   key="filtre_gravite", placeholder="Toutes")
+    shown = problems
+    if files:
+        shown = shown[shown["fichier"].isin(files)]
+    if columns:
+        shown = shown[shown["colonne"].isin(columns)]
+    if severities:
+        shown = shown[shown["gravite"].isin(severities)]
+    shown = shown.assign(gravite=shown["gravite"].map(SEVERITY_LABELS))[list(PROBLEM_LABELS)]
+    st.dataframe(shown.rename(columns=PROBLEM_LABELS), hide_index=True, width="stretch",
+                 column_config={"Problème et correction": st.column_config.TextColumn(width="large")})
+    left, right = st.columns(2)
+    if result.totals["rejetes"]:
+        left.download_button("Télécharger les lignes rejetées (CSV, avec la colonne erreur)",
+                             result.rejected_rows_csv(), file_name="lignes_rejetees.csv", mime="text/csv",
+                             icon=":material/download:", key="telecharger_rejets")
+    right.download_button("Télécharger le rapport complet (CSV)",
+                          problems.to_csv(sep=";", index=False).encode("utf-8-sig"),
+                          file_name="rapport_import.csv", mime="text/csv", icon=":material/download:",
+                          key="telecharger_rapport")
+
+
+def commit(uploads: list[ingest.Upload], result: ingest.IngestResult) -> None:
+    has_errors = result.status == "erreurs"
+    valid_only = False
+    if has_errors:
+        st.warning(f"Ce dépôt contient des erreurs : par défaut rien n'est importé. Corrigez les lignes rejetées et "
+                   f"déposez-les de nouveau, ou importez seulement les "
+                   f"{fmt.nombre(result.totals['valides'])} ligne(s) valide(s).", icon=":material/warning:")
+        valid_only = st.checkbox("Importer uniquement les lignes valides (les lignes rejetées restent dans l'historique)",
+                                 key="valides_seulement")
+    nothing_new = result.totals["nouveau"] + result.totals["modifie"] == 0
+    if nothing_new and result.totals["valides"]:
+        st.info("Toutes les lignes valides sont déjà dans l'entrepôt à l'identique : importer ne changerait rien.",
+                icon=":material/info:")
+    disabled = (has_errors and not valid_only) or result.totals["valides"] == 0 or nothing_new
+    if not st.button("Importer", type="primary", disabled=disabled, icon=":material/upload:", key="importer"):
+        return
+    bar = st.progress(0.0, text="Import en cours")
+    try:
+        done = ingest.ingest(data.db(), uploads, valid_only=valid_only, role=uploader_role(),
+                             progress=lambda fraction, label: bar.progress(min(max(fraction, 0.0), 1.0), text=label))
+    except (ingest.UnreadableFile, ingest.DatasetNotRecognised, warehouse.WarehouseError) as exc:
+        st.error(str(exc))
+        return
+    data.clear()
+    st.session_state.pop("import_apercu", None)
+    st.session_state["import_message"] = (done.status, done.message)
+    if done.committed:
+        st.session_state["depot"] = st.session_state.get("depot", 0) + 1  # empties the uploader
+    st.rerun()
+
+
+def upload_tab() -> None:
+    status, message = st.session_state.pop("import_message", (None, None))
+    if status == "importe":
+        st.success(message + " Tous les tableaux de bord affichent désormais ces données.", icon=":material/check_circle:")
+    elif status == "inchange":
+        st.info(message, icon=":material/info:")
+    elif status == "refuse":
+        st.error(message, icon=":material/error:")
+
+    dataset = st.selectbox("Jeu de données", [AUTO, *LOAD_ORDER], format_func=dataset_label, key="jeu")
+    files = st.file_uploader(
+        "Fichiers CSV ou XLSX (plusieurs fichiers sont importés ensemble, dans l'ordre structures → programmes → "
+        "accompagnements → ateliers → résultats → témoignages)",
+        type=["csv", "txt", "tsv", "xlsx"], accept_multiple_files=True,
+        key=f"fichiers_{st.session_state.get('depot', 0)}")
+    if not files:
+        st.caption("Besoin d'un exemple ? Les modèles et le dictionnaire des données sont dans l'onglet "
+                   "« Modèles et dictionnaire ».")
+        return
+    uploads = [ingest.Upload(f.name, f.getvalue(), None if dataset == AUTO else dataset) for f in files]
+    try:
+        result = cached_preview(uploads)
+    except (ingest.UnreadableFile, ingest.DatasetNotRecognised) as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    detection_table(result)
+    summary_metrics(result.totals)
+    (st.warning if result.status == "erreurs" else st.success)(result.message)
+    parsed_preview(result)
+    report(result)
+    commit(uploads, result)
+
+
+def history_tab() -> None:
+    frame = ingest.history(data.db())
+    if frame.empty:
+        st.info("Aucun import enregistré pour l'instant.", icon=":material/history:")
+        return
+    st.dataframe(
+        frame.assign(statut=frame["statut"].map({"importe": "importé", "annule": "annulé"}).fillna(frame["statut"])),
+        hide_index=True, width="stretch",
+        column_config={
+            "import_id": st.column_config.NumberColumn("N°", format="%d"),
+            "cree_le": st.column_config.DatetimeColumn("Date", format="DD/MM/YYYY HH:mm"),
+            "role": "Rôle", "mode": "Mode", "statut": "Statut",
+            "annule_le": st.column_config.DatetimeColumn("Annulé le", format="DD/MM/YYYY HH:mm"),
+            "jeux": "Jeux de données", "fichiers": "Fichiers", "nb_lus": "Lues", "nb_valides": "Valides",
+            "nb_rejetes": "Rejetées", "nb_nouveaux": "Nouvelles", "nb_modifies": "Modifiées", "nb_inchanges": "Inchangées",
+        })
+    status, message = st.session_state.pop("annulation_message", (None, None))
+    if status == "ok":
+        st.success(message, icon=":material/undo:")
+    elif status == "refus":
+        st.error(message, icon=":material/block:")
+
+    st.subheader("Annuler un import")
+    st.caption("Annuler supprime les lignes que l'import a ajoutées et rend aux lignes modifiées leurs valeurs "
+               "précédentes. C'est refusé si un import plus récent a modifié les mêmes lignes : annulez-le d'abord.")
+    pending = st.session_state.get("annulation_demandee")
+    for row in frame[frame["statut"] == "importe"].head(UNDO_SHOWN).itertuples():
+        text, button = st.columns([5, 1], vertical_alignment="center")
+        text.markdown(f"**N° {row.import_id}** · {row.cree_le:%d/%m/%Y %H:%M} · {row.jeux} · "
+                      f"{fmt.nombre(row.nb_nouveaux)} nouvelle(s), {fmt.nombre(row.nb_modifies)} modifiée(s) · "
+                      f"{row.fichiers}")
+        if button.button("Annuler", key=f"annuler_{row.import_id}", icon=":material/undo:"):
+            st.session_state["annulation_demandee"] = int(row.import_id)
+            st.rerun()
+        if pending == row.import_id:
+            with st.container(border=True):
+                st.warning(f"Annuler l'import n° {row.import_id} ? Ses {fmt.nombre(row.nb_nouveaux)} ligne(s) "
+                           f"ajoutée(s) seront supprimées et ses {fmt.nombre(row.nb_modifies)} ligne(s) modifiée(s) "
+                           "retrouveront leurs valeurs précédentes.", icon=":material/warning:")
+                yes, no = st.columns(2)
+                if yes.button("Oui, annuler cet import", type="primary", key="confirmer_annulation"):
+                    st.session_state.pop("annulation_demandee", None)
+                    try:
+                        restored = ingest.undo(data.db(), int(row.import_id))
+                        detail = ", ".join(f"{n} {name}" for name, n in restored.items() if n)
+                        st.session_state["annulation_message"] = (
+                            "ok", f"Import n° {row.import_id} annulé ({detail or 'aucune ligne'}).")
+                    except UndoRefused as exc:
+                        st.session_state["annulation_message"] = ("refus", str(exc))
+                    data.clear()
+                    st.rerun()
+                if no.button("Non, garder l'import", key="garder_import"):
+                    st.session_state.pop("annulation_demandee", None)
+                    st.rerun()
+
+
+def templates_tab() -> None:
+    st.caption("Chaque modèle contient les en-têtes attendus et une ligne d'exemple ; le dictionnaire décrit chaque "
+               "colonne et la règle vérifiée à l'import. Ils sont générés à partir des mêmes définitions que la "
+               "vérification.")
+    for name in LOAD_ORDER:
+        label, csv_column, xlsx_column = st.columns([3, 1, 1], vertical_alignment="center")
+        label.markdown(f"**{DATASETS[name].label}** ({name}) — {DATASETS[name].description}")
+        csv_column.download_button("Modèle CSV", templates.template_csv(name), file_name=f"modele_{name}.csv",
+                                   mime="text/csv", key=f"modele_csv_{name}", icon=":material/download:")
+        xlsx_column.download_button(
+            "Modèle XLSX", templates.template_xlsx(name), file_name=f"modele_{name}.xlsx", key=f"modele_xlsx_{name}",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", icon=":material/download:")
+    st.subheader("Dictionnaire des données")
+    left, right = st.columns(2)
+    left.download_button("Dictionnaire (Markdown)", templates.dictionary_markdown().encode("utf-8"),
+                         file_name="dictionnaire_donnees.md", mime="text/markdown", key="dictionnaire_md",
+                         icon=":material/download:")
+    right.download_button("Dictionnaire (CSV)", templates.dictionary_csv(), file_name="dictionnaire_donnees.csv",
+                          mime="text/csv", key="dictionnaire_csv", icon=":material/download:")
+    st.dataframe(templates.dictionary_frame(), hide_index=True, width="stretch",
+                 column_config={"jeu": "Jeu", "colonne": "Colonne", "obligatoire": "Obligatoire", "type": "Type",
+                                "regle": st.column_config.TextColumn("Règle", width="large"), "exemple": "Exemple",
+                                "description": "Description"})
+
+
 st.title("Importer des données")
-layout.not_built("le dépôt de fichiers CSV ou XLSX, le rapport de validation et l'historique des imports. "
-                 "En attendant, importez en ligne de commande : `python -m pipelines ingest JEU FICHIER`.")
+if not can_upload():
+    st.error("Seuls les analystes peuvent importer des données.", icon=":material/block:")
+    st.stop()
+st.caption("Déposez les fichiers exportés de vos outils (CSV ou Excel) : ils sont vérifiés ligne à ligne avant "
+           "tout enregistrement, et un import peut être annulé.")
+depot, historique, modeles = st.tabs(["Déposer des fichiers", "Historique des imports", "Modèles et dictionnaire"])
+with depot:
+    upload_tab()
+with historique:
+    history_tab()
+with modeles:
+    templates_tab()

@@ -60,12 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     with_db(sub.add_parser("historique", help="liste les imports"))
     p = with_db(sub.add_parser("annuler", help="annule un import"))
     p.add_argument("import_id", type=int)
+
+    p = sub.add_parser("modeles", help="écrit les modèles de fichiers (CSV, XLSX) et le dictionnaire des données")
+    p.add_argument("--out", required=True, help="dossier de destination (créé au besoin)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    db = warehouse.db_path(args.db)
+    db = warehouse.db_path(getattr(args, "db", None))
     try:
         return COMMANDS[args.command](args, db)
     except warehouse.WarehouseError as exc:
@@ -157,7 +160,21 @@ def cmd_annuler(args, db: Path) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"init": cmd_init, "kpis": cmd_kpis, "ingest": cmd_ingest, "historique": cmd_historique, "annuler": cmd_annuler}
+def cmd_modeles(args, db: Path) -> int:
+    from pipelines import templates
+
+    try:
+        written = templates.write_all(args.out)
+    except OSError as exc:
+        print(f"Erreur : impossible d'écrire dans {args.out} ({exc.strerror}).", file=sys.stderr)
+        return EXIT_USAGE
+    for path in written:
+        print(path)
+    print(f"{len(written)} fichiers écrits dans {args.out}.")
+    return EXIT_OK
+
+
+COMMANDS = {"modeles": cmd_modeles, "init": cmd_init, "kpis": cmd_kpis, "ingest": cmd_ingest, "historique": cmd_historique, "annuler": cmd_annuler}
 
 if __name__ == "__main__":
     sys.exit(main())

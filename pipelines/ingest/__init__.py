@@ -167,8 +167,16 @@ def ingest_paths(db: Path, paths: list[str | Path], dataset: str | None = None, 
     return ingest(db, [Upload.from_path(p, dataset) for p in paths], **kw)
 
 
+def _n(count: int, singular: str, plural: str | None = None) -> str:
+    """'1 ligne rejetée', '2 lignes rejetées' (0 takes the singular in French)."""
+    return f"{count} {singular if count <= 1 else (plural or singular + 's')}"
+
+
 def _describe(status: str, t: dict, import_id: int | None = None, valid_only: bool = False) -> str:
-    counts = (f"{t['lus']} lignes lues, {t['valides']} valides, {t['rejetes']} rejetées")
+    counts = (f"{_n(t['lus'], 'ligne lue', 'lignes lues')}, {_n(t['valides'], 'valide')}, "
+              f"{_n(t['rejetes'], 'rejetée')}")
+    changes = (f"{_n(t['nouveau'], 'nouvelle')}, {_n(t['modifie'], 'modifiée')}, "
+               f"{_n(t['inchange'], 'inchangée')}")
     if status == "refuse":
         if t["valides"] == 0 and (valid_only or t["lus"] == 0):
             return f"Import refusé, rien n'a été écrit : aucune ligne valide à importer ({counts})."
@@ -177,16 +185,17 @@ def _describe(status: str, t: dict, import_id: int | None = None, valid_only: bo
     if status == "valide":
         if t["rejetes"]:
             return (f"Des erreurs empêchent l'import complet : {counts}. Corrigez-les, ou importez uniquement "
-                    f"les lignes valides ({t['nouveau']} nouvelles, {t['modifie']} modifiées, {t['inchange']} inchangées).")
-        return f"Prêt à importer : {counts} ; {t['nouveau']} nouvelles, {t['modifie']} modifiées, {t['inchange']} inchangées."
+                    f"les lignes valides ({changes}).")
+        return f"Prêt à importer : {counts} ; {changes}."
     if status == "inchange":
         if t["rejetes"]:
-            return (f"Aucune modification : les {t['valides']} lignes valides sont déjà dans l'entrepôt à l'identique "
-                    f"et {t['rejetes']} lignes sont rejetées ; rien n'a été écrit.")
-        return f"Aucune modification : les {t['lus']} lignes sont déjà dans l'entrepôt à l'identique ; rien n'a été écrit."
-    rejected = f" Les {t['rejetes']} lignes rejetées sont conservées dans l'historique." if t["rejetes"] else ""
-    return (f"Import n° {import_id} enregistré : {counts} ; {t['nouveau']} nouvelles, {t['modifie']} modifiées, "
-            f"{t['inchange']} inchangées.{rejected}")
+            return (f"Aucune modification : les lignes valides ({t['valides']}) sont déjà dans l'entrepôt à "
+                    f"l'identique et {_n(t['rejetes'], 'ligne est rejetée', 'lignes sont rejetées')} ; rien n'a été écrit.")
+        return (f"Aucune modification : {_n(t['lus'], 'la ligne est', 'les lignes sont')} déjà dans l'entrepôt "
+                "à l'identique ; rien n'a été écrit.")
+    rejected = (f" {_n(t['rejetes'], 'ligne rejetée est conservée', 'lignes rejetées sont conservées')} dans "
+                "l'historique." if t["rejetes"] else "")
+    return f"Import n° {import_id} enregistré : {counts} ; {changes}.{rejected}"
 
 
 def rejected_rows_csv(raws: list[tuple[str, RawTable]], problems: pd.DataFrame) -> bytes:
