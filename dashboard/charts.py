@@ -267,10 +267,13 @@ def choropleth(frame: pd.DataFrame, geojson: dict, value: str, title: str, scope
     if len(known):
         fig.add_trace(go.Choroplethmap(
             geojson=shapes, locations=known["code"], z=known[value].astype(float), featureidkey="properties.code",
-            colorscale=SEQUENTIAL, zmin=0, marker_line_color="white", marker_line_width=0.8,
+            # The scale starts at 0 so that shades compare magnitudes (a rate of 4 is not "empty" next to 5);
+            # ticks keep the value's decimals ("~" trims trailing zeros), else 3.6 and 4.4 both read "4".
+            colorscale=SEQUENTIAL, zmin=0, zmax=float(known[value].max()) or 1.0,
+            marker_line_color="white", marker_line_width=0.8,
             text=known["nom"], hovertemplate="%{text} : %{z:" + number + "}<extra></extra>",
-            colorbar=dict(title=dict(text=value_label, side="right"), tickformat=".0%" if percent else ",.0f",
-                          thickness=14, len=0.8),
+            colorbar=dict(title=dict(text=value_label, side="right"),
+                          tickformat=".0%" if percent else f",.{decimals}~f", thickness=14, len=0.8),
         ))
     lon, lat, zoom = _view(features)
     fig.update_layout(map=dict(style="white-bg", center=dict(lon=lon, lat=lat), zoom=zoom))
