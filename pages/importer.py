@@ -87,7 +87,7 @@ def report(result: ingest.IngestResult) -> None:
         st.success("Aucun problème trouvé : toutes les lignes sont conformes au format d'échange.",
                    icon=":material/check_circle:")
         return
-    st.caption(f"{fmt.nombre(errors)} erreur(s), {fmt.nombre(warnings)} avertissement(s). Les numéros de ligne "
+    st.caption(f"{plural(errors, 'erreur')}, {plural(warnings, 'avertissement')}. Les numéros de ligne "
                "sont ceux du fichier (l'en-tête est la ligne 1), les colonnes sont nommées comme dans le fichier.")
     left, middle, right = st.columns(3)
     files = left.multiselect("Fichier", sorted(problems["fichier"].unique()), key="filtre_fichier",
@@ -117,28 +117,44 @@ def report(result: ingest.IngestResult) -> None:
                           key="telecharger_rapport")
 
 
-def commit(uploads: list[ingest.Upload], result: ingest.IngestResult) -> None:
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """'1 ligne valide', '2 lignes valides' (0 takes the singular in French)."""
+    return f"{fmt.nombre(count)} {singular if count <= 1 else (plural_form or singular + 's')}"
+
+
+def request_import() -> None:
+    # A callback, not `if st.button(...)`: the click survives any rerun before the page body runs.
+    st.session_state["import_demande"] = True
+
+
+def commit(uploads: list[ingest.Upload], result: ingest.IngestResult, digest: str) -> None:
     has_errors = result.status == "erreurs"
     valid_only = False
     if has_errors:
-        st.warning(f"Ce dépôt contient des erreurs : par défaut rien n'est importé. Corrigez les lignes rejetées et "
-                   f"déposez-les de nouveau, ou importez seulement les "
-                   f"{fmt.nombre(result.totals['valides'])} ligne(s) valide(s).", icon=":material/warning:")
+        valid = result.totals["valides"]
+        st.warning(f"Par défaut rien n'est importé tant que le dépôt contient des erreurs. Corrigez les lignes "
+                   f"rejetées et déposez le fichier de nouveau, ou importez seulement "
+                   f"{'la ligne valide' if valid == 1 else 'les ' + plural(valid, 'ligne valide')}.",
+                   icon=":material/warning:")
+        # Keyed on the files: a new deposit starts unticked, whatever was chosen for the previous one.
         valid_only = st.checkbox("Importer uniquement les lignes valides (les lignes rejetées restent dans l'historique)",
-                                 key="valides_seulement")
+                                 key=f"valides_seulement_{digest}", disabled=valid == 0)
     nothing_new = result.totals["nouveau"] + result.totals["modifie"] == 0
     if nothing_new and result.totals["valides"]:
         st.info("Toutes les lignes valides sont déjà dans l'entrepôt à l'identique : importer ne changerait rien.",
                 icon=":material/info:")
     disabled = (has_errors and not valid_only) or result.totals["valides"] == 0 or nothing_new
-    if not st.button("Importer", type="primary", disabled=disabled, icon=":material/upload:", key="importer"):
+    st.button("Importer", type="primary", disabled=disabled, icon=":material/upload:", key="importer",
+              on_click=request_import)
+    if not st.session_state.pop("import_demande", False) or disabled:
         return
     bar = st.progress(0.0, text="Import en cours")
     try:
         done = ingest.ingest(data.db(), uploads, valid_only=valid_only, role=uploader_role(),
                              progress=lambda fraction, label: bar.progress(min(max(fraction, 0.0), 1.0), text=label))
     except (ingest.UnreadableFile, ingest.DatasetNotRecognised, warehouse.WarehouseError) as exc:
-        st.error(str(exc))
+        bar.empty()
+        st.error(str(exc), icon=":material/error:")
         return
     data.clear()
     st.session_state.pop("import_apercu", None)
@@ -173,22 +189,74 @@ def upload_tab() -> None:
     except (ingest.UnreadableFile, ingest.DatasetNotRecognised) as exc:
         st.error(str(exc), icon=":material/error:")
         return
+    except Exception as exc:  # a bug in the checks must not leave the analyst in front of a traceback
+        st.error("La vérification de ces fichiers a échoué sur une erreur interne : rien n'a été écrit. "
+                 "Signalez-la avec le fichier concerné.", icon=":material/bug_report:")
+        with st.expander("Détail technique"):
+            st.exception(exc)
+        return
     detection_table(result)
     summary_metrics(result.totals)
     (st.warning if result.status == "erreurs" else st.success)(result.message)
     parsed_preview(result)
     report(result)
-    commit(uploads, result)
+    commit(uploads, result, deposit_digest(uploads))
+
+
+def deposit_digest(uploads: list[ingest.Upload]) -> str:
+    digest = hashlib.sha256()
+    for u in uploads:
+        digest.update(f"{u.name}\0{u.dataset}\0".encode() + hashlib.sha256(u.data).digest())
+    return digest.hexdigest()[:16]
+
+
+MODE_LABELS = {ingest.MODE_STRICT: "tout ou rien", ingest.MODE_VALID_ONLY: "lignes valides seulement"}
+STATUS_LABELS = {"importe": "importé", "annule": "annulé"}
+
+
+def datasets_in_order(text: str | None) -> str:
+    names = [n.strip() for n in (text or "").split(",") if n.strip()]
+    return ", ".join(sorted(names, key=lambda n: LOAD_ORDER.index(n) if n in LOAD_ORDER else len(LOAD_ORDER)))
+
+
+def ask_undo(import_id: int) -> None:
+    st.session_state["annulation_demandee"] = import_id
+
+
+def keep_import() -> None:
+    st.session_state.pop("annulation_demandee", None)
+
+
+def confirm_undo(import_id: int) -> None:
+    # Runs as a callback: the undo happens once, before the page is drawn again with the new history.
+    st.session_state.pop("annulation_demandee", None)
+    try:
+        restored = ingest.undo(data.db(), import_id)
+    except UndoRefused as exc:
+        st.session_state["annulation_message"] = ("refus", str(exc))
+        return
+    finally:
+        data.clear()
+    detail = ", ".join(f"{name} : {plural(n, 'ligne')}" for name, n in restored.items() if n)
+    st.session_state["annulation_message"] = ("ok", f"Import n° {import_id} annulé ({detail or 'aucune ligne'}). "
+                                                    "Tous les tableaux de bord ont retrouvé les données d'avant.")
 
 
 def history_tab() -> None:
+    status, message = st.session_state.pop("annulation_message", (None, None))
+    if status == "ok":
+        st.success(message, icon=":material/undo:")
+    elif status == "refus":
+        st.error(message, icon=":material/block:")
     frame = ingest.history(data.db())
     if frame.empty:
         st.info("Aucun import enregistré pour l'instant.", icon=":material/history:")
         return
+    frame = frame.assign(statut=frame["statut"].map(STATUS_LABELS).fillna(frame["statut"]),
+                         mode=frame["mode"].map(MODE_LABELS).fillna(frame["mode"]),
+                         jeux=frame["jeux"].map(datasets_in_order))
     st.dataframe(
-        frame.assign(statut=frame["statut"].map({"importe": "importé", "annule": "annulé"}).fillna(frame["statut"])),
-        hide_index=True, width="stretch",
+        frame, hide_index=True, width="stretch",
         column_config={
             "import_id": st.column_config.NumberColumn("N°", format="%d"),
             "cree_le": st.column_config.DatetimeColumn("Date", format="DD/MM/YYYY HH:mm"),
@@ -197,44 +265,28 @@ def history_tab() -> None:
             "jeux": "Jeux de données", "fichiers": "Fichiers", "nb_lus": "Lues", "nb_valides": "Valides",
             "nb_rejetes": "Rejetées", "nb_nouveaux": "Nouvelles", "nb_modifies": "Modifiées", "nb_inchanges": "Inchangées",
         })
-    status, message = st.session_state.pop("annulation_message", (None, None))
-    if status == "ok":
-        st.success(message, icon=":material/undo:")
-    elif status == "refus":
-        st.error(message, icon=":material/block:")
 
     st.subheader("Annuler un import")
     st.caption("Annuler supprime les lignes que l'import a ajoutées et rend aux lignes modifiées leurs valeurs "
                "précédentes. C'est refusé si un import plus récent a modifié les mêmes lignes : annulez-le d'abord.")
     pending = st.session_state.get("annulation_demandee")
-    for row in frame[frame["statut"] == "importe"].head(UNDO_SHOWN).itertuples():
+    for row in frame[frame["statut"] == STATUS_LABELS["importe"]].head(UNDO_SHOWN).itertuples():
+        import_id = int(row.import_id)
         text, button = st.columns([5, 1], vertical_alignment="center")
-        text.markdown(f"**N° {row.import_id}** · {row.cree_le:%d/%m/%Y %H:%M} · {row.jeux} · "
-                      f"{fmt.nombre(row.nb_nouveaux)} nouvelle(s), {fmt.nombre(row.nb_modifies)} modifiée(s) · "
+        text.markdown(f"**N° {import_id}** · {row.cree_le:%d/%m/%Y %H:%M} · {row.jeux} · "
+                      f"{plural(row.nb_nouveaux, 'nouvelle')}, {plural(row.nb_modifies, 'modifiée')} · "
                       f"{row.fichiers}")
-        if button.button("Annuler", key=f"annuler_{row.import_id}", icon=":material/undo:"):
-            st.session_state["annulation_demandee"] = int(row.import_id)
-            st.rerun()
-        if pending == row.import_id:
+        button.button("Annuler", key=f"annuler_{import_id}", icon=":material/undo:", on_click=ask_undo,
+                      args=(import_id,), disabled=pending == import_id)
+        if pending == import_id:
             with st.container(border=True):
-                st.warning(f"Annuler l'import n° {row.import_id} ? Ses {fmt.nombre(row.nb_nouveaux)} ligne(s) "
-                           f"ajoutée(s) seront supprimées et ses {fmt.nombre(row.nb_modifies)} ligne(s) modifiée(s) "
-                           "retrouveront leurs valeurs précédentes.", icon=":material/warning:")
+                st.warning(f"Annuler l'import n° {import_id} ? Lignes ajoutées, qui seront supprimées : "
+                           f"{fmt.nombre(row.nb_nouveaux)}. Lignes modifiées, qui retrouveront leurs valeurs "
+                           f"précédentes : {fmt.nombre(row.nb_modifies)}.", icon=":material/warning:")
                 yes, no = st.columns(2)
-                if yes.button("Oui, annuler cet import", type="primary", key="confirmer_annulation"):
-                    st.session_state.pop("annulation_demandee", None)
-                    try:
-                        restored = ingest.undo(data.db(), int(row.import_id))
-                        detail = ", ".join(f"{n} {name}" for name, n in restored.items() if n)
-                        st.session_state["annulation_message"] = (
-                            "ok", f"Import n° {row.import_id} annulé ({detail or 'aucune ligne'}).")
-                    except UndoRefused as exc:
-                        st.session_state["annulation_message"] = ("refus", str(exc))
-                    data.clear()
-                    st.rerun()
-                if no.button("Non, garder l'import", key="garder_import"):
-                    st.session_state.pop("annulation_demandee", None)
-                    st.rerun()
+                yes.button("Oui, annuler cet import", type="primary", key="confirmer_annulation",
+                           on_click=confirm_undo, args=(import_id,))
+                no.button("Non, garder l'import", key="garder_import", on_click=keep_import)
 
 
 def templates_tab() -> None:
