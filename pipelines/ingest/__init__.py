@@ -191,8 +191,8 @@ def _describe(status: str, t: dict, import_id: int | None = None, valid_only: bo
         if t["rejetes"]:
             return (f"Aucune modification : les lignes valides ({t['valides']}) sont déjà dans l'entrepôt à "
                     f"l'identique et {_n(t['rejetes'], 'ligne est rejetée', 'lignes sont rejetées')} ; rien n'a été écrit.")
-        return (f"Aucune modification : {_n(t['lus'], 'la ligne est', 'les lignes sont')} déjà dans l'entrepôt "
-                "à l'identique ; rien n'a été écrit.")
+        lines = "la ligne est" if t["lus"] <= 1 else f"les {t['lus']} lignes sont"
+        return f"Aucune modification : {lines} déjà dans l'entrepôt à l'identique ; rien n'a été écrit."
     rejected = (f" {_n(t['rejetes'], 'ligne rejetée est conservée', 'lignes rejetées sont conservées')} dans "
                 "l'historique." if t["rejetes"] else "")
     return f"Import n° {import_id} enregistré : {counts} ; {changes}.{rejected}"

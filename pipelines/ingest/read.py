@@ -38,6 +38,10 @@ CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 
 
+EMPTY_FILE = ("le fichier est vide : vérifiez que vous déposez le bon fichier, avec une ligne d'en-tête "
+              "puis une ligne par enregistrement.")
+
+
 class UnreadableFile(ValueError):
     """The file cannot be read at all (binary, empty, corrupt, too large). French message."""
 
@@ -76,7 +80,7 @@ def read_file(file_name: str, data: bytes, dataset_hint: str | None = None) -> R
             "découpez-le en plusieurs fichiers."
         )
     if not data.removeprefix(b"\xef\xbb\xbf").strip():
-        raise UnreadableFile(f"{file_name} : le fichier est vide.")
+        raise UnreadableFile(f"{file_name} : {EMPTY_FILE}")
     sha = hashlib.sha256(data).hexdigest()
     for magic, what in OTHER_FORMATS.items():
         if data.startswith(magic):
@@ -102,14 +106,15 @@ def decode(data: bytes) -> tuple[str, str]:
         raise UnreadableFile("le fichier semble binaire (octets nuls) : attendu un CSV texte ou un classeur .xlsx.")
     if data.startswith(b"\xef\xbb\xbf"):
         try:
-            return data[3:].decode("utf-8"), "UTF-8 (BOM)"
+            return _decode_utf8(data[3:]), "UTF-8 (BOM)"
         except UnicodeDecodeError as exc:
+            line = data[:exc.start + 3].count(b"\n") + 1
             raise UnreadableFile(
-                f"le fichier annonce l'encodage UTF-8 mais l'octet n° {exc.start + 4} n'en est pas : "
-                "réenregistrez-le en « CSV UTF-8 »."
+                f"le fichier annonce l'encodage UTF-8 mais la ligne {line} contient un caractère dans un autre "
+                "encodage : réenregistrez tout le fichier en « CSV UTF-8 »."
             ) from None
     try:
-        return data.decode("utf-8"), "UTF-8"
+        return _decode_utf8(data), "UTF-8"
     except UnicodeDecodeError:
         pass
     from charset_normalizer import from_bytes
@@ -121,6 +126,16 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode(encoding), _encoding_label(encoding)
     except UnicodeDecodeError:
         return data.decode("latin-1"), "ISO-8859-1"
+
+
+def _decode_utf8(data: bytes) -> str:
+    """UTF-8, tolerating a character cut in two by a truncated file (the cut line is reported as incomplete)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and exc.end == len(data):
+            return data[:exc.start].decode("utf-8")
+        raise
 
 
 def _encoding_label(codec: str) -> str:
@@ -166,14 +181,22 @@ def _read_csv(file_name: str, data: bytes, sha: str) -> RawTable:
         # Some line has more fields than the first ones: read it the slow way, report it per line.
         frame = _read_ragged(text, delimiter)
     except pd.errors.EmptyDataError:
-        raise UnreadableFile(f"{file_name} : le fichier est vide.") from None
+        raise UnreadableFile(f"{file_name} : {EMPTY_FILE}") from None
     counts = _field_counts(text, delimiter, len(frame))
     header_width = int(counts.iloc[0]) if counts is not None else frame.shape[1]
     extra = pd.Series(False, index=frame.index)
     if frame.shape[1] > header_width:
-        # Fields beyond the header's: harmless when empty (a stray delimiter), else reported.
+        # Fields beyond the header's: harmless when empty and on every data line (an export that ends each
+        # line with a delimiter), else reported: an empty last cell does not make a delimiter in a value harmless.
         beyond = frame.iloc[:, header_width:].fillna("")
         extra = (beyond.apply(lambda col: col.str.strip()) != "").any(axis=1)
+        if counts is not None:
+            long = counts.set_axis(frame.index) > header_width
+            filled = (frame.apply(lambda col: col.fillna("").str.strip()) != "").any(axis=1)
+            data = filled.copy()
+            data.iloc[0] = False
+            if not long[data].all():
+                extra |= long
         frame = frame.iloc[:, :header_width]
     table = _as_raw_table(file_name, sha, "csv", frame, encoding=encoding, delimiter=delimiter)
     if counts is not None:
@@ -251,7 +274,8 @@ def _read_xlsx(file_name: str, data: bytes, sha: str, dataset_hint: str | None) 
     while rows and not any(rows[-1]):
         rows.pop()
     if not rows:
-        raise UnreadableFile(f"{file_name} : la feuille « {sheet_name} » est vide.")
+        raise UnreadableFile(f"{file_name} : la feuille « {sheet_name} » est vide ; mettez l'en-tête et les lignes "
+                             "dans la première feuille ou dans une feuille nommée d'après le jeu de données.")
     width = max(len(r) for r in rows)
     frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
     return _as_raw_table(file_name, sha, "xlsx", frame, sheet=sheet_name)

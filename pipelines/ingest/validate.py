@@ -30,6 +30,11 @@ HEADER_LINE = 1
 SHOWN_CHARS = 120
 # A cell a spreadsheet would run as a formula: "=…", or "+", "-", "@" before a call or a reference.
 FORMULA = r"=.*|[+\-@].*[(!].*"
+# What one row of a referenced dataset is called, for "Structure S9 introuvable".
+REFERENCE_NOUNS = {
+    "structures": "Structure", "programmes": "Programme", "accompagnements": "Accompagnement",
+    "ateliers": "Atelier", "resultats": "Résultat", "temoignages": "Témoignage",
+}
 # Columns our own rejected-lines export adds: ignored silently when it is re-uploaded.
 REPORT_COLUMNS = {"fichier", "ligne", "erreur"}
 
@@ -239,13 +244,13 @@ def _report_ragged_lines(check: FileCheck, raw: RawTable) -> None:
         return
     width = len(raw.headers)
     short = counts < width
-    sep = {";": "point-virgule « ; »", ",": "virgule « , »", "\t": "tabulation"}.get(raw.delimiter or "", "séparateur")
+    sep = {";": "le point-virgule « ; »", ",": "la virgule « , »", "\t": "la tabulation"}.get(raw.delimiter or "", "le séparateur")
     where = counts.clip(upper=width - 1).map(dict(enumerate(raw.headers)))
     message = counts.astype(str).radd("Ligne de ") + f" champ(s) au lieu de {width} : "
     message = message + short.map({
         True: "ligne incomplète, le fichier est peut-être tronqué ou une valeur contient un retour à la ligne "
               "sans guillemets ; complétez la ligne ou entourez la valeur de guillemets.",
-        False: f"une valeur contient sans doute le {sep} ; entourez-la de guillemets ou retirez le séparateur en trop.",
+        False: f"une valeur contient sans doute {sep} ; entourez-la de guillemets ou retirez le séparateur en trop.",
     })
     check.add(pd.Series(True, index=counts.index), "", message, raw_values=pd.Series("", index=counts.index))
     # The column named is the first one missing (short line) or the last one (long line).
@@ -283,11 +288,17 @@ def _check_column(check: FileCheck, column: Column, cells: pd.Series, reference:
         parse = V.parse_integer if kind == INTEGER else V.parse_decimal
         parsed, bad = parse(cells)
         what = "un nombre entier" if kind == INTEGER else "un nombre"
-        check.add(bad, name, _msg(f"« {{v}} » n'est pas {what} : écrivez par exemple {column.example}.", cells))
+        huge = bad & (V.parse_decimal(cells)[0].abs() > V.MAX_INTEGER).fillna(False) if kind == INTEGER else bad & False
+        check.add(huge, name, _msg("Nombre « {v} » trop grand pour " + name + " : vérifiez la saisie.", cells))
+        check.add(bad & ~huge, name, _msg(f"« {{v}} » n'est pas {what} : écrivez par exemple {column.example}.", cells))
         return _check_range(check, column, parsed)
     if kind == DATE:
         parsed, bad = V.parse_date(cells)
-        check.add(bad, name, _msg("Date « {v} » illisible : attendu JJ/MM/AAAA ou AAAA-MM-JJ, p. ex. 12/03/2021.", cells))
+        # Written as a date but not one of the calendar (31/02, month 13, a month/day order).
+        shaped = bad & V.date_shaped(cells)
+        check.add(shaped, name, _msg("Date « {v} » inexistante : vérifiez le jour et le mois (JJ/MM/AAAA, le jour d'abord, "
+                                     "ou AAAA-MM-JJ).", cells))
+        check.add(bad & ~shaped, name, _msg("Date « {v} » illisible : attendu JJ/MM/AAAA ou AAAA-MM-JJ, p. ex. 12/03/2021.", cells))
         serial = V.excel_serial(cells) & ~bad
         if serial.any():
             check.add(serial, name, "Nombre « " + cells + " » lu comme une date Excel : le "
@@ -386,7 +397,8 @@ def _check_commune(check: FileCheck, column: Column, cells: pd.Series, reference
     check.add(is_arrondissement, column.name, _msg(
         "Code d'arrondissement municipal {v} : rattaché à sa commune.", cells), severity=WARNING)
     codes = codes.where(~is_arrondissement, parent)
-    bad = codes.notna() & ~codes.isin(reference.communes)
+    # get_indexer, not isin: isin on arrow strings converts the 35 000 codes one by one at each call.
+    bad = codes.notna() & pd.Series(reference.communes.get_indexer(codes) < 0, index=codes.index)
     check.add(bad, column.name, _msg(
         "Code commune {v} inconnu : attendu un code INSEE à 5 caractères, p. ex. 14118 (Caen) ou 2A004 (Ajaccio).", cells))
     return codes.astype(object).where(codes.notna() & ~bad, None)
@@ -399,9 +411,11 @@ def _check_rows(check: FileCheck, dataset: str) -> None:
         check.add(before, "date_fin", "Date de fin antérieure à la date de début : corrigez l'une des deux dates.")
     if dataset == "structures":
         lat, lon = t["latitude"], t["longitude"]
-        lone = lat.isna() != lon.isna()
-        check.add(lone & lat.isna(), "latitude", "Longitude sans latitude : renseignez les deux coordonnées ou aucune.")
-        check.add(lone & lon.isna(), "longitude", "Latitude sans longitude : renseignez les deux coordonnées ou aucune.")
+        # Given or not as written: a latitude already reported as invalid is not "missing".
+        lat_given, lon_given = (_given(check, c) for c in ("latitude", "longitude"))
+        lone = lat_given != lon_given
+        check.add(lone & ~lat_given, "latitude", "Longitude sans latitude : renseignez les deux coordonnées ou aucune.")
+        check.add(lone & ~lon_given, "longitude", "Latitude sans longitude : renseignez les deux coordonnées ou aucune.")
         both = lat.notna() & lon.notna()
         inside = pd.Series(False, index=t.index)
         for lat0, lat1, lon0, lon1 in FRANCE_BOXES:
@@ -411,6 +425,11 @@ def _check_rows(check: FileCheck, dataset: str) -> None:
     if dataset == "ateliers":
         over = t["nb_adherents"] > t["nb_participants"]
         check.add(over, "nb_adherents", "Plus d'adhérents que de participants : nb_adherents doit être au plus nb_participants.")
+
+
+def _given(check: FileCheck, column: str) -> pd.Series:
+    raw = check.raw_column(column)
+    return raw.notna() if raw is not None else pd.Series(False, index=check.typed.index)
 
 
 def _check_unique_ids(check: FileCheck) -> None:
@@ -441,7 +460,7 @@ class Reference:
         communes = con.execute("SELECT code, arrondissement, code_parent FROM geo_communes").df()
         arr = communes[communes["arrondissement"].fillna(False)]
         return cls(
-            communes=pd.Index(communes.loc[~communes["arrondissement"].fillna(False), "code"]),
+            communes=pd.Index(communes.loc[~communes["arrondissement"].fillna(False), "code"]).unique(),
             arrondissements=dict(zip(arr["code"], arr["code_parent"])),
             regions=pd.Index(con.execute("SELECT code FROM geo_regions").df()["code"]),
             con=con,
@@ -495,23 +514,25 @@ def _check_reference(check: FileCheck, column: Column, reference: Reference, val
         return
     known = reference.existing_ids(column.references, values).append(valid_ids.get(column.references, pd.Index([])))
     orphan = present & ~values.isin(known)
-    target = DATASETS[column.references]
     check.add(orphan, column.name, _msg(
-        f"{target.label[:-1] if target.label.endswith('s') else target.label} {{v}} introuvable : ni dans l'entrepôt, ni parmi les lignes valides "
+        f"{REFERENCE_NOUNS[column.references]} {{v}} introuvable : ni dans l'entrepôt, ni parmi les lignes valides "
         f"de ce lot ; importez d'abord le fichier {column.references} ou corrigez l'identifiant.", values))
 
 
 def _check_measure_after_start(check: FileCheck, checks: list[FileCheck], reference: Reference) -> None:
     t = check.typed
-    starts = pd.concat([c.valid.set_index("id_accompagnement")["date_debut"] for c in checks if c.dataset.name == "accompagnements"] or [pd.Series(dtype="datetime64[ns]")])
+    parts = [c.valid.set_index("id_accompagnement")["date_debut"] for c in checks if c.dataset.name == "accompagnements"]
     missing = pd.DataFrame({"id": t["id_accompagnement"].dropna().unique()})
-    missing = missing[~missing["id"].isin(starts.index)]
+    missing = missing[~missing["id"].isin(pd.Index([]).append([p.index for p in parts]))]
     if len(missing):
         stored = reference.con.execute(
             "SELECT m.id, a.date_debut FROM missing m JOIN accompagnements a ON a.id_accompagnement = m.id"
         ).df()
-        starts = pd.concat([starts, pd.Series(pd.to_datetime(stored["date_debut"]).to_numpy(), index=stored["id"])])
-    start = t["id_accompagnement"].map(starts[~starts.index.duplicated()])
+        parts.append(pd.Series(stored["date_debut"].to_numpy(), index=stored["id"].to_numpy()))
+    # Always datetimes, even when no accompaniment is known (orphans are reported elsewhere).
+    starts = pd.concat([pd.Series(dtype="datetime64[ns]"), *(pd.to_datetime(p).astype("datetime64[ns]") for p in parts)])
+    starts = starts[~starts.index.duplicated()]
+    start = pd.Series(starts.reindex(t["id_accompagnement"].to_numpy()).to_numpy(), index=t.index, dtype="datetime64[ns]")
     early = t["date_mesure"] < start
     check.add(early, "date_mesure", _msg(
         "Date de mesure antérieure au début de l'accompagnement ({v}) : une mesure de suivi vient après le début.",

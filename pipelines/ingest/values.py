@@ -56,11 +56,17 @@ def parse_decimal(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return parsed, values.notna() & parsed.isna()
 
 
+# Beyond 2**53 a double no longer holds every integer, and BIGINT ends at 2**63: such a count is a typo.
+MAX_INTEGER = 2 ** 53
+
+
 def parse_integer(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     parsed, bad = parse_decimal(values)
     fractional = parsed.notna() & (parsed != parsed.round())
-    parsed = parsed.where(~fractional).round().astype("Int64")
-    return parsed, bad | fractional
+    huge = parsed.notna() & (parsed.abs() > MAX_INTEGER)
+    unusable = (fractional | huge).fillna(False)
+    parsed = parsed.where(~unusable).round().astype("Int64")
+    return parsed, bad | unusable
 
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
@@ -71,10 +77,19 @@ def excel_serial(values: pd.Series) -> pd.Series:
     return values.str.fullmatch(r"\d{5}", na=False)
 
 
+_FRENCH_DATE = r"\d{1,2}/\d{1,2}/\d{4}"
+_ISO_DATE = r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?"
+
+
+def date_shaped(values: pd.Series) -> pd.Series:
+    """Cells written like a date (JJ/MM/AAAA or AAAA-MM-JJ), whether or not the calendar has that day."""
+    return values.str.fullmatch(_FRENCH_DATE, na=False) | values.str.fullmatch(_ISO_DATE, na=False)
+
+
 def parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    french = values.str.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", na=False)
+    french = values.str.fullmatch(_FRENCH_DATE, na=False)
     # ISO date, possibly with a time of day (spreadsheets' datetimes): the day is kept.
-    iso = values.str.fullmatch(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?", na=False)
+    iso = values.str.fullmatch(_ISO_DATE, na=False)
     serial = excel_serial(values)
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     if french.any():
