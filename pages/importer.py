@@ -5,7 +5,9 @@ pipelines.ingest, templates and the data dictionary in pipelines.templates.
 """
 
 import hashlib
+import math
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import data, fmt
@@ -19,7 +21,10 @@ through_app()  # a direct link on a fresh server still goes through app.py
 AUTO = "auto"
 PREVIEW_LINES = 10
 UNDO_SHOWN = 20
+CHARS_PER_LINE = 70  # of the report's explanation column on a laptop screen
 SEVERITY_LABELS = {"erreur": "Erreur", "avertissement": "Avertissement"}
+DICTIONARY_LABELS = {"colonne": "Colonne", "obligatoire": "Obligatoire", "description": "Description",
+                     "exemple": "Exemple", "type": "Type", "regle": "Règle vérifiée à l'import"}
 PROBLEM_LABELS = {"fichier": "Fichier", "ligne": "Ligne", "colonne": "Colonne", "valeur": "Valeur",
                   "erreur": "Problème et correction", "gravite": "Gravité"}
 
@@ -64,18 +69,43 @@ def summary_metrics(totals: dict) -> None:
 
 
 def detection_table(result: ingest.IngestResult) -> None:
-    rows = [{"Fichier": f["fichier"], "Jeu de données": DATASETS[f["jeu"]].label, "Lecture": f["detection"],
-             "Lues": f["lus"], "Valides": f["valides"], "Rejetées": f["rejetes"], "Nouvelles": f["nouveau"],
-             "Modifiées": f["modifie"], "Inchangées": f["inchange"]} for f in result.files]
-    st.dataframe(rows, hide_index=True, width="stretch")
+    """One line per file: what it was recognised as, how it was read, and its counts."""
+    lines = []
+    for f in result.files:
+        name = f["fichier"].replace("`", "'")
+        lines.append(f"- `{name}` → **{DATASETS[f['jeu']].label}** · {f['detection']} · "
+                     f"{plural(f['lus'], 'ligne lue', 'lignes lues')}, {plural(f['rejetes'], 'rejetée')} · "
+                     f"{plural(f['nouveau'], 'nouvelle')}, {plural(f['modifie'], 'modifiée')}, "
+                     f"{plural(f['inchange'], 'inchangée')}")
+    st.markdown("\n".join(lines))
 
 
 def parsed_preview(result: ingest.IngestResult) -> None:
     for check in result.batch.files:
-        recognised = ", ".join(f"« {written} » → {name}" for name, written in check.columns.items())
-        with st.expander(f"Aperçu de {check.raw.file_name} : les {PREVIEW_LINES} premières lignes telles que lues"):
-            st.caption(f"Colonnes reconnues : {recognised or 'aucune'}")
-            st.dataframe(check.typed.head(PREVIEW_LINES), width="stretch")
+        lines = check.typed.head(PREVIEW_LINES)
+        if lines.empty:
+            continue
+        rejected = set(check.rejected_lines)
+        shown = lines.rename_axis("Ligne")
+        shown.insert(0, "vérification", ["rejetée" if line in rejected else "valide" for line in lines.index])
+        first, last = int(lines.index[0]), int(lines.index[-1])
+        span = f"la ligne {first}" if first == last else f"les lignes {first} à {last}"
+        renamed = ", ".join(f"« {written} » → {name}" for name, written in check.columns.items() if written != name)
+        with st.expander(f"Aperçu de {check.raw.file_name} : {span}, telles qu'elles seront enregistrées"):
+            st.caption(f"{plural(len(check.columns), 'colonne reconnue', 'colonnes reconnues')} sur "
+                       f"{len(check.raw.headers)}{' ; renommées : ' + renamed if renamed else ''}. Les listes sont "
+                       "ramenées à leurs codes, les nombres et les dates lus à la française. Une case vide est une "
+                       "valeur absente, ou refusée : le rapport ci-dessous dit pourquoi.")
+            dates = {c.name: st.column_config.DateColumn(format="DD/MM/YYYY")
+                     for c in check.dataset.columns if c.kind == "date"}
+            st.dataframe(shown, width="stretch", placeholder="", column_config=dates)
+
+
+def row_height(messages) -> int | None:
+    """Rows tall enough for the longest explanation to wrap (the grid wraps text only above 4rem)."""
+    longest = int(messages.str.len().max()) if len(messages) else 0
+    lines = math.ceil(longest / CHARS_PER_LINE)
+    return None if lines <= 1 else min(max(66, 16 + 19 * lines), 130)
 
 
 def report(result: ingest.IngestResult) -> None:
@@ -104,8 +134,15 @@ def report(result: ingest.IngestResult) -> None:
     if severities:
         shown = shown[shown["gravite"].isin(severities)]
     shown = shown.assign(gravite=shown["gravite"].map(SEVERITY_LABELS))[list(PROBLEM_LABELS)]
+    if problems["fichier"].nunique() == 1:
+        shown = shown.drop(columns="fichier")  # named above and in the filter: room for the explanation
     st.dataframe(shown.rename(columns=PROBLEM_LABELS), hide_index=True, width="stretch",
-                 column_config={"Problème et correction": st.column_config.TextColumn(width="large")})
+                 row_height=row_height(shown["erreur"]),
+                 column_config={"Ligne": st.column_config.NumberColumn(width=60, format="%d"),
+                                "Colonne": st.column_config.TextColumn(width=130),
+                                "Valeur": st.column_config.TextColumn(width=150),
+                                "Gravité": st.column_config.TextColumn(width=110),
+                                "Problème et correction": st.column_config.TextColumn(width="large")})
     left, right = st.columns(2)
     if result.totals["rejetes"]:
         left.download_button("Télécharger les lignes rejetées (CSV, avec la colonne erreur)",
@@ -134,7 +171,7 @@ def commit(uploads: list[ingest.Upload], result: ingest.IngestResult, digest: st
         valid = result.totals["valides"]
         st.warning(f"Par défaut rien n'est importé tant que le dépôt contient des erreurs. Corrigez les lignes "
                    f"rejetées et déposez le fichier de nouveau, ou importez seulement "
-                   f"{'la ligne valide' if valid == 1 else 'les ' + plural(valid, 'ligne valide')}.",
+                   f"{'la ligne valide' if valid == 1 else 'les ' + plural(valid, 'ligne valide', 'lignes valides')}.",
                    icon=":material/warning:")
         # Keyed on the files: a new deposit starts unticked, whatever was chosen for the previous one.
         valid_only = st.checkbox("Importer uniquement les lignes valides (les lignes rejetées restent dans l'historique)",
@@ -180,7 +217,8 @@ def upload_tab() -> None:
         type=["csv", "txt", "tsv", "xlsx"], accept_multiple_files=True,
         key=f"fichiers_{st.session_state.get('depot', 0)}")
     if not files:
-        st.caption("Besoin d'un exemple ? Les modèles et le dictionnaire des données sont dans l'onglet "
+        st.caption("Glissez vos fichiers dans le cadre ci-dessus, ou cliquez sur « Upload » pour les choisir. "
+                   "Besoin d'un exemple ? Les modèles et le dictionnaire des données sont dans l'onglet "
                    "« Modèles et dictionnaire ».")
         return
     uploads = [ingest.Upload(f.name, f.getvalue(), None if dataset == AUTO else dataset) for f in files]
@@ -210,7 +248,7 @@ def deposit_digest(uploads: list[ingest.Upload]) -> str:
     return digest.hexdigest()[:16]
 
 
-MODE_LABELS = {ingest.MODE_STRICT: "tout ou rien", ingest.MODE_VALID_ONLY: "lignes valides seulement"}
+MODE_LABELS = {ingest.MODE_STRICT: "tout ou rien", ingest.MODE_VALID_ONLY: "valides seulement"}
 STATUS_LABELS = {"importe": "importé", "annule": "annulé"}
 
 
@@ -255,15 +293,23 @@ def history_tab() -> None:
     frame = frame.assign(statut=frame["statut"].map(STATUS_LABELS).fillna(frame["statut"]),
                          mode=frame["mode"].map(MODE_LABELS).fillna(frame["mode"]),
                          jeux=frame["jeux"].map(datasets_in_order))
+    shown = frame.assign(statut=[
+        f"{status} le {cancelled:%d/%m/%Y %H:%M}" if not pd.isna(cancelled) else status
+        for status, cancelled in zip(frame["statut"], frame["annule_le"])])
+    count = st.column_config.NumberColumn
     st.dataframe(
-        frame, hide_index=True, width="stretch",
+        shown, hide_index=True, width="stretch",
+        column_order=["import_id", "cree_le", "statut", "fichiers", "nb_lus", "nb_rejetes", "nb_nouveaux",
+                      "nb_modifies", "mode", "role"],
         column_config={
-            "import_id": st.column_config.NumberColumn("N°", format="%d"),
-            "cree_le": st.column_config.DatetimeColumn("Date", format="DD/MM/YYYY HH:mm"),
-            "role": "Rôle", "mode": "Mode", "statut": "Statut",
-            "annule_le": st.column_config.DatetimeColumn("Annulé le", format="DD/MM/YYYY HH:mm"),
-            "jeux": "Jeux de données", "fichiers": "Fichiers", "nb_lus": "Lues", "nb_valides": "Valides",
-            "nb_rejetes": "Rejetées", "nb_nouveaux": "Nouvelles", "nb_modifies": "Modifiées", "nb_inchanges": "Inchangées",
+            "import_id": count("N°", format="%d", width=45),
+            "cree_le": st.column_config.DatetimeColumn("Date", format="DD/MM/YYYY HH:mm", width=120),
+            "statut": st.column_config.TextColumn("Statut", width=140),
+            "fichiers": st.column_config.TextColumn("Fichiers", width=180),
+            "nb_lus": count("Lues", width=65), "nb_rejetes": count("Rejetées", width=65),
+            "nb_nouveaux": count("Nouvelles", width=65), "nb_modifies": count("Modifiées", width=65),
+            "mode": st.column_config.TextColumn("Mode", width=110),
+            "role": st.column_config.TextColumn("Rôle", width=70),
         })
 
     st.subheader("Annuler un import")
@@ -308,10 +354,10 @@ def templates_tab() -> None:
                          icon=":material/download:")
     right.download_button("Dictionnaire (CSV)", templates.dictionary_csv(), file_name="dictionnaire_donnees.csv",
                           mime="text/csv", key="dictionnaire_csv", icon=":material/download:")
-    st.dataframe(templates.dictionary_frame(), hide_index=True, width="stretch",
-                 column_config={"jeu": "Jeu", "colonne": "Colonne", "obligatoire": "Obligatoire", "type": "Type",
-                                "regle": st.column_config.TextColumn("Règle", width="large"), "exemple": "Exemple",
-                                "description": "Description"})
+    name = st.selectbox("Jeu de données décrit", LOAD_ORDER, format_func=dataset_label, key="dictionnaire_jeu")
+    # A static table: every rule is shown in full, wrapped, however long its list of accepted values.
+    st.table(templates.dictionary_frame(name)[list(DICTIONARY_LABELS)].rename(columns=DICTIONARY_LABELS),
+             hide_index=True, border="horizontal")
 
 
 st.title("Importer des données")
