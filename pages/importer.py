@@ -5,6 +5,7 @@ pipelines.ingest, templates and the data dictionary in pipelines.templates.
 """
 
 import hashlib
+import logging
 import math
 
 import pandas as pd
@@ -18,6 +19,7 @@ from pipelines.ingest.load import UndoRefused
 
 through_app()  # a direct link on a fresh server still goes through app.py
 
+LOG = logging.getLogger(__name__)
 AUTO = "auto"
 PREVIEW_LINES = 10
 UNDO_SHOWN = 20
@@ -134,7 +136,7 @@ def report(result: ingest.IngestResult) -> None:
     if severities:
         shown = shown[shown["gravite"].isin(severities)]
     shown = shown.assign(gravite=shown["gravite"].map(SEVERITY_LABELS))[list(PROBLEM_LABELS)]
-    if problems["fichier"].nunique() == 1:
+    if len(result.files) == 1:
         shown = shown.drop(columns="fichier")  # named above and in the filter: room for the explanation
     st.dataframe(shown.rename(columns=PROBLEM_LABELS), hide_index=True, width="stretch",
                  row_height=row_height(shown["erreur"]),
@@ -149,7 +151,9 @@ def report(result: ingest.IngestResult) -> None:
                              result.rejected_rows_csv(), file_name="lignes_rejetees.csv", mime="text/csv",
                              icon=":material/download:", key="telecharger_rejets")
     right.download_button("Télécharger le rapport complet (CSV)",
-                          problems.to_csv(sep=";", index=False).encode("utf-8-sig"),
+                          problems.assign(gravite=problems["gravite"].map(SEVERITY_LABELS))
+                          .rename(columns={"jeu": "Jeu de données", **PROBLEM_LABELS})
+                          .to_csv(sep=";", index=False).encode("utf-8-sig"),
                           file_name="rapport_import.csv", mime="text/csv", icon=":material/download:",
                           key="telecharger_rapport")
 
@@ -164,15 +168,19 @@ def request_import() -> None:
     st.session_state["import_demande"] = True
 
 
-def commit(uploads: list[ingest.Upload], result: ingest.IngestResult, digest: str) -> None:
+def commit(uploads: list[ingest.Upload], result: ingest.IngestResult, digest: str, requested: bool) -> None:
     has_errors = result.status == "erreurs"
     valid_only = False
     if has_errors:
         valid = result.totals["valides"]
-        st.warning(f"Par défaut rien n'est importé tant que le dépôt contient des erreurs. Corrigez les lignes "
-                   f"rejetées et déposez le fichier de nouveau, ou importez seulement "
-                   f"{'la ligne valide' if valid == 1 else 'les ' + plural(valid, 'ligne valide', 'lignes valides')}.",
-                   icon=":material/warning:")
+        if valid == 0:
+            st.warning("Aucune ligne n'est valide : corrigez le fichier d'après le rapport et déposez-le de nouveau.",
+                       icon=":material/warning:")
+        else:
+            which = "la ligne valide" if valid == 1 else "les " + plural(valid, "ligne valide", "lignes valides")
+            st.warning(f"Par défaut rien n'est importé tant que le dépôt contient des erreurs. Corrigez les lignes "
+                       f"rejetées et déposez le fichier de nouveau, ou importez seulement {which}.",
+                       icon=":material/warning:")
         # Keyed on the files: a new deposit starts unticked, whatever was chosen for the previous one.
         valid_only = st.checkbox("Importer uniquement les lignes valides (les lignes rejetées restent dans l'historique)",
                                  key=f"valides_seulement_{digest}", disabled=valid == 0)
@@ -183,7 +191,7 @@ def commit(uploads: list[ingest.Upload], result: ingest.IngestResult, digest: st
     disabled = (has_errors and not valid_only) or result.totals["valides"] == 0 or nothing_new
     st.button("Importer", type="primary", disabled=disabled, icon=":material/upload:", key="importer",
               on_click=request_import)
-    if not st.session_state.pop("import_demande", False) or disabled:
+    if not requested or disabled:
         return
     bar = st.progress(0.0, text="Import en cours")
     try:
@@ -202,6 +210,8 @@ def commit(uploads: list[ingest.Upload], result: ingest.IngestResult, digest: st
 
 
 def upload_tab() -> None:
+    # Taken here, before any early return: a click never lingers to import a later deposit by itself.
+    requested = st.session_state.pop("import_demande", False)
     status, message = st.session_state.pop("import_message", (None, None))
     if status == "importe":
         st.success(message + " Tous les tableaux de bord affichent désormais ces données.", icon=":material/check_circle:")
@@ -230,15 +240,16 @@ def upload_tab() -> None:
     except Exception as exc:  # a bug in the checks must not leave the analyst in front of a traceback
         st.error("La vérification de ces fichiers a échoué sur une erreur interne : rien n'a été écrit. "
                  "Signalez-la avec le fichier concerné.", icon=":material/bug_report:")
+        LOG.exception("upload check failed")
         with st.expander("Détail technique"):
-            st.exception(exc)
+            st.code(f"{type(exc).__name__}: {exc}", language=None)
         return
     detection_table(result)
     summary_metrics(result.totals)
     (st.warning if result.status == "erreurs" else st.success)(result.message)
     parsed_preview(result)
     report(result)
-    commit(uploads, result, deposit_digest(uploads))
+    commit(uploads, result, deposit_digest(uploads), requested)
 
 
 def deposit_digest(uploads: list[ingest.Upload]) -> str:

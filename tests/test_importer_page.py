@@ -5,8 +5,11 @@ query layer) and from the files the tests write, never from numbers typed in by 
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
+
+import pandas as pd
 
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
@@ -15,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 from pipelines import indicators, ingest, templates, warehouse
 from pipelines.datasets import DATASETS, LOAD_ORDER
 from pipelines.indicators import Scope
-from tests.conftest import MINI, REPO_DIR, create_warehouse
+from tests.conftest import MINI, REPO_DIR
 
 APP = REPO_DIR / "app.py"
 PAGE = "pages/importer.py"
@@ -166,6 +169,63 @@ def test_file_with_errors_shows_report_and_writes_nothing(importer, mini_db):
     assert any("rien n'est importé" in w for w in texts(at.warning))
     # Validation read the warehouse without writing to it.
     assert snapshot(mini_db) == before and warehouse.version(mini_db) == version
+
+
+def test_results_uploaded_before_their_accompaniments_are_reported_not_crashed(importer, mini_db):
+    """Results for an accompaniment neither in the warehouse nor in the deposit (a common order mistake)."""
+    known = ids(mini_db, "accompagnements")
+    assert "A99" not in known
+    body = ("id_resultat;id_accompagnement;echeance;date_mesure\n"
+            "R90;A99;fin;01/01/2024\n").encode()
+    at = upload(importer(), ("resultats.csv", body))
+    shown = report_table(at)
+    assert shown[["Ligne", "Colonne", "Valeur"]].values.tolist() == [[2, "id_accompagnement", "A99"]]
+    assert "introuvable" in shown["Problème et correction"].iloc[0]
+    assert import_button(at).disabled
+
+
+def test_several_files_keep_the_file_column_and_unknown_headers_are_explained(importer, mini_db):
+    before = snapshot(mini_db)
+    accompaniments = NEW_ACCOMPANIMENTS.replace(b"ECO.MODELE", b"PAS.UN.BESOIN")
+    at = upload(importer(), ("structures.csv", NEW_STRUCTURE), ("accompagnements.csv", accompaniments))
+    shown = report_table(at)
+    assert shown[["Fichier", "Ligne", "Colonne"]].values.tolist() == [["accompagnements.csv", 2, "besoin_principal"]]
+    assert len(at.expander) == 2, "one preview per file"
+
+    unknown = upload(importer(), ("inventaire.csv", b"reference;quantite\nX;3\n"))
+    assert unknown.error and "non reconnu" in unknown.error[0].value and "choisissez le jeu" in unknown.error[0].value
+    assert snapshot(mini_db) == before
+
+
+def test_an_internal_error_during_checks_is_said_in_french_without_a_traceback(importer, mini_db, monkeypatch):
+    def broken(db, uploads):
+        raise RuntimeError("boom")
+
+    before = snapshot(mini_db)
+    at = importer()
+    monkeypatch.setattr(ingest, "preview", broken)
+    upload(at, ("structures.csv", NEW_STRUCTURE))
+    assert any("erreur interne" in e.value and "rien n'a été écrit" in e.value for e in at.error)
+    assert not [b for b in at.button if b.key == "importer"]
+    assert snapshot(mini_db) == before
+
+
+def test_rejected_lines_and_report_download_as_french_excel_csv(importer, media):
+    at = upload(importer(), ("structures.csv", STRUCTURES_WITH_ERRORS))
+    buttons = {b.key: b for b in at.download_button}
+
+    def downloaded(key: str) -> pd.DataFrame:
+        content = media[Path(buttons[key].proto.url).stem]
+        assert content.startswith("\ufeff".encode()), "BOM: French Excel opens it as UTF-8"
+        return pd.read_csv(io.BytesIO(content), sep=";", encoding="utf-8-sig", dtype=str)
+
+    rejected = downloaded("telecharger_rejets")
+    assert rejected["ligne"].astype(int).tolist() == [3, 5]
+    assert set(rejected["id_structure"]) == INVALID_IN_ERROR_FILE
+    assert rejected["domaine"].tolist()[0] == "jazz manouche", "lines as the analyst wrote them, ready to fix"
+    report = downloaded("telecharger_rapport")
+    assert {"Ligne", "Colonne", "Problème et correction", "Gravité"} <= set(report.columns)
+    assert report["Gravité"].tolist() == ["Erreur", "Erreur"]
 
 
 def test_report_filters_narrow_the_table(importer):
@@ -332,6 +392,25 @@ def test_undo_from_history_asks_for_confirmation_then_restores_the_warehouse(imp
     history = history_table(at)
     assert history.loc[history["import_id"] == import_id, "statut"].str.startswith("annulé le ").tolist() == [True]
     assert not [b for b in at.button if b.key == f"annuler_{import_id}"], "an undone import cannot be undone again"
+
+
+def test_undo_refused_when_a_later_import_changed_the_same_rows(importer, mini_db):
+    at = importer()
+    for name in ("Premier nom", "Second nom"):
+        body = f"id_structure;nom;forme_juridique;domaine;code_commune\nS20;{name};association;musique;14118\n"
+        upload(at, ("structures.csv", body.encode()))
+        import_button(at).click().run()
+        assert not at.exception, at.exception
+    with warehouse.read_connection(mini_db) as con:
+        first, second = [r[0] for r in con.execute("SELECT import_id FROM imports ORDER BY 1 DESC LIMIT 2").fetchall()][::-1]
+    before = snapshot(mini_db)
+
+    at.button(key=f"annuler_{first}").click().run()
+    at.button(key="confirmer_annulation").click().run()
+    assert not at.exception, at.exception
+    refusal = [e.value for e in tab(at, "Historique des imports").error]
+    assert len(refusal) == 1 and f"n° {second}" in refusal[0] and "Annulez d'abord" in refusal[0]
+    assert snapshot(mini_db) == before
 
 
 # --------------------------------------------------------------------------- templates and dictionary
