@@ -4,7 +4,8 @@
 
 Builds a large warehouse directly in DuckDB (no CSV ingestion), then times every
 page's full AppTest run cold (empty cache) and warm (same filters again), and
-the `kpis` queries. Writes the figures into bench/PAGES.md.
+the `kpis` queries. Writes the figures into the pages section of bench/README.md
+(between its `<!-- pages:start -->` / `<!-- pages:end -->` markers).
 """
 
 from __future__ import annotations
@@ -107,12 +108,26 @@ def time_kpis(db: Path) -> float:
         return time.perf_counter() - start
 
 
+START, END = "<!-- pages:start -->", "<!-- pages:end -->"
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace this benchmark's section of bench/README.md (appended if the markers are missing)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if START in text and END in text:
+        before, rest = text.split(START, 1)
+        text = before + section + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--structures", type=int, default=100_000)
     parser.add_argument("--accompagnements", type=int, default=1_000_000)
     parser.add_argument("--db", type=Path, default=Path("/tmp/observatoire_bench.duckdb"))
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "PAGES.md")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "README.md")
     args = parser.parse_args()
     start = time.perf_counter()
     build(args.db, args.structures, args.accompagnements)
@@ -121,7 +136,8 @@ def main() -> int:
     views = {"sans filtre": {}, "région 76, 2024": {"region": "76", "du": "2024-01-01", "au": "2024-12-31"}}
     timings = {name: time_pages(args.db, params) for name, params in views.items()}
     lines = [
-        "# Pages benchmark (bench/bench_pages.py)",
+        START,
+        "## Pages (bench/bench_pages.py)",
         "",
         f"Warehouse: {args.structures:,} structures, {args.accompagnements:,} accompaniments, built directly in "
         f"DuckDB in {built:.1f} s ({args.db.stat().st_size / 1e6:.0f} MB). Machine: {os.cpu_count()} CPU.",
@@ -135,8 +151,8 @@ def main() -> int:
     for view, result in timings.items():
         for page, (cold, warm) in result.items():
             lines.append(f"| {page} | {view} | {cold:.2f} | {warm:.2f} |")
-    lines += ["", f"`kpis` queries (no filter, direct connection): {kpis:.2f} s.", ""]
-    args.out.write_text("\n".join(lines), encoding="utf-8")
+    lines += ["", f"`kpis` queries (no filter, direct connection): {kpis:.2f} s.", END]
+    write_section(args.out, "\n".join(lines))
     print("\n".join(lines))
     return 0
 
