@@ -30,6 +30,15 @@ def demo_banner() -> None:
         st.warning(DEMO_TEXT, icon=":material/science:")
 
 
+def signed_in_badge() -> None:
+    """Who is signed in, with which role, at the top of the sidebar (the Connexion page signs out)."""
+    from dashboard import auth
+
+    rules = auth.rules()
+    st.sidebar.caption(f":material/account_circle: {auth.current_user() or 'Compte'} · rôle **{rules.label}**"
+                       + (" · secret statistique appliqué" if rules.statistical_secrecy else ""))
+
+
 def empty_state() -> None:
     st.info(EMPTY_TEXT, icon=":material/search_off:")
 
@@ -92,6 +101,8 @@ def testimony_card(row) -> None:
     import streamlit as st
 
     with st.container(border=True):
+        if not bool(getattr(row, "consentement_publication", True)):  # only the analyst view receives these
+            st.warning("Sans consentement de publication : ne pas diffuser.", icon=":material/visibility_off:")
         st.text(row.texte)
         who = [row.auteur_role] if isinstance(row.auteur_role, str) else []
         if isinstance(row.structure, str):

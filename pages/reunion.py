@@ -2,10 +2,6 @@
 
 The agenda follows the pages (vue d'ensemble → besoins → territoires →
 résultats → témoignages). The screen number lives in the URL (`ecran=3`) next
-
-from dashboard.entry import through_app
-
-through_app()  # a direct link on a fresh server still goes through app.py
 to the filters, so a shared address reopens the same screen of the same
 sequence. ← / → (or the buttons) move between screens.
 """
@@ -20,13 +16,14 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import auth, charts, data, filters, fmt
+from dashboard.entry import through_app
 from pipelines import indicators, roles, secret
+from pipelines.queries import resultats as q_resultats
+from pipelines.queries import temoignages as q_temoignages
 
-try:  # outcome and testimony queries come with the pages (issue 4); screens skip them until then
-    from pipelines.queries import resultats as q_resultats
-    from pipelines.queries import temoignages as q_temoignages
-except ImportError:  # pragma: no cover
-    q_resultats = q_temoignages = None
+through_app()  # a direct link on a fresh server still goes through app.py
+auth.require("reunion")
+
 
 URL_KEY = "ecran"
 STATE_KEY = "reunion_ecran"
@@ -113,20 +110,18 @@ def build_screens(scope: indicators.Scope, where: str, role: str | None) -> list
     screens.append(Screen(AGENDA[2], "Structures accompagnées par département",
                           chart(charts.structures_by_territory(territories, "", where))))
 
-    if q_resultats is not None and hasattr(charts, "funnel"):
-        funnel = data.fetch(q_resultats.funnel, scope)
-        if len(funnel) and not masked:
-            screens.append(Screen(AGENDA[3], "Parcours des accompagnements, étape par étape",
-                                  chart(charts.funnel(funnel, "", where))))
+    funnel = data.fetch(q_resultats.funnel, scope)
+    if len(funnel) and not masked:
+        screens.append(Screen(AGENDA[3], "Parcours des accompagnements, étape par étape",
+                              chart(charts.funnel(funnel, "", where))))
     if not any(s.section == AGENDA[3] for s in screens):
         screens.append(Screen(AGENDA[3], "Résultats des programmes",
                               big_number("—", "pas d'indicateur de résultat publiable pour ces filtres")))
 
-    if q_temoignages is not None:
-        cards = data.fetch(q_temoignages.temoignages, scope, include_unconsented=False, limite=3)["temoignages"]
-        for row in cards.to_dict("records"):
-            if row.get("consentement_publication") is True:
-                screens.append(Screen(AGENDA[4], "Témoignage", quote(row)))
+    cards = data.fetch(q_temoignages.temoignages, scope, include_unconsented=False, limite=3)["temoignages"]
+    for row in cards.to_dict("records"):
+        if row.get("consentement_publication") is True:
+            screens.append(Screen(AGENDA[4], "Témoignage", quote(row)))
     if not any(s.section == AGENDA[4] for s in screens):
         screens.append(Screen(AGENDA[4], "Témoignages",
                               big_number("—", "aucun témoignage publiable pour ces filtres")))

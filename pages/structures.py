@@ -4,12 +4,13 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import charts, data, filters, fmt, layout
+from dashboard import auth, charts, data, filters, fmt, layout
 from pipelines.queries import structures as q
 
 from dashboard.entry import through_app
 
 through_app()  # a direct link on a fresh server still goes through app.py
+auth.require("structures")
 
 scope = filters.current()
 where = filters.describe(scope)

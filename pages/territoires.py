@@ -2,13 +2,14 @@
 
 import streamlit as st
 
-from dashboard import charts, data, filters, fmt, layout
+from dashboard import auth, charts, data, filters, fmt, layout
 from pipelines import geo
 from pipelines.queries import territoires as q
 
 from dashboard.entry import through_app
 
 through_app()  # a direct link on a fresh server still goes through app.py
+auth.require("territoires")
 
 scope = filters.current()
 where = filters.describe(scope)

@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from dashboard import charts, data, filters, fmt, layout
+from dashboard import auth, charts, data, filters, fmt, layout
 from pipelines import indicators
 
 from dashboard.entry import through_app
 
 through_app()  # a direct link on a fresh server still goes through app.py
+auth.require("vue-ensemble")
 
 scope = filters.current()
 where = filters.describe(scope)
