@@ -47,10 +47,66 @@ def not_built(what: str) -> None:
     st.info(f"Cette page n'est pas encore construite. Elle présentera : {what}", icon=":material/construction:")
 
 
-def data_expander(frame, label: str = "Données") -> None:
-    """The figures behind a chart, viewable and downloadable."""
+def download_buttons(frame, name: str) -> None:
+    """CSV (French Excel) and XLSX of a table, generated only when clicked."""
+    from pipelines import exports
+
+    csv_column, xlsx_column = st.columns(2)
+    csv_column.download_button("CSV (Excel français)", lambda: exports.to_csv_bytes(frame), file_name=f"{name}.csv",
+                               mime="text/csv", key=f"csv_{name}", on_click="ignore", icon=":material/download:")
+    xlsx_column.download_button(
+        "XLSX", lambda: exports.to_xlsx_bytes({name: frame}), file_name=f"{name}.xlsx", key=f"xlsx_{name}",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore",
+        icon=":material/download:")
+
+
+def data_expander(frame, label: str = "Données", name: str | None = None) -> None:
+    """The figures behind a chart, viewable and downloadable (masked cells read "secret")."""
+    from pipelines import exports
+
+    shown = exports.shown_with_secret(frame)
     with st.expander(label):
-        st.dataframe(frame, hide_index=True, width="stretch")
+        st.dataframe(_as_text_where_secret(shown), hide_index=True, width="stretch")
+        if name:
+            download_buttons(shown, name)
+
+
+def _as_text_where_secret(frame):
+    """Columns mixing numbers and "secret", as French text (a table column holds one type)."""
+    from dashboard import fmt
+
+    def text(value):
+        if isinstance(value, str) or value is None:
+            return value
+        return fmt.nombre(value, 0 if float(value).is_integer() else 2)
+
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object and out[column].map(lambda v: v == fmt.SECRET).any():
+            out[column] = out[column].map(text)
+    return out
+
+
+def without_secret(frame):
+    """The rows a chart can draw: those the query layer did not mask."""
+    return frame[~frame["secret"]] if "secret" in frame.columns else frame
+
+
+def secret_note(*parts) -> None:
+    """Under secrecy, say that values are masked and why (once per screen)."""
+    from pipelines import secret
+
+    def masked(part) -> bool:
+        if part is None:
+            return True
+        if hasattr(part, "columns"):
+            return "secret" in part.columns and bool(part["secret"].any())
+        if isinstance(part, (list, tuple)) or hasattr(part, "__iter__") and not isinstance(part, str):
+            return any(masked(p) for p in part)
+        return False
+
+    if any(masked(p) for p in parts):
+        st.caption(f":material/lock: {secret.rule_text()}")
 
 
 # Columns of a table: name → (French label, kind). Kinds: "texte", "nombre", "decimal", "part" (0–1 shown

@@ -322,3 +322,35 @@ def protect_breakdown(frame: pd.DataFrame, rows: str, *, measure: str | None = N
     out = result.values.reset_index().rename(columns={"index": rows})
     out.columns = [rows, "valeur"]
     return out.assign(secret=result.mask["valeur"].to_numpy())
+
+
+# Breakdowns the query layer has already aggregated (one row per category, SQL did the counting).
+
+def mask_breakdown(frame: pd.DataFrame, value: str, *, structures: str = "structures", top: str | None = None,
+                   total: tuple[float, float, float | None], seuil: int | None = None) -> tuple[pd.Series, bool]:
+    """Which rows of a breakdown must be masked, and whether its total must be.
+
+    `frame` has one row per category with the shown `value`, the number of distinct
+    `structures` behind it and, for summed values, the `top` structure's contribution.
+    `total` is (value, structures, top) of the whole scope: the margin a screen shows
+    as a key figure, so that complementary masking accounts for it.
+    """
+    index = [*range(len(frame)), TOTAL]
+
+    def column(name: str | None, last) -> pd.DataFrame:
+        data = list(frame[name].astype(float)) if name else [np.nan] * len(frame)
+        return pd.DataFrame({"valeur": data + [last]}, index=index, dtype=float)
+
+    stats = TableStats(column(value, total[0]), column(structures, total[1]),
+                       column(top, total[2]) if top else None, total_row=True)
+    mask = protect(stats, seuil=seuil).mask["valeur"]
+    return pd.Series(mask.iloc[:-1].to_numpy(), index=frame.index), bool(mask.iloc[-1])
+
+
+def apply_mask(frame: pd.DataFrame, mask: pd.Series, columns: list[str]) -> pd.DataFrame:
+    """`columns` set to None where `mask` is true, plus a boolean `secret` column (kept if already there)."""
+    out = frame.copy()
+    for name in columns:
+        out[name] = out[name].astype(object).where(~mask, None)
+    out["secret"] = mask | (out["secret"] if "secret" in out else False)
+    return out
