@@ -92,6 +92,16 @@ def without_secret(frame):
     return frame[~frame["secret"]] if "secret" in frame.columns else frame
 
 
+def chart_of_visible(frame, draw, *, key: str | None = None) -> None:
+    """Plot `draw(visible rows)`, or say that secrecy leaves nothing to plot (never an empty chart)."""
+    visible = without_secret(frame)
+    if visible.empty and len(frame):
+        st.info("Toutes les valeurs de ce graphique sont couvertes par le secret statistique (moins de 3 "
+                "structures) : élargissez les filtres.", icon=":material/lock:")
+        return
+    st.plotly_chart(draw(visible), width="stretch", key=key)
+
+
 def secret_note(*parts) -> None:
     """Under secrecy, say that values are masked and why (once per screen)."""
     from pipelines import secret
@@ -113,15 +123,26 @@ def secret_note(*parts) -> None:
 # as a percentage), "date", "lien". Numbers stay numbers (sortable) and show with the reader's locale.
 
 def table(frame, columns: dict[str, tuple[str, str]], *, height: int | str = "auto", key: str | None = None) -> None:
-    """A sortable table with French headers; only the listed columns, in that order."""
-    import streamlit as st
+    """A sortable table with French headers; only the listed columns, in that order.
+
+    Under statistical secrecy, the cells the query layer masked (None on a row flagged `secret`)
+    read "secret"; their columns are then shown as French-formatted text.
+    """
+    from dashboard import fmt
 
     shown = frame[[c for c in columns if c in frame.columns]].copy()
+    flagged = frame["secret"].fillna(False).astype(bool) if "secret" in frame.columns else None
     config = {}
     for column, (label, kind) in columns.items():
         if column not in shown.columns:
             continue
-        if kind == "part":
+        hidden = flagged & shown[column].isna() if flagged is not None else None
+        if hidden is not None and hidden.any() and kind in ("nombre", "decimal", "part"):
+            render = {"part": lambda v: fmt.pourcentage(v, 1), "decimal": lambda v: fmt.nombre(v, 1)}.get(
+                kind, fmt.nombre)
+            shown[column] = [fmt.SECRET if h else render(v) for v, h in zip(shown[column], hidden)]
+            config[column] = st.column_config.TextColumn(label)
+        elif kind == "part":
             shown[column] = shown[column].astype(float) * 100
             config[column] = st.column_config.NumberColumn(f"{label} (%)", format="localized")
         elif kind in ("nombre", "decimal"):
@@ -135,12 +156,17 @@ def table(frame, columns: dict[str, tuple[str, str]], *, height: int | str = "au
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config, height=height, key=key)
 
 
-def data_table(frame, columns: dict[str, tuple[str, str]], label: str = "Données") -> None:
-    """The figures behind a chart in an expander (sortable, downloadable as CSV from the table menu)."""
-    import streamlit as st
+def data_table(frame, columns: dict[str, tuple[str, str]], label: str = "Données", name: str | None = None) -> None:
+    """The figures behind a chart in an expander, sortable, with CSV and XLSX downloads when `name` is given."""
+    from pipelines import exports
 
     with st.expander(label):
         table(frame, columns)
+        if name:
+            kept = [c for c in columns if c in frame.columns] + (["secret"] if "secret" in frame.columns else [])
+            export = exports.shown_with_secret(frame[kept]).rename(
+                columns={c: columns[c][0] for c in columns if c in frame.columns})
+            download_buttons(export, name)
 
 
 MARKDOWN_SPECIALS = "\\`*_{}[]()#+-.!|<>~$:"

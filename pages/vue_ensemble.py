@@ -37,8 +37,9 @@ if not scope.previous_period():
     st.caption("Choisissez une période (du… au…) pour comparer à la période précédente de même durée.")
 layout.secret_note(figures.values(), trend, needs, territories)
 
-st.plotly_chart(charts.trend_by_year(trend, "Accompagnements et structures par année de début", where),
-                width="stretch")
+layout.chart_of_visible(trend.assign(secret=trend[["accompagnements", "structures"]].isna().all(axis=1)),
+                        lambda shown: charts.trend_by_year(shown, "Accompagnements et structures par année de début",
+                                                           where))
 last_day = data.fetch(indicators.filter_choices)["periode"].iloc[0]["fin"]
 if last_day is not None and (last_day.month, last_day.day) != (12, 31) and int(trend["annee"].max()) == last_day.year:
     st.caption(f"{last_day.year} est une année incomplète : données jusqu'au {last_day:%d/%m/%Y}.")
@@ -47,17 +48,16 @@ layout.data_expander(trend.rename(columns={"annee": "Année", "accompagnements":
 
 left, right = st.columns(2)
 with left:
-    top_needs = layout.without_secret(needs).head(5)
-    st.plotly_chart(charts.besoin_shares(top_needs, "Les cinq premiers besoins principaux", where), width="stretch")
+    layout.chart_of_visible(needs, lambda shown: charts.besoin_shares(
+        shown.head(5), "Les cinq premiers besoins principaux", where))
     layout.data_expander(needs[[c for c in ("categorie", "libelle", "accompagnements", "part", "secret")
                                 if c in needs]].rename(columns={
         "categorie": "Code", "libelle": "Catégorie", "accompagnements": "Accompagnements", "part": "Part"}),
         name="besoins")
 with right:
     territories = territories.assign(libelle=territories["code"] + " – " + territories["nom"])
-    st.plotly_chart(charts.structures_by_territory(layout.without_secret(territories),
-                                                   "Structures accompagnées par département", where),
-                    width="stretch")
+    layout.chart_of_visible(territories, lambda shown: charts.structures_by_territory(
+        shown, "Structures accompagnées par département", where))
     layout.data_expander(territories[[c for c in ("code", "nom", "structures", "accompagnements", "secret")
                                       if c in territories]].rename(columns={
         "code": "Département", "nom": "Nom", "structures": "Structures", "accompagnements": "Accompagnements"}),

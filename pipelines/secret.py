@@ -354,3 +354,18 @@ def apply_mask(frame: pd.DataFrame, mask: pd.Series, columns: list[str]) -> pd.D
         out[name] = out[name].astype(object).where(~mask, None)
     out["secret"] = mask | (out["secret"] if "secret" in out else False)
     return out
+
+
+def mask_cross(rows: pd.DataFrame, row_key: str, column_key: str, *, measure: str | None = "lignes",
+               structure: str = "id_structure", seuil: int | None = None) -> tuple[pd.DataFrame, pd.Series]:
+    """Masks of a cross-table row_key × column_key computed from `rows`, its margins included.
+
+    Returns the masked cells as a long frame (row_key, column_key, secret) and the
+    masked row totals (a Series indexed by row_key): a screen showing shares of each
+    row needs both, since a share is hidden with its cell or with its row's total.
+    """
+    stats = cell_stats(rows, row_key, column_key, measure=measure, structure=structure)
+    mask = protect(stats, seuil=seuil).mask
+    inner = mask.drop(index=TOTAL, columns=TOTAL)
+    long = inner.rename_axis(index=row_key, columns=column_key).stack().rename("secret").reset_index()
+    return long, mask[TOTAL].drop(TOTAL)

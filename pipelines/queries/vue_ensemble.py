@@ -33,8 +33,8 @@ def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str = "analyste
     return out
 
 
-def _hours_tops(con: duckdb.DuckDBPyConnection, scope: Scope, key_sql: str | None = None) -> pd.DataFrame:
-    """Largest single structure's hours per `key_sql` AS cle (or over the whole scope)."""
+def hours_top(con: duckdb.DuckDBPyConnection, scope: Scope, key_sql: str | None = None) -> pd.DataFrame:
+    """Largest single structure's hours per `key_sql` AS cle (or over the whole scope): the dominance rule's input."""
     if key_sql is None:
         return query(con, """SELECT max(h) AS top FROM (
                                  SELECT id_structure, coalesce(sum(heures), 0) AS h FROM acc GROUP BY 1)""", scope)
@@ -49,7 +49,7 @@ def protect_key_figures(con: duckdb.DuckDBPyConnection, scope: Scope, figures: d
     shown = dict(figures)
     if secret.is_primary_secret(figures["structures"]):
         return {**shown, "structures": None, "accompagnements": None, "heures": None}
-    top = _hours_tops(con, scope)["top"].iloc[0]
+    top = hours_top(con, scope)["top"].iloc[0]
     if secret.is_primary_secret(figures["structures"], top, figures["heures"]):
         shown["heures"] = None
     return shown
@@ -58,12 +58,12 @@ def protect_key_figures(con: duckdb.DuckDBPyConnection, scope: Scope, figures: d
 def protect(con: duckdb.DuckDBPyConnection, scope: Scope, data: dict) -> dict:
     """The overview as a funder may see it: every breakdown masked with the key figures as its margin."""
     figures = data["chiffres"]
-    total_top = _hours_tops(con, scope)["top"].iloc[0]
+    total_top = hours_top(con, scope)["top"].iloc[0]
     totals = {"structures": (figures["structures"], figures["structures"], None),
               "accompagnements": (figures["accompagnements"], figures["structures"], None),
               "heures": (figures["heures"], figures["structures"], total_top)}
 
-    annees = data["annees"].merge(_hours_tops(con, scope, "year(date_debut)").rename(columns={"cle": "annee"}),
+    annees = data["annees"].merge(hours_top(con, scope, "year(date_debut)").rename(columns={"cle": "annee"}),
                                   on="annee", how="left")
     annees["n_structures"] = annees["structures"]  # the counts behind each cell, kept while columns get masked
     hidden_total = set()
