@@ -183,9 +183,16 @@ def recoverable(stats: TableStats, mask: np.ndarray) -> np.ndarray:
     return out
 
 
+def _can_hide(stats: TableStats, mask: np.ndarray, cell: tuple[int, int], allow_empty: bool = False) -> bool:
+    """A visible cell complementary masking may take. Not an empty cell (no structure) unless nothing
+    else is left: screens and exports leave empty combinations out or show them as 0, so a reader
+    knows them whatever the mask."""
+    return not mask[cell] and (allow_empty or stats.counts.iat[cell] != 0)
+
+
 def _smallest_visible(stats: TableStats, mask: np.ndarray, line: list[tuple[int, int, int]],
-                      values: np.ndarray) -> tuple[int, int] | None:
-    candidates = [(r, c) for r, c, _ in line if not mask[r, c]]
+                      values: np.ndarray, allow_empty: bool = False) -> tuple[int, int] | None:
+    candidates = [(r, c) for r, c, _ in line if _can_hide(stats, mask, (r, c), allow_empty)]
     return min(candidates, key=lambda cell: _cost_of(stats, cell, values)) if candidates else None
 
 
@@ -213,7 +220,7 @@ def complementary_mask(stats: TableStats, mask: np.ndarray) -> np.ndarray:
         best = None
         for line in lines:
             if any((r, c) == (lr, lc) for lr, lc, _ in line):
-                for cell in [(lr, lc) for lr, lc, _ in line if not mask[lr, lc]]:
+                for cell in [(lr, lc) for lr, lc, _ in line if _can_hide(stats, mask, (lr, lc))]:
                     trial = mask.copy()
                     trial[cell] = True
                     if not recoverable(stats, trial)[r, c]:
@@ -222,9 +229,13 @@ def complementary_mask(stats: TableStats, mask: np.ndarray) -> np.ndarray:
                             best = (candidate, cell)
         if best is None:
             # No single cell in its lines is enough: mask the smallest one of its row or column and go on.
-            line = next(line for line in lines if any((r, c) == (lr, lc) for lr, lc, _ in line)
-                        and any(not mask[lr, lc] for lr, lc, _ in line))
-            cell = _smallest_visible(stats, mask, line, values)
+            # Empty cells only when nothing else is left; failing that, any visible cell of the table.
+            mine = [line for line in lines if any((r, c) == (lr, lc) for lr, lc, _ in line)]
+            everything = [[(i, j, 1) for i in range(mask.shape[0]) for j in range(mask.shape[1])]]
+            line, allow_empty = next(
+                (line, allow) for allow in (False, True) for line in mine + everything
+                if any(_can_hide(stats, mask, (lr, lc), allow) for lr, lc, _ in line))
+            cell = _smallest_visible(stats, mask, line, values, allow_empty)
         else:
             cell = best[1]
         mask[cell] = True
