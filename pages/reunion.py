@@ -115,6 +115,7 @@ def build_screens(scope: indicators.Scope, where: str, role: str | None) -> list
         screens.append(Screen(AGENDA[3], "Résultats des programmes",
                               big_number("—", "pas d'indicateur de résultat publiable pour ces filtres")))
 
+    # Never an unconsented testimony on a projector, whoever runs the meeting; quotes name no structure.
     cards = data.fetch(q_temoignages.temoignages, scope, include_unconsented=False, limite=3)["temoignages"]
     for row in cards.to_dict("records"):
         if row.get("consentement_publication") is True:

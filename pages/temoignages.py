@@ -18,7 +18,7 @@ st.caption(f"Périmètre : {where} · " + (
     "vue analyste : tous les témoignages, ceux sans consentement de publication sont signalés"
     if include_unconsented else "seuls les témoignages dont l'auteur a consenti à la publication sont affichés"))
 
-result = data.fetch(q.temoignages, scope, include_unconsented)
+result = data.fetch(q.temoignages, scope, vue=auth.current_role())  # the role decides what is sent
 cards = result["temoignages"]
 if cards.empty:
     st.info("Aucun témoignage publiable ne correspond aux filtres choisis : élargissez la région, le programme "

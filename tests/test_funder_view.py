@@ -174,3 +174,36 @@ def test_every_funder_table_of_the_detailed_pages_is_protected(demo_db):
             if needs["treemap"] is not None:  # merged leaves add up to the visible total
                 assert needs["treemap"]["accompagnements"].sum() == indicators.key_figures(con, scope)[
                     "accompagnements"], where
+
+
+def test_every_funder_figure_of_the_outcomes_page_is_protected(demo_db):
+    from pipelines.queries import resultats
+
+    with warehouse.read_connection(demo_db) as con:
+        for scope in funder_scopes(con):
+            where = str(scope)
+            raw = resultats.page_data(con, scope, "analyste")
+            shown = resultats.page_data(con, scope, "financeur")
+            if raw["entonnoir"].empty:
+                continue
+            # Funnel: a type's steps beyond accueil are shown only when no exact step is small.
+            exact = cell_structures(con, scope, {"t": "type_programme", "e": "etape"})
+            for kind, steps in shown["entonnoir"].groupby("type_programme"):
+                if steps["accompagnements"].iloc[1:].notna().any():
+                    small = [n for (t, _), n in exact.items() if t == kind and 0 < n < secret.threshold()]
+                    assert not small, f"{where}: {kind} shows its steps with a small exact step"
+            per_programme = cell_structures(con, scope, {"p": "id_programme"})
+            assert_visible_cells_have_enough_structures(shown["heures"], "heures_realisees", per_programme,
+                                                        ["id_programme"], where)
+            follow = shown["suivi"]
+            for column, count in (("objectifs_atteints", "structures"), ("etp_avant", "structures_etp"),
+                                  ("budget_avant", "structures_budget"), ("part_active", "structures_statut")):
+                raw_counts = raw["suivi"].set_index("echeance")[count]
+                for row in follow[follow[column].notna()].itertuples():
+                    assert raw_counts[row.echeance] >= secret.threshold(), f"{where}: {column} {row.echeance}"
+            years = cell_structures(con, scope, {"a": "year(date_debut)"})
+            assert_visible_cells_have_enough_structures(shown["cohortes"], "structures", years, ["annee"], where)
+            assert not {"structures_fin", "structures_12_mois"} & set(shown["cohortes"].columns)
+            formats = cell_structures(con, scope, {"f": "coalesce(format, 'nr')"})
+            assert_visible_cells_have_enough_structures(shown["formats"], "accompagnements", formats, ["format"],
+                                                        where)
