@@ -1,35 +1,41 @@
 """Observatoire — entry point: a router and nothing else.
 
 Pages are declared as data below; the global filters and the demo banner are
-drawn here so that every page shares them.
+drawn here so that every page shares them. A visitor who is not signed in only
+receives the sign-in page; a signed-in role only receives the pages it may
+open (pipelines.roles), so the others are never run for it.
 """
 
 import streamlit as st
 
-from dashboard import filters, layout
+from dashboard import auth, filters, layout
 
 st.set_page_config(page_title="Observatoire de l'ESS culturelle", page_icon=":material/theater_comedy:", layout="wide")
 
+# Section → pages as (script, French title, icon, URL path). The URL path names the page in pipelines.roles.
 PAGES = {
     "Tableau de bord": [
-        st.Page("pages/vue_ensemble.py", title="Vue d'ensemble", icon=":material/dashboard:", url_path="vue-ensemble", default=True),
-        st.Page("pages/structures.py", title="Structures accompagnées", icon=":material/apartment:", url_path="structures"),
-        st.Page("pages/besoins.py", title="Typologie des besoins", icon=":material/category:", url_path="besoins"),
-        st.Page("pages/territoires.py", title="Territoires", icon=":material/map:", url_path="territoires"),
-        st.Page("pages/resultats.py", title="Résultats des programmes", icon=":material/trending_up:", url_path="resultats"),
-        st.Page("pages/temoignages.py", title="Témoignages", icon=":material/format_quote:", url_path="temoignages"),
+        ("pages/vue_ensemble.py", "Vue d'ensemble", ":material/dashboard:", "vue-ensemble"),
+        ("pages/structures.py", "Structures accompagnées", ":material/apartment:", "structures"),
+        ("pages/besoins.py", "Typologie des besoins", ":material/category:", "besoins"),
+        ("pages/territoires.py", "Territoires", ":material/map:", "territoires"),
+        ("pages/resultats.py", "Résultats des programmes", ":material/trending_up:", "resultats"),
+        ("pages/temoignages.py", "Témoignages", ":material/format_quote:", "temoignages"),
     ],
     "Réunion": [
-        st.Page("pages/reunion.py", title="Mode réunion", icon=":material/co_present:", url_path="reunion"),
+        ("pages/reunion.py", "Mode réunion", ":material/co_present:", "reunion"),
     ],
     "Données": [
-        st.Page("pages/importer.py", title="Importer des données", icon=":material/upload_file:", url_path="importer"),
+        ("pages/importer.py", "Importer des données", ":material/upload_file:", "importer"),
     ],
 }
+SIGN_IN = ("pages/connexion.py", "Connexion", ":material/login:", "connexion")
 
-navigation = st.navigation(PAGES)
 if not layout.warehouse_ready():
     st.stop()
+navigation = st.navigation(auth.visible_pages(PAGES, SIGN_IN))
 layout.demo_banner()
-st.session_state["scope"] = filters.sidebar_scope()
+if auth.current_role():
+    layout.signed_in_badge()
+    st.session_state["scope"] = filters.sidebar_scope()
 navigation.run()

@@ -2,7 +2,7 @@
 
 One call each where it is wired:
 
-* app.py: ``navigation = st.navigation(auth.visible_pages(PAGES, connexion_page))``
+* app.py: ``navigation = st.navigation(auth.visible_pages(PAGES, SIGN_IN))``
   — a role only ever receives the pages it may open;
 * a page: ``auth.require("importer")`` at its top (defence in depth);
 * anything role-dependent: ``auth.current_role()`` / ``auth.rules()``.
@@ -73,35 +73,78 @@ def sign_out() -> None:
         st.logout()
 
 
+SIGN_IN_ERROR = "auth_erreur"
+JUST_SIGNED_IN = "auth_vient_de_se_connecter"
+
+
+def _signed_in(role: str | None) -> None:
+    """Callbacks run before the script body: remember the outcome for the run that follows."""
+    if role:
+        st.session_state[JUST_SIGNED_IN] = True
+    else:
+        st.session_state[SIGN_IN_ERROR] = "Identifiant ou mot de passe incorrect."
+
+
+def _submit_form() -> None:
+    try:
+        _signed_in(sign_in(st.session_state.get("connexion_identifiant", ""),
+                           st.session_state.get("connexion_mot_de_passe", "")))
+    except accounts.AccountsError as exc:
+        st.session_state[SIGN_IN_ERROR] = str(exc)
+
+
+def sign_in_demo(identifier: str, password: str) -> None:
+    """Callback of the demo buttons of the sign-in page."""
+    _signed_in(sign_in(identifier, password))
+
+
 def login_form() -> None:
-    """The local sign-in form (identifier + password)."""
+    """The local sign-in form (identifier + password).
+
+    Signing in happens in callbacks rather than after `if submitted:`: a callback runs
+    before the script, so a rerun triggered while the script runs cannot lose it.
+    """
     with st.form("connexion", enter_to_submit=True):
-        identifier = st.text_input("Identifiant", key="connexion_identifiant")
-        password = st.text_input("Mot de passe", type="password", key="connexion_mot_de_passe")
-        submitted = st.form_submit_button("Se connecter", type="primary")
-    if submitted:
-        try:
-            role = sign_in(identifier, password)
-        except accounts.AccountsError as exc:
-            st.error(str(exc))
-            return
-        if role:
-            st.rerun()
-        st.error("Identifiant ou mot de passe incorrect.")
+        st.text_input("Identifiant", key="connexion_identifiant")
+        st.text_input("Mot de passe", type="password", key="connexion_mot_de_passe")
+        st.form_submit_button("Se connecter", type="primary", on_click=_submit_form)
+    error = st.session_state.pop(SIGN_IN_ERROR, None)
+    if error:
+        st.error(error)
 
 
-def visible_pages(pages: dict[str, list], sign_in_page) -> dict[str, list]:
-    """The navigation a role receives: only the pages it may open, plus the sign-in page."""
-    role = current_role()
-    out = {}
-    for section, items in pages.items():
-        kept = [p for p in items if roles.may_open(role, p.url_path)]
-        if kept:
-            out[section] = kept
-    out.setdefault("Compte", []).append(sign_in_page)
+def forward_after_sign_in(first_page: str) -> None:
+    """Called by the sign-in page: right after signing in, go on to the dashboard (app.py has just built
+    the role's navigation, so st.switch_page can reach it)."""
+    if st.session_state.pop(JUST_SIGNED_IN, False):
+        st.switch_page(first_page)
+
+
+PageSpec = tuple[str, str, str, str]  # (script, title, icon, url path) as app.py declares them
+
+
+def allowed_pages(role: str | None, pages: dict[str, list[PageSpec]],
+                  sign_in_page: PageSpec) -> dict[str, list[PageSpec]]:
+    """The sections and pages a role may open, plus the sign-in page (alone when not signed in)."""
     if role is None:
         return {"Compte": [sign_in_page]}
+    out = {section: [spec for spec in specs if roles.may_open(role, spec[3])] for section, specs in pages.items()}
+    out = {section: specs for section, specs in out.items() if specs}
+    out.setdefault("Compte", []).append(sign_in_page)
     return out
+
+
+def visible_pages(pages: dict[str, list[PageSpec]], sign_in_page: PageSpec) -> dict[str, list]:
+    """The navigation the signed-in role receives; its first page opens by default.
+
+    Roles are matched on the declared URL path, before any st.Page exists: Streamlit reports the
+    default page's url_path as "", so filtering st.Page objects would drop it.
+    """
+    allowed = allowed_pages(current_role(), pages, sign_in_page)
+    first = next(iter(allowed.values()))[0]
+    return {section: [st.Page(script, title=title, icon=icon, url_path=url_path, default=(spec is first))
+                      for spec in specs for script, title, icon, url_path in [spec]]
+            for section, specs in allowed.items()}
 
 
 def require(page: str) -> str:

@@ -29,3 +29,11 @@ def variation(current: float, previous: float | None) -> str | None:
     change = (current - previous) / previous
     sign = "+" if change >= 0 else "-"  # ASCII minus: st.metric colours deltas by it
     return f"{sign}{nombre(abs(100 * change))}\u00a0% vs période précédente"
+
+
+SECRET = "secret"
+
+
+def chiffre(value: float | int | None, decimales: int = 0) -> str:
+    """A figure of a role under statistical secrecy: the query layer sends None for a masked value."""
+    return SECRET if value is None else nombre(value, decimales)

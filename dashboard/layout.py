@@ -30,6 +30,15 @@ def demo_banner() -> None:
         st.warning(DEMO_TEXT, icon=":material/science:")
 
 
+def signed_in_badge() -> None:
+    """Who is signed in, with which role, at the top of the sidebar (the Connexion page signs out)."""
+    from dashboard import auth
+
+    rules = auth.rules()
+    st.sidebar.caption(f":material/account_circle: {auth.current_user() or 'Compte'} · rôle **{rules.label}**"
+                       + (" · secret statistique appliqué" if rules.statistical_secrecy else ""))
+
+
 def empty_state() -> None:
     st.info(EMPTY_TEXT, icon=":material/search_off:")
 
@@ -38,25 +47,102 @@ def not_built(what: str) -> None:
     st.info(f"Cette page n'est pas encore construite. Elle présentera : {what}", icon=":material/construction:")
 
 
-def data_expander(frame, label: str = "Données") -> None:
-    """The figures behind a chart, viewable and downloadable."""
+def download_buttons(frame, name: str) -> None:
+    """CSV (French Excel) and XLSX of a table, generated only when clicked."""
+    from pipelines import exports
+
+    csv_column, xlsx_column = st.columns(2)
+    csv_column.download_button("CSV (Excel français)", lambda: exports.to_csv_bytes(frame), file_name=f"{name}.csv",
+                               mime="text/csv", key=f"csv_{name}", on_click="ignore", icon=":material/download:")
+    xlsx_column.download_button(
+        "XLSX", lambda: exports.to_xlsx_bytes({name: frame}), file_name=f"{name}.xlsx", key=f"xlsx_{name}",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore",
+        icon=":material/download:")
+
+
+def data_expander(frame, label: str = "Données", name: str | None = None) -> None:
+    """The figures behind a chart, viewable and downloadable (masked cells read "secret")."""
+    from pipelines import exports
+
+    shown = exports.shown_with_secret(frame)
     with st.expander(label):
-        st.dataframe(frame, hide_index=True, width="stretch")
+        st.dataframe(_as_text_where_secret(shown), hide_index=True, width="stretch")
+        if name:
+            download_buttons(shown, name)
+
+
+def _as_text_where_secret(frame):
+    """Columns mixing numbers and "secret", as French text (a table column holds one type)."""
+    from dashboard import fmt
+
+    def text(value):
+        if isinstance(value, str) or value is None:
+            return value
+        return fmt.nombre(value, 0 if float(value).is_integer() else 2)
+
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object and out[column].map(lambda v: v == fmt.SECRET).any():
+            out[column] = out[column].map(text)
+    return out
+
+
+def without_secret(frame):
+    """The rows a chart can draw: those the query layer did not mask."""
+    return frame[~frame["secret"]] if "secret" in frame.columns else frame
+
+
+def chart_of_visible(frame, draw, *, key: str | None = None) -> None:
+    """Plot `draw(visible rows)`, or say that secrecy leaves nothing to plot (never an empty chart)."""
+    visible = without_secret(frame)
+    if visible.empty and len(frame):
+        st.info("Toutes les valeurs de ce graphique sont couvertes par le secret statistique (moins de 3 "
+                "structures) : élargissez les filtres.", icon=":material/lock:")
+        return
+    st.plotly_chart(draw(visible), width="stretch", key=key)
+
+
+def secret_note(*parts) -> None:
+    """Under secrecy, say that values are masked and why (once per screen)."""
+    from pipelines import secret
+
+    def masked(part) -> bool:
+        if part is None:
+            return True
+        if hasattr(part, "columns"):
+            return "secret" in part.columns and bool(part["secret"].any())
+        if isinstance(part, (list, tuple)) or hasattr(part, "__iter__") and not isinstance(part, str):
+            return any(masked(p) for p in part)
+        return False
+
+    if any(masked(p) for p in parts):
+        st.caption(f":material/lock: {secret.rule_text()}")
 
 
 # Columns of a table: name → (French label, kind). Kinds: "texte", "nombre", "decimal", "part" (0–1 shown
 # as a percentage), "date", "lien". Numbers stay numbers (sortable) and show with the reader's locale.
 
 def table(frame, columns: dict[str, tuple[str, str]], *, height: int | str = "auto", key: str | None = None) -> None:
-    """A sortable table with French headers; only the listed columns, in that order."""
-    import streamlit as st
+    """A sortable table with French headers; only the listed columns, in that order.
+
+    Under statistical secrecy, the cells the query layer masked (None on a row flagged `secret`)
+    read "secret"; their columns are then shown as French-formatted text.
+    """
+    from dashboard import fmt
 
     shown = frame[[c for c in columns if c in frame.columns]].copy()
+    flagged = frame["secret"].fillna(False).astype(bool) if "secret" in frame.columns else None
     config = {}
     for column, (label, kind) in columns.items():
         if column not in shown.columns:
             continue
-        if kind == "part":
+        hidden = flagged & shown[column].isna() if flagged is not None else None
+        if hidden is not None and hidden.any() and kind in ("nombre", "decimal", "part"):
+            render = {"part": lambda v: fmt.pourcentage(v, 1), "decimal": lambda v: fmt.nombre(v, 1)}.get(
+                kind, fmt.nombre)
+            shown[column] = [fmt.SECRET if h else render(v) for v, h in zip(shown[column], hidden)]
+            config[column] = st.column_config.TextColumn(label)
+        elif kind == "part":
             shown[column] = shown[column].astype(float) * 100
             config[column] = st.column_config.NumberColumn(f"{label} (%)", format="localized")
         elif kind in ("nombre", "decimal"):
@@ -70,12 +156,17 @@ def table(frame, columns: dict[str, tuple[str, str]], *, height: int | str = "au
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config, height=height, key=key)
 
 
-def data_table(frame, columns: dict[str, tuple[str, str]], label: str = "Données") -> None:
-    """The figures behind a chart in an expander (sortable, downloadable as CSV from the table menu)."""
-    import streamlit as st
+def data_table(frame, columns: dict[str, tuple[str, str]], label: str = "Données", name: str | None = None) -> None:
+    """The figures behind a chart in an expander, sortable, with CSV and XLSX downloads when `name` is given."""
+    from pipelines import exports
 
     with st.expander(label):
         table(frame, columns)
+        if name:
+            kept = [c for c in columns if c in frame.columns] + (["secret"] if "secret" in frame.columns else [])
+            export = exports.shown_with_secret(frame[kept]).rename(
+                columns={c: columns[c][0] for c in columns if c in frame.columns})
+            download_buttons(export, name)
 
 
 MARKDOWN_SPECIALS = "\\`*_{}[]()#+-.!|<>~$:"
@@ -92,6 +183,8 @@ def testimony_card(row) -> None:
     import streamlit as st
 
     with st.container(border=True):
+        if not bool(getattr(row, "consentement_publication", True)):  # only the analyst view receives these
+            st.warning("Sans consentement de publication : ne pas diffuser.", icon=":material/visibility_off:")
         st.text(row.texte)
         who = [row.auteur_role] if isinstance(row.auteur_role, str) else []
         if isinstance(row.structure, str):

@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from dashboard import charts, data, filters, layout
+from dashboard import auth, charts, data, filters, layout
 from pipelines.queries import besoins as q
 
 from dashboard.entry import through_app
 
 through_app()  # a direct link on a fresh server still goes through app.py
+auth.require("besoins")
 
 scope = filters.current()
 where = filters.describe(scope)
@@ -15,54 +16,64 @@ st.title("Typologie des besoins")
 st.caption(f"Périmètre : {where} · besoin principal de chaque accompagnement, typologie à deux niveaux")
 
 axe = filters.url_choice("Comparer les besoins principaux selon", q.AXES, "comparer", "domaine")
-bundle = data.fetch(q.page_data, scope, axe)
+bundle = data.fetch(q.page_data, scope, axe, auth.current_role())
 hierarchy = bundle["hierarchie"]
 if hierarchy.empty:
     layout.empty_state()
     st.stop()
+layout.secret_note(*(frame for frame in bundle.values() if frame is not None))
 
-st.plotly_chart(charts.needs_treemap(hierarchy, "Besoins principaux par catégorie et par besoin", where),
-                width="stretch", key="treemap")
+nodes = bundle.get("treemap", hierarchy)  # under secrecy: masked needs merged into "autres" leaves
+if nodes is None or nodes.empty:
+    st.info("Toutes les valeurs de ce graphique sont couvertes par le secret statistique (moins de 3 structures) : "
+            "élargissez les filtres.", icon=":material/lock:")
+else:
+    st.plotly_chart(charts.needs_treemap(nodes, "Besoins principaux par catégorie et par besoin", where),
+                    width="stretch", key="treemap")
 layout.data_table(hierarchy, {"categorie_libelle": ("Catégorie", "texte"), "libelle": ("Besoin", "texte"),
                               "code": ("Code", "texte"), "accompagnements": ("Accompagnements", "nombre"),
-                              "part": ("Part", "part")})
+                              "part": ("Part", "part")}, name="besoins")
 left, right = st.columns(2)
 with left:
     categories = bundle["categories"]
-    st.plotly_chart(charts.besoin_shares(categories, "Part de chaque catégorie comme besoin principal", where),
-                    width="stretch", key="parts")
+    layout.chart_of_visible(categories, lambda shown: charts.besoin_shares(
+        shown, "Part de chaque catégorie comme besoin principal", where), key="parts")
     layout.data_table(categories, {"libelle": ("Catégorie", "texte"), "accompagnements": ("Accompagnements", "nombre"),
-                                   "part": ("Part du besoin principal", "part")})
+                                   "part": ("Part du besoin principal", "part")}, name="categories_besoins")
 with right:
     plural = bundle["pluralite"].assign(libelle=lambda f: f["nb_besoins"].map(
         {1: "Un seul besoin", 2: "Deux besoins", 3: "Trois besoins ou plus"}))
-    st.plotly_chart(charts.bars(plural.iloc[::-1], "libelle", "part", "Nombre de besoins distincts par accompagnement",
-                                where, axis_title="Part des accompagnements", percent=True,
-                                color=charts.OKABE_ITO[2]), width="stretch", key="pluralite")
+    layout.chart_of_visible(plural.iloc[::-1], lambda shown: charts.bars(
+        shown, "libelle", "part", "Nombre de besoins distincts par accompagnement", where,
+        axis_title="Part des accompagnements", percent=True, color=charts.OKABE_ITO[2]), key="pluralite")
     layout.data_table(plural, {"libelle": ("Besoins", "texte"), "accompagnements": ("Accompagnements", "nombre"),
-                               "part": ("Part", "part")})
+                               "part": ("Part", "part")}, name="pluralite_besoins")
 
 comparison = bundle["comparaison"]
 label = q.AXES[axe].lower()
-st.plotly_chart(charts.heatmap(comparison, "categorie_libelle", "groupe_libelle", "part",
-                               f"Répartition des besoins principaux par {label}",
-                               f"{where} · chaque ligne totalise 100 %", y_title=q.AXES[axe]),
-                width="stretch", key="heatmap")
+layout.chart_of_visible(comparison, lambda shown: charts.heatmap(
+    shown, "categorie_libelle", "groupe_libelle", "part", f"Répartition des besoins principaux par {label}",
+    f"{where} · chaque ligne totalise 100 %", y_title=q.AXES[axe]), key="heatmap")
 layout.data_table(comparison, {"groupe_libelle": (q.AXES[axe], "texte"), "categorie_libelle": ("Catégorie", "texte"),
-                               "accompagnements": ("Accompagnements", "nombre"), "part": ("Part de la ligne", "part")})
+                               "accompagnements": ("Accompagnements", "nombre"), "part": ("Part de la ligne", "part")},
+                  name=f"besoins_par_{axe}")
 
 years = bundle["annees"]
-st.plotly_chart(charts.lines_by(years, "annee", "part", "categorie_libelle",
-                                "Évolution de la part de chaque besoin principal par année de début", where,
-                                x_title="Année de début", y_title="Part des accompagnements", percent=True),
-                width="stretch", key="annees")
+layout.chart_of_visible(years, lambda shown: charts.lines_by(
+    shown, "annee", "part", "categorie_libelle", "Évolution de la part de chaque besoin principal par année de début",
+    where, x_title="Année de début", y_title="Part des accompagnements", percent=True), key="annees")
 layout.data_table(years, {"annee": ("Année", "texte"), "categorie_libelle": ("Catégorie", "texte"),
-                          "accompagnements": ("Accompagnements", "nombre"), "part": ("Part de l'année", "part")})
+                          "accompagnements": ("Accompagnements", "nombre"), "part": ("Part de l'année", "part")},
+                  name="besoins_par_annee")
 
 co = bundle["cooccurrence"]
+if co is None:  # not sent under secrecy: overlapping counts cannot be protected by margins
+    st.caption("Les besoins exprimés ensemble (co-occurrence) ne sont pas diffusés dans la vue financeur : un "
+               "accompagnement y compte dans plusieurs cases, ce que le secret statistique ne sait pas protéger.")
+    st.stop()
 st.plotly_chart(charts.heatmap(co, "libelle_2", "libelle_1", "accompagnements",
                                "Besoins exprimés ensemble dans un même accompagnement",
                                f"{where} · accompagnements citant les deux catégories (diagonale : citant la catégorie)",
                                percent=False), width="stretch", key="cooccurrence")
 layout.data_table(co, {"libelle_1": ("Catégorie", "texte"), "libelle_2": ("Avec la catégorie", "texte"),
-                       "accompagnements": ("Accompagnements", "nombre")})
+                       "accompagnements": ("Accompagnements", "nombre")}, name="cooccurrence_besoins")

@@ -13,11 +13,10 @@ st.title("Connexion")
 
 role = auth.current_role()
 if role:
+    auth.forward_after_sign_in("pages/vue_ensemble.py")
     st.success(f"Connecté·e en tant que **{auth.current_user()}** — rôle **{roles.ROLES[role].label}**.",
                icon=":material/verified_user:")
-    if st.button("Se déconnecter", icon=":material/logout:"):
-        auth.sign_out()
-        st.rerun()
+    st.button("Se déconnecter", icon=":material/logout:", on_click=auth.sign_out, key="se_deconnecter")
     st.stop()
 
 if auth.oidc_configured():
@@ -25,8 +24,7 @@ if auth.oidc_configured():
     if email:
         st.warning(f"{email} est authentifié·e, mais aucun rôle ne lui est attribué. Demandez à l'administrateur "
                    "de l'ajouter avec « python -m pipelines.accounts oidc ».", icon=":material/person_off:")
-        if st.button("Se déconnecter", icon=":material/logout:"):
-            auth.sign_out()
+        st.button("Se déconnecter", icon=":material/logout:", on_click=auth.sign_out)
     else:
         st.button("Se connecter avec le compte de l'organisation", icon=":material/key:", type="primary",
                   on_click=st.login)
@@ -39,11 +37,12 @@ if auth.demo_available():
     st.info("**Comptes de démonstration disponibles.** L'entrepôt contient la démonstration synthétique : "
             "chaque rôle a un compte de démonstration (ils n'existent que sur la démonstration).",
             icon=":material/science:")
-    st.table({
-        "Rôle": [label for _, _, label in accounts.demo_accounts()],
-        "Identifiant": [name for name, _, _ in accounts.demo_accounts()],
-        "Mot de passe": [password for _, password, _ in accounts.demo_accounts()],
-    })
+    for column, (name, password, label) in zip(st.columns(3), accounts.demo_accounts()):
+        with column.container(border=True):
+            st.markdown(f"**{label}**")
+            st.caption(f"Identifiant « {name} », mot de passe « {password} »")
+            st.button(f"Entrer comme {label.lower()}", key=f"demo_{name}", icon=":material/login:",
+                      width="stretch", on_click=auth.sign_in_demo, args=(name, password))
 else:
     st.caption("Les comptes sont créés par l'administrateur avec « python -m pipelines.accounts ajouter ».")
 

@@ -2,46 +2,47 @@
 
 import streamlit as st
 
-from dashboard import charts, data, filters, fmt, layout
+from dashboard import auth, charts, data, filters, fmt, layout
 from pipelines.queries import resultats as q
 
 from dashboard.entry import through_app
 
 through_app()  # a direct link on a fresh server still goes through app.py
+auth.require("resultats")
 
 scope = filters.current()
 where = filters.describe(scope)
 st.title("Résultats des programmes")
 st.caption(f"Périmètre : {where}")
 
-bundle = data.fetch(q.page_data, scope)
+bundle = data.fetch(q.page_data, scope, auth.current_role())
 steps = bundle["entonnoir"]
 if steps.empty:
     layout.empty_state()
     st.stop()
 
+layout.secret_note(*(frame for frame in bundle.values()))
 st.header("Parcours et volumes")
-st.plotly_chart(charts.funnel(steps, "Part des accompagnements ayant atteint chaque étape, par type de programme",
-                              f"{where} · l'étape enregistrée est la plus avancée atteinte"),
-                width="stretch", key="entonnoir")
+layout.chart_of_visible(steps, lambda shown: charts.funnel(
+    shown, "Part des accompagnements ayant atteint chaque étape, par type de programme",
+    f"{where} · l'étape enregistrée est la plus avancée atteinte"), key="entonnoir")
 layout.data_table(steps, {"programme": ("Type de programme", "texte"), "etape_libelle": ("Étape", "texte"),
                           "accompagnements": ("Accompagnements l'ayant atteinte", "nombre"),
-                          "part": ("Part des accueils", "part")})
+                          "part": ("Part des accueils", "part")}, name="entonnoir")
 
 hours = bundle["heures"]
 planned = hours[hours["heures_prevues"].notna()]
 if planned.empty:
     st.info("Aucun programme du périmètre n'a renseigné d'heures prévues.", icon=":material/info:")
 else:
-    st.plotly_chart(charts.grouped_bars(planned, "programme", {"heures_realisees": "Heures réalisées",
-                                                               "heures_prevues": "Heures prévues"},
-                                        "Heures d'accompagnement réalisées et prévues",
-                                        f"{where} · programmes ayant des heures prévues (prévu : toute la durée du programme)",
-                                        y_title="Heures", horizontal=True, height=max(340, 34 * len(planned) + 160)),
-                    width="stretch", key="heures")
+    layout.chart_of_visible(planned, lambda rows: charts.grouped_bars(
+        rows, "programme", {"heures_realisees": "Heures réalisées", "heures_prevues": "Heures prévues"},
+        "Heures d'accompagnement réalisées et prévues",
+        f"{where} · programmes ayant des heures prévues (prévu : toute la durée du programme)",
+        y_title="Heures", horizontal=True, height=max(340, 34 * len(rows) + 160)), key="heures")
 layout.data_table(hours, {"programme": ("Programme", "texte"), "heures_realisees": ("Heures réalisées", "decimal"),
                           "heures_prevues": ("Heures prévues", "decimal"), "taux_realisation": ("Réalisé / prévu", "part"),
-                          "accompagnements": ("Accompagnements", "nombre")})
+                          "accompagnements": ("Accompagnements", "nombre")}, name="heures_programmes")
 
 st.header("Ateliers collectifs")
 workshops = bundle["ateliers"]
@@ -67,7 +68,7 @@ else:
         "programme": ("Programme", "texte"), "ateliers": ("Ateliers", "nombre"), "participants": ("Participants", "nombre"),
         "adherents": ("Adhérents", "nombre"), "non_adherents": ("Non-adhérents", "nombre"),
         "places": ("Places offertes", "nombre"), "taux_remplissage": ("Taux de remplissage", "part"),
-        "heures": ("Heures d'atelier", "decimal")})
+        "heures": ("Heures d'atelier", "decimal")}, name="ateliers")
 
 st.header("Suivi à la fin, à 6 et à 12 mois")
 follow = bundle["suivi"]
@@ -75,52 +76,59 @@ if follow.empty:
     st.info("Aucun résultat mesuré pour les accompagnements de ce périmètre.", icon=":material/hourglass_empty:")
 else:
     by = follow.set_index("echeance")
+
+    def shown(value, render):
+        return fmt.SECRET if value is None else render(value)
+
     cards = st.columns(3)
     if "12_mois" in by.index:
         row = by.loc["12_mois"]
-        cards[0].metric("Structures toujours actives à 12 mois", fmt.pourcentage(row["part_active"]),
-                        f"sur {fmt.nombre(row['structures_statut'])} structures suivies", delta_color="off", border=True)
-    if "fin" in by.index:
-        cards[1].metric("Objectifs atteints en fin d'accompagnement", fmt.pourcentage(by.loc["fin", "objectifs_atteints"] / 100),
-                        "moyenne des mesures", delta_color="off", border=True)
-        cards[2].metric("Satisfaction en fin d'accompagnement", f"{fmt.nombre(by.loc['fin', 'satisfaction'], 1)} / 5",
+        cards[0].metric("Structures toujours actives à 12 mois", shown(row["part_active"], fmt.pourcentage),
+                        f"sur {fmt.chiffre(row['structures_statut'])} structures suivies", delta_color="off",
                         border=True)
+    if "fin" in by.index:
+        cards[1].metric("Objectifs atteints en fin d'accompagnement",
+                        shown(by.loc["fin", "objectifs_atteints"], lambda v: fmt.pourcentage(v / 100)),
+                        "moyenne des mesures", delta_color="off", border=True)
+        cards[2].metric("Satisfaction en fin d'accompagnement",
+                        shown(by.loc["fin", "satisfaction"], lambda v: f"{fmt.nombre(v, 1)} / 5"), border=True)
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(charts.grouped_bars(follow, "echeance_libelle", {"etp_avant": "ETP avant", "etp_apres": "ETP après"},
-                                            "Emplois (ETP) avant et après, mêmes structures",
-                                            f"{where} · total des structures mesurées aux deux dates",
-                                            y_title="ETP"), width="stretch", key="etp")
+        layout.chart_of_visible(follow.assign(secret=follow["etp_avant"].isna()), lambda rows: charts.grouped_bars(
+            rows, "echeance_libelle", {"etp_avant": "ETP avant", "etp_apres": "ETP après"},
+            "Emplois (ETP) avant et après, mêmes structures", f"{where} · total des structures mesurées aux deux dates",
+            y_title="ETP"), key="etp")
     with right:
-        st.plotly_chart(charts.grouped_bars(follow, "echeance_libelle",
-                                            {"budget_avant": "Budget avant", "budget_apres": "Budget après"},
-                                            "Budget moyen avant et après, mêmes structures",
-                                            f"{where} · euros, structures mesurées aux deux dates",
-                                            y_title="Euros"), width="stretch", key="budget")
+        layout.chart_of_visible(follow.assign(secret=follow["budget_avant"].isna()), lambda rows: charts.grouped_bars(
+            rows, "echeance_libelle", {"budget_avant": "Budget avant", "budget_apres": "Budget après"},
+            "Budget moyen avant et après, mêmes structures", f"{where} · euros, structures mesurées aux deux dates",
+            y_title="Euros"), key="budget")
     layout.data_table(follow, {
         "echeance_libelle": ("Échéance", "texte"), "mesures": ("Mesures", "nombre"), "structures": ("Structures", "nombre"),
         "objectifs_atteints": ("Objectifs atteints, moyenne (%)", "decimal"), "satisfaction": ("Satisfaction (1 à 5)", "decimal"),
         "structures_etp": ("Structures appariées (ETP)", "nombre"), "etp_avant": ("ETP avant", "decimal"),
         "etp_apres": ("ETP après", "decimal"), "structures_budget": ("Structures appariées (budget)", "nombre"),
         "budget_avant": ("Budget moyen avant (€)", "nombre"), "budget_apres": ("Budget moyen après (€)", "nombre"),
-        "part_active": ("Structures actives", "part")})
+        "part_active": ("Structures actives", "part")}, name="suivi")
 
 st.header("Cohortes et formats")
 left, right = st.columns(2)
 with left:
     cohorts = bundle["cohortes"]
-    st.plotly_chart(charts.grouped_bars(cohorts, "annee", {"accompagnements": "Accompagnements", "structures": "Structures"},
-                                        "Cohortes par année de début", where, y_title="Nombre"),
-                    width="stretch", key="cohortes")
+    layout.chart_of_visible(cohorts.assign(secret=cohorts["structures"].isna()), lambda rows: charts.grouped_bars(
+        rows, "annee", {"accompagnements": "Accompagnements", "structures": "Structures"},
+        "Cohortes par année de début", where, y_title="Nombre"), key="cohortes")
     layout.data_table(cohorts, {
         "annee": ("Année de début", "texte"), "accompagnements": ("Accompagnements", "nombre"),
         "structures": ("Structures", "nombre"), "part_clos": ("Clos", "part"), "heures_moyennes": ("Heures moyennes", "decimal"),
         "objectifs_fin": ("Objectifs atteints à la fin (%)", "decimal"),
-        "mesures_12_mois": ("Mesures à 12 mois", "nombre"), "part_active_12_mois": ("Actives à 12 mois", "part")})
+        "mesures_12_mois": ("Mesures à 12 mois", "nombre"), "part_active_12_mois": ("Actives à 12 mois", "part")},
+        name="cohortes")
 with right:
     formats = bundle["formats"]
-    st.plotly_chart(charts.bars(formats, "libelle", "accompagnements", "Accompagnements longs et appuis courts", where,
-                                axis_title="Accompagnements", color=charts.OKABE_ITO[4]), width="stretch", key="formats")
+    layout.chart_of_visible(formats.assign(secret=formats["accompagnements"].isna()), lambda rows: charts.bars(
+        rows, "libelle", "accompagnements", "Accompagnements longs et appuis courts", where,
+        axis_title="Accompagnements", color=charts.OKABE_ITO[4]), key="formats")
     layout.data_table(formats, {
         "libelle": ("Format", "texte"), "accompagnements": ("Accompagnements", "nombre"),
         "structures": ("Structures", "nombre"), "heures_moyennes": ("Heures moyennes", "decimal"),

@@ -2,10 +2,6 @@
 
 The agenda follows the pages (vue d'ensemble → besoins → territoires →
 résultats → témoignages). The screen number lives in the URL (`ecran=3`) next
-
-from dashboard.entry import through_app
-
-through_app()  # a direct link on a fresh server still goes through app.py
 to the filters, so a shared address reopens the same screen of the same
 sequence. ← / → (or the buttons) move between screens.
 """
@@ -16,17 +12,18 @@ import html
 from dataclasses import dataclass
 from typing import Callable
 
-import pandas as pd
 import streamlit as st
 
-from dashboard import auth, charts, data, filters, fmt
-from pipelines import indicators, roles, secret
+from dashboard import auth, charts, data, filters, fmt, layout
+from dashboard.entry import through_app
+from pipelines import indicators, roles
+from pipelines.queries import resultats as q_resultats
+from pipelines.queries import vue_ensemble as q_vue_ensemble
+from pipelines.queries import temoignages as q_temoignages
 
-try:  # outcome and testimony queries come with the pages (issue 4); screens skip them until then
-    from pipelines.queries import resultats as q_resultats
-    from pipelines.queries import temoignages as q_temoignages
-except ImportError:  # pragma: no cover
-    q_resultats = q_temoignages = None
+through_app()  # a direct link on a fresh server still goes through app.py
+auth.require("reunion")
+
 
 URL_KEY = "ecran"
 STATE_KEY = "reunion_ecran"
@@ -82,64 +79,51 @@ def quote(row) -> Callable[[], None]:
 
 
 def build_screens(scope: indicators.Scope, where: str, role: str | None) -> list[Screen]:
-    """The sequence for a scope: same scope, same screens, same order."""
+    """The sequence for a scope: same scope, same screens, same order.
+
+    Figures come from the overview's query (pipelines.queries.vue_ensemble), which masks them
+    for a role under statistical secrecy; masked rows are left out of the charts.
+    """
     masked = role is not None and roles.ROLES[role].statistical_secrecy
-    figures = data.fetch(indicators.key_figures, scope)
-    if figures["accompagnements"] == 0:
+    overview = data.fetch(q_vue_ensemble.page_data, scope, role)
+    figures = overview["chiffres"]
+    if overview["annees"].empty:
         return [Screen(AGENDA[0], "Aucun accompagnement", big_number("0", "accompagnement pour ces filtres"))]
 
-    def kpi(key: str, decimals: int = 0) -> str:
-        if masked and secret.is_primary_secret(figures["structures"]):
-            return secret.SECRET
-        return fmt.nombre(figures[key], decimals)
-
     screens = [
-        Screen(AGENDA[0], "Structures accompagnées", big_number(kpi("structures"), "structures accompagnées")),
-        Screen(AGENDA[0], "Accompagnements", big_number(kpi("accompagnements"), "accompagnements")),
-        Screen(AGENDA[0], "Heures d'accompagnement", big_number(kpi("heures"), "heures d'accompagnement")),
+        Screen(AGENDA[0], "Structures accompagnées", big_number(fmt.chiffre(figures["structures"]),
+                                                                "structures accompagnées")),
+        Screen(AGENDA[0], "Accompagnements", big_number(fmt.chiffre(figures["accompagnements"]), "accompagnements")),
+        Screen(AGENDA[0], "Heures d'accompagnement", big_number(fmt.chiffre(figures["heures"]),
+                                                                "heures d'accompagnement")),
         Screen(AGENDA[0], "Accompagnements et structures par année",
-               chart(charts.trend_by_year(data.fetch(indicators.trend_by_year, scope), "", where))),
+               chart(charts.trend_by_year(overview["annees"], "", where))),
     ]
-
-    needs = data.fetch(indicators.besoin_categories, scope)
-    if masked:  # at least as many accompaniments as structures: a necessary, not sufficient, filter
-        needs = needs[~needs["accompagnements"].map(secret.is_primary_secret)]
+    needs = layout.without_secret(overview["besoins"])
     screens.append(Screen(AGENDA[1], "Besoins principaux des structures", chart(charts.besoin_shares(needs, "", where))))
 
-    territories = data.fetch(indicators.departements_couverts, scope)
+    territories = layout.without_secret(overview["departements"])
     territories = territories.assign(libelle=territories["code"] + " – " + territories["nom"])
-    if masked:
-        territories = _protect_territories(territories, figures["structures"])
     screens.append(Screen(AGENDA[2], "Structures accompagnées par département",
                           chart(charts.structures_by_territory(territories, "", where))))
 
-    if q_resultats is not None and hasattr(charts, "funnel"):
-        funnel = data.fetch(q_resultats.funnel, scope)
-        if len(funnel) and not masked:
-            screens.append(Screen(AGENDA[3], "Parcours des accompagnements, étape par étape",
-                                  chart(charts.funnel(funnel, "", where))))
+    funnel = data.fetch(q_resultats.funnel, scope)
+    if len(funnel) and not masked:
+        screens.append(Screen(AGENDA[3], "Parcours des accompagnements, étape par étape",
+                              chart(charts.funnel(funnel, "", where))))
     if not any(s.section == AGENDA[3] for s in screens):
         screens.append(Screen(AGENDA[3], "Résultats des programmes",
                               big_number("—", "pas d'indicateur de résultat publiable pour ces filtres")))
 
-    if q_temoignages is not None:
-        cards = data.fetch(q_temoignages.temoignages, scope, include_unconsented=False, limite=3)["temoignages"]
-        for row in cards.to_dict("records"):
-            if row.get("consentement_publication") is True:
-                screens.append(Screen(AGENDA[4], "Témoignage", quote(row)))
+    # Never an unconsented testimony on a projector, whoever runs the meeting; quotes name no structure.
+    cards = data.fetch(q_temoignages.temoignages, scope, include_unconsented=False, limite=3)["temoignages"]
+    for row in cards.to_dict("records"):
+        if row.get("consentement_publication") is True:
+            screens.append(Screen(AGENDA[4], "Témoignage", quote(row)))
     if not any(s.section == AGENDA[4] for s in screens):
         screens.append(Screen(AGENDA[4], "Témoignages",
                               big_number("—", "aucun témoignage publiable pour ces filtres")))
     return screens
-
-
-def _protect_territories(frame: pd.DataFrame, total: int) -> pd.DataFrame:
-    """Secret statistique on the département breakdown, its total being the key figure shown."""
-    values = pd.DataFrame({"valeur": list(frame["structures"]) + [total]},
-                          index=list(frame["code"]) + [secret.TOTAL], dtype=float)
-    result = secret.protect(secret.TableStats(values, values.copy(), total_row=True))
-    hidden = set(result.mask.index[result.mask["valeur"]])
-    return frame[~frame["code"].isin(hidden)]
 
 
 def _index_from_url(count: int) -> int:

@@ -4,28 +4,34 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import charts, data, filters, fmt, layout
+from dashboard import auth, charts, data, filters, fmt, layout
 from pipelines.queries import structures as q
 
 from dashboard.entry import through_app
 
 through_app()  # a direct link on a fresh server still goes through app.py
+auth.require("structures")
 
 scope = filters.current()
 where = filters.describe(scope)
 st.title("Structures accompagnées")
 st.caption(f"Périmètre : {where}")
 
-recherche = filters.url_text("Rechercher une structure", "recherche", placeholder="Nom, commune ou identifiant")
-bundle = data.fetch(q.page_data, scope, recherche)
+funder = auth.rules().statistical_secrecy
+recherche = None if funder else filters.url_text("Rechercher une structure", "recherche",
+                                                 placeholder="Nom, commune ou identifiant")
+bundle = data.fetch(q.page_data, scope, recherche, auth.current_role())
 table, breakdowns = bundle["table"], bundle["repartitions"]
-total = int(breakdowns["domaine"]["structures"].sum())
-if total == 0:
+if breakdowns["domaine"].empty:
     layout.empty_state()
     st.stop()
+total = bundle["total"] if funder else int(breakdowns["domaine"]["structures"].sum())
 
-st.subheader(f"{fmt.nombre(total)} structures accompagnées")
-if table.empty:
+st.subheader(f"{fmt.chiffre(total)} structures accompagnées")
+if funder:
+    st.info("Vue financeur : la liste nominative des structures et leurs profils ne sont pas diffusés ; les "
+            "répartitions ci-dessous respectent le secret statistique.", icon=":material/lock:")
+elif table.empty:
     st.info(f"Aucune structure accompagnée ne correspond à la recherche « {layout.escape_markdown(recherche)} ».",
             icon=":material/search_off:")
 else:
@@ -47,14 +53,17 @@ columns = st.columns(2)
 for i, (axe, (label, _)) in enumerate(q.AXES.items()):
     frame = breakdowns[axe]
     with columns[i % 2]:
-        st.plotly_chart(charts.bars(frame, "libelle", "structures", f"Structures accompagnées — {label.lower()}",
-                                    where, axis_title="Structures", color=charts.OKABE_ITO[i % 3],
-                                    hover_unit="structures"), width="stretch", key=f"repartition_{axe}")
+        layout.chart_of_visible(frame, lambda shown: charts.bars(
+            shown, "libelle", "structures", f"Structures accompagnées — {label.lower()}", where,
+            axis_title="Structures", color=charts.OKABE_ITO[i % 3], hover_unit="structures"), key=f"repartition_{axe}")
         layout.data_table(frame, {"libelle": (label, "texte"), "structures": ("Structures", "nombre"),
-                                  "part": ("Part", "part")})
+                                  "part": ("Part", "part")}, name=f"structures_{axe}")
+layout.secret_note(*breakdowns.values())
 
 st.header("Profil d'une structure")
-if table.empty:
+if funder or table.empty:
+    if funder:
+        st.stop()
     st.info("Aucune structure à afficher : modifiez la recherche.", icon=":material/search_off:")
     st.stop()
 names = dict(zip(table["id_structure"], table["nom"] + " (" + table["commune"].fillna("commune inconnue") + ")"))

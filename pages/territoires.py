@@ -2,13 +2,14 @@
 
 import streamlit as st
 
-from dashboard import charts, data, filters, fmt, layout
+from dashboard import auth, charts, data, filters, fmt, layout
 from pipelines import geo
 from pipelines.queries import territoires as q
 
 from dashboard.entry import through_app
 
 through_app()  # a direct link on a fresh server still goes through app.py
+auth.require("territoires")
 
 scope = filters.current()
 where = filters.describe(scope)
@@ -28,9 +29,11 @@ else:
     niveau = filters.url_choice("Niveau", {"region": "Régions", "departement": "Départements"}, "niveau",
                                 "departement", container=right)
 
-bundle = data.fetch(q.page_data, scope, niveau)
+role = auth.current_role()
+bundle = data.fetch(q.page_data, scope, niveau, role)
 territories = bundle["territoires"]
-if territories["accompagnements"].sum() == 0:
+masked_any = "secret" in territories.columns and bool(territories["secret"].any())
+if not masked_any and territories["accompagnements"].astype(float).sum() == 0:
     layout.empty_state()
     st.stop()
 
@@ -40,7 +43,7 @@ unit = {"structures": "structures", "taux_100k": "pour 100 000 hab.", "couvertur
         "heures_par_structure": "h par structure"}[indicateur]
 shown = territories.copy()
 if indicateur != "structures":
-    shown.loc[shown["structures"] == 0, indicateur] = None  # no structure: a rate would read as a measured zero
+    shown.loc[shown["structures"].astype(float) == 0, indicateur] = None  # no structure: not a measured zero rate
 if indicateur == "couverture" and shown["couverture"].notna().sum() == 0:
     st.info("Le taux de couverture demande une population de référence des structures culturelles de l'ESS "
             "(fichier code_territoire ; niveau ; nb_structures_reference ; source ; annee) : aucune n'a été "
@@ -65,25 +68,29 @@ else:
             f"{s.source} ({s.annee})" for s in sources.itertuples())) + ". Territoires gris : pas de référence fournie.")
     elif indicateur == "taux_100k":
         st.caption("Population : somme des populations communales du Code officiel géographique 2026.")
-    in_data = shown[shown["structures"] > 0] if not scope.region else shown
+    layout.secret_note(shown)
+    in_data = shown[shown["structures"].astype(float).fillna(1) > 0] if not scope.region else shown
     layout.data_table(in_data, {
         "code": ("Code", "texte"), "nom": ("Territoire", "texte"), "structures": ("Structures accompagnées", "nombre"),
         "accompagnements": ("Accompagnements", "nombre"), "heures": ("Heures", "decimal"),
         "population": ("Population", "nombre"), "taux_100k": ("Pour 100 000 habitants", "decimal"),
         "reference": ("Population de référence", "nombre"), "couverture": ("Taux de couverture", "part"),
-        "heures_par_structure": ("Heures par structure", "decimal")})
+        "heures_par_structure": ("Heures par structure", "decimal")}, name=f"territoires_{niveau}")
 
 communes = bundle["communes"]
-if scope.region or scope.departement:
-    top = communes.head(20).assign(libelle=lambda f: f["nom"] + " (" + f["code_departement"] + ")")
-    st.plotly_chart(charts.bars(top, "libelle", "structures", "Communes comptant le plus de structures accompagnées",
-                                where, axis_title="Structures accompagnées", color=charts.OKABE_ITO[2],
-                                hover_unit="structures"), width="stretch", key="communes")
+if (scope.region or scope.departement) and communes.empty:
+    st.info("Aucune commune ne compte assez de structures accompagnées pour être montrée sans lever le secret "
+            "statistique.", icon=":material/lock:")
+elif scope.region or scope.departement:
+    labelled = communes.assign(libelle=lambda f: f["nom"] + " (" + f["code_departement"] + ")")
+    layout.chart_of_visible(labelled, lambda visible: charts.bars(
+        visible.head(20), "libelle", "structures", "Communes comptant le plus de structures accompagnées", where,
+        axis_title="Structures accompagnées", color=charts.OKABE_ITO[2], hover_unit="structures"), key="communes")
     layout.data_table(communes, {
         "nom": ("Commune", "texte"), "code": ("Code INSEE", "texte"), "epci": ("EPCI", "texte"),
         "population": ("Population", "nombre"), "structures": ("Structures accompagnées", "nombre"),
         "accompagnements": ("Accompagnements", "nombre"), "heures": ("Heures", "decimal")},
-        label=f"Données : les {fmt.nombre(len(communes))} communes")
+        label=f"Données : les {fmt.nombre(len(communes))} communes", name="communes")
 
 st.header("Zones blanches")
 blanks = bundle["zones_blanches"]
@@ -94,9 +101,11 @@ st.caption("Intercommunalités (EPCI) des régions suivies par l'observatoire o�
 if blanks.empty:
     st.success("Aucune zone blanche : chaque intercommunalité du périmètre compte au moins une structure accompagnée.")
 else:
-    known = int((blanks["structures_connues"] > 0).sum())
     st.metric("Intercommunalités sans structure accompagnée", fmt.nombre(len(blanks)), border=True)
-    st.caption(f"Dont {fmt.nombre(known)} où l'entrepôt connaît des structures non accompagnées dans ce périmètre.")
+    if "structures_connues" in blanks.columns:  # not sent to a role under secrecy: small counts of structures
+        known = int((blanks["structures_connues"] > 0).sum())
+        st.caption(f"Dont {fmt.nombre(known)} où l'entrepôt connaît des structures non accompagnées dans ce "
+                   "périmètre.")
     layout.table(blanks, {
         "nom_epci": ("Intercommunalité", "texte"), "departement": ("Département", "texte"),
         "communes": ("Communes", "nombre"), "population": ("Population", "nombre"),
@@ -104,7 +113,7 @@ else:
 
 st.header("Portrait de territoire")
 departements = data.fetch(q.by_territory, scope, "departement")
-departements = departements[departements["structures"] > 0]
+departements = departements[departements["structures"] > 0]  # only codes and names reach the browser
 if departements.empty:
     layout.empty_state()
     st.stop()
@@ -113,12 +122,14 @@ left, right = st.columns(2)
 code = filters.url_choice("Département", options, "portrait", widget="selectbox", container=left)
 reference = filters.url_choice("Comparer à", {"region": "Sa région", "ensemble": "L'ensemble des régions suivies"},
                                "reference", "region", container=right)
-portrait = data.fetch(q.portrait, scope, code, reference)
+portrait = data.fetch(q.protected_portrait, scope, code, reference, role)
 ref_name = "sa région" if reference == "region" else "l'ensemble des régions suivies"
 scope_words = filters.describe(scope.__class__(None, None, scope.programme, scope.domaine, scope.depuis, scope.jusqu_au))
 
 
-def show(value, kind):
+def show(value, kind, masked=False):
+    if masked:
+        return fmt.SECRET
     if value is None or value != value:
         return "—"
     return fmt.pourcentage(value, 1) if kind == "part" else fmt.nombre(value, 1 if kind == "decimal" else 0)
@@ -130,8 +141,10 @@ SHORT = {"structures": "Structures accompagnées", "taux_100k": "Pour 100 000 ha
 metrics = st.columns(2) + st.columns(2)
 for column, key in zip(metrics, SHORT):
     row = cards.loc[key]
-    column.metric(SHORT[key], show(row["territoire"], row["format"]),
-                  f"{ref_name.capitalize()} : {show(row['reference'], row['format'])}", delta_color="off",
+    masked = bool(row.get("secret", False))
+    column.metric(SHORT[key], show(row["territoire"], row["format"], masked and row["territoire"] is None),
+                  f"{ref_name.capitalize()} : {show(row['reference'], row['format'], masked and row['reference'] is None)}",
+                  delta_color="off",
                   delta_arrow="off", border=True)
 parts = portrait[portrait["format"] == "part"].dropna(subset=["territoire"])
 parts = parts.assign(territoire_libelle=options[code], reference_libelle=ref_name)
@@ -140,7 +153,11 @@ st.plotly_chart(charts.grouped_bars(parts, "indicateur", {"territoire": options[
                                     y_title="Part", horizontal=True, height=380)
                 .update_xaxes(tickformat=".0%").update_traces(hovertemplate="%{y} : %{x:.1%}<extra></extra>"),
                 width="stretch", key="portrait")
-layout.data_table(portrait.assign(territoire=[show(v, k) for v, k in zip(portrait["territoire"], portrait["format"])],
-                                  reference=[show(v, k) for v, k in zip(portrait["reference"], portrait["format"])]),
+flags = portrait["secret"] if "secret" in portrait.columns else [False] * len(portrait)
+layout.secret_note(portrait)
+layout.data_table(portrait.assign(
+    territoire=[show(v, k, m and v is None) for v, k, m in zip(portrait["territoire"], portrait["format"], flags)],
+    reference=[show(v, k, m and v is None) for v, k, m in zip(portrait["reference"], portrait["format"], flags)]
+).drop(columns="secret", errors="ignore"),
                   {"indicateur": ("Indicateur", "texte"), "territoire": (options[code], "texte"),
                    "reference": (ref_name.capitalize(), "texte")})

@@ -2,25 +2,27 @@
 
 import streamlit as st
 
-from dashboard import charts, data, filters, fmt, layout
+from dashboard import auth, charts, data, filters, fmt, layout
 from pipelines import indicators
+from pipelines.queries import vue_ensemble as q
 
 from dashboard.entry import through_app
 
 through_app()  # a direct link on a fresh server still goes through app.py
+auth.require("vue-ensemble")
 
 scope = filters.current()
 where = filters.describe(scope)
 st.title("Vue d'ensemble")
 st.caption(f"Périmètre : {where}")
 
-figures = data.fetch(indicators.key_figures, scope)
-if figures["accompagnements"] == 0:
+bundle = data.fetch(q.page_data, scope, auth.current_role())
+figures, previous = bundle["chiffres"], bundle["precedent"] or {}
+trend, needs, territories = bundle["annees"], bundle["besoins"], bundle["departements"]
+if trend.empty:
     layout.empty_state()
     st.stop()
 
-previous_scope = scope.previous_period()
-previous = data.fetch(indicators.key_figures, previous_scope) if previous_scope else {}
 cards = [
     ("Structures accompagnées", "structures", 0),
     ("Accompagnements", "accompagnements", 0),
@@ -28,30 +30,35 @@ cards = [
     ("Programmes actifs", "programmes", 0),
 ]
 for column, (label, key, decimals) in zip(st.columns(len(cards)), cards):
-    column.metric(label, fmt.nombre(figures[key], decimals), fmt.variation(figures[key], previous.get(key)),
-                  border=True)
-if not previous_scope:
+    value = figures[key]
+    change = fmt.variation(value, previous.get(key)) if value is not None and previous.get(key) is not None else None
+    column.metric(label, fmt.chiffre(value, decimals), change, border=True)
+if not scope.previous_period():
     st.caption("Choisissez une période (du… au…) pour comparer à la période précédente de même durée.")
+layout.secret_note(figures.values(), trend, needs, territories)
 
-trend = data.fetch(indicators.trend_by_year, scope)
-st.plotly_chart(charts.trend_by_year(trend, "Accompagnements et structures par année de début", where),
-                width="stretch")
+layout.chart_of_visible(trend.assign(secret=trend[["accompagnements", "structures"]].isna().all(axis=1)),
+                        lambda shown: charts.trend_by_year(shown, "Accompagnements et structures par année de début",
+                                                           where))
 last_day = data.fetch(indicators.filter_choices)["periode"].iloc[0]["fin"]
 if last_day is not None and (last_day.month, last_day.day) != (12, 31) and int(trend["annee"].max()) == last_day.year:
     st.caption(f"{last_day.year} est une année incomplète : données jusqu'au {last_day:%d/%m/%Y}.")
 layout.data_expander(trend.rename(columns={"annee": "Année", "accompagnements": "Accompagnements",
-                                           "structures": "Structures", "heures": "Heures"}))
+                                           "structures": "Structures", "heures": "Heures"}), name="annees")
 
 left, right = st.columns(2)
 with left:
-    needs = data.fetch(indicators.besoin_categories, scope).head(5)
-    st.plotly_chart(charts.besoin_shares(needs, "Les cinq premiers besoins principaux", where), width="stretch")
-    layout.data_expander(needs[["categorie", "libelle", "accompagnements", "part"]].rename(columns={
-        "categorie": "Code", "libelle": "Catégorie", "accompagnements": "Accompagnements", "part": "Part"}))
+    layout.chart_of_visible(needs, lambda shown: charts.besoin_shares(
+        shown.head(5), "Les cinq premiers besoins principaux", where))
+    layout.data_expander(needs[[c for c in ("categorie", "libelle", "accompagnements", "part", "secret")
+                                if c in needs]].rename(columns={
+        "categorie": "Code", "libelle": "Catégorie", "accompagnements": "Accompagnements", "part": "Part"}),
+        name="besoins")
 with right:
-    territories = data.fetch(indicators.departements_couverts, scope)
     territories = territories.assign(libelle=territories["code"] + " – " + territories["nom"])
-    st.plotly_chart(charts.structures_by_territory(territories, "Structures accompagnées par département", where),
-                    width="stretch")
-    layout.data_expander(territories[["code", "nom", "structures", "accompagnements"]].rename(columns={
-        "code": "Département", "nom": "Nom", "structures": "Structures", "accompagnements": "Accompagnements"}))
+    layout.chart_of_visible(territories, lambda shown: charts.structures_by_territory(
+        shown, "Structures accompagnées par département", where))
+    layout.data_expander(territories[[c for c in ("code", "nom", "structures", "accompagnements", "secret")
+                                      if c in territories]].rename(columns={
+        "code": "Département", "nom": "Nom", "structures": "Structures", "accompagnements": "Accompagnements"}),
+        name="departements")

@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--domaine")
     p.add_argument("--depuis", type=_date)
     p.add_argument("--jusqu-au", dest="jusqu_au", type=_date)
+    p.add_argument("--vue", choices=["analyste", "comite", "financeur"], default="analyste",
+                   help="rôle du lecteur : « financeur » applique le secret statistique")
 
     p = with_db(sub.add_parser("ingest", help="importe des fichiers CSV/XLSX d'un jeu de données"))
     p.add_argument("dataset", help="structures, programmes, accompagnements, ateliers, resultats, temoignages ou auto")
@@ -93,8 +95,10 @@ def cmd_init(args, db: Path) -> int:
 
 def cmd_kpis(args, db: Path) -> int:
     scope = indicators.Scope(args.region, args.departement, args.programme, args.domaine, args.depuis, args.jusqu_au)
+    from pipelines.queries import vue_ensemble
+
     with warehouse.read_connection(db) as con:
-        figures = indicators.kpis(con, scope)
+        figures = vue_ensemble.kpis(con, scope, args.vue)
     print(json.dumps(figures, ensure_ascii=False, indent=2))
     return EXIT_OK
 

@@ -52,6 +52,29 @@ def _neutralised(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def shown_with_secret(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table as a role under secrecy receives it (masked cells are None on rows flagged by a `secret`
+    column), with those cells reading "secret" and the flag column dropped. Other tables pass as they are."""
+    if "secret" not in frame.columns:
+        return frame
+    flagged = frame["secret"].fillna(False).astype(bool)
+    out = frame.drop(columns="secret")
+    for column in out.columns:
+        hidden = flagged & out[column].isna()
+        if hidden.any():
+            out[column] = out[column].astype(object).where(~hidden, SECRET)
+    return out
+
+
+def _csv_cell(value):
+    """Cells of mixed columns (numbers beside "secret") in French notation, as float columns are."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, float) and not math.isnan(value):
+        return repr(value).replace(".", ",")
+    return value
+
+
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     """CSV that French Excel opens correctly with a double click."""
     out = _neutralised(frame)
@@ -59,8 +82,7 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
         if pd.api.types.is_datetime64_any_dtype(out[column]):
             out[column] = out[column].dt.strftime("%d/%m/%Y")
         elif out[column].dtype == object:
-            out[column] = out[column].map(
-                lambda v: v.strftime("%d/%m/%Y") if isinstance(v, (dt.date, dt.datetime)) else v)
+            out[column] = out[column].map(_csv_cell)
     text = out.to_csv(sep=";", decimal=",", index=False, lineterminator="\r\n")
     return ("\ufeff" + text).encode("utf-8")
 

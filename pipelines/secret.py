@@ -183,9 +183,16 @@ def recoverable(stats: TableStats, mask: np.ndarray) -> np.ndarray:
     return out
 
 
+def _can_hide(stats: TableStats, mask: np.ndarray, cell: tuple[int, int], allow_empty: bool = False) -> bool:
+    """A visible cell complementary masking may take. Not an empty cell (no structure) unless nothing
+    else is left: screens and exports leave empty combinations out or show them as 0, so a reader
+    knows them whatever the mask."""
+    return not mask[cell] and (allow_empty or stats.counts.iat[cell] != 0)
+
+
 def _smallest_visible(stats: TableStats, mask: np.ndarray, line: list[tuple[int, int, int]],
-                      values: np.ndarray) -> tuple[int, int] | None:
-    candidates = [(r, c) for r, c, _ in line if not mask[r, c]]
+                      values: np.ndarray, allow_empty: bool = False) -> tuple[int, int] | None:
+    candidates = [(r, c) for r, c, _ in line if _can_hide(stats, mask, (r, c), allow_empty)]
     return min(candidates, key=lambda cell: _cost_of(stats, cell, values)) if candidates else None
 
 
@@ -213,7 +220,7 @@ def complementary_mask(stats: TableStats, mask: np.ndarray) -> np.ndarray:
         best = None
         for line in lines:
             if any((r, c) == (lr, lc) for lr, lc, _ in line):
-                for cell in [(lr, lc) for lr, lc, _ in line if not mask[lr, lc]]:
+                for cell in [(lr, lc) for lr, lc, _ in line if _can_hide(stats, mask, (lr, lc))]:
                     trial = mask.copy()
                     trial[cell] = True
                     if not recoverable(stats, trial)[r, c]:
@@ -222,9 +229,13 @@ def complementary_mask(stats: TableStats, mask: np.ndarray) -> np.ndarray:
                             best = (candidate, cell)
         if best is None:
             # No single cell in its lines is enough: mask the smallest one of its row or column and go on.
-            line = next(line for line in lines if any((r, c) == (lr, lc) for lr, lc, _ in line)
-                        and any(not mask[lr, lc] for lr, lc, _ in line))
-            cell = _smallest_visible(stats, mask, line, values)
+            # Empty cells only when nothing else is left; failing that, any visible cell of the table.
+            mine = [line for line in lines if any((r, c) == (lr, lc) for lr, lc, _ in line)]
+            everything = [[(i, j, 1) for i in range(mask.shape[0]) for j in range(mask.shape[1])]]
+            line, allow_empty = next(
+                (line, allow) for allow in (False, True) for line in mine + everything
+                if any(_can_hide(stats, mask, (lr, lc), allow) for lr, lc, _ in line))
+            cell = _smallest_visible(stats, mask, line, values, allow_empty)
         else:
             cell = best[1]
         mask[cell] = True
@@ -322,3 +333,50 @@ def protect_breakdown(frame: pd.DataFrame, rows: str, *, measure: str | None = N
     out = result.values.reset_index().rename(columns={"index": rows})
     out.columns = [rows, "valeur"]
     return out.assign(secret=result.mask["valeur"].to_numpy())
+
+
+# Breakdowns the query layer has already aggregated (one row per category, SQL did the counting).
+
+def mask_breakdown(frame: pd.DataFrame, value: str, *, structures: str = "structures", top: str | None = None,
+                   total: tuple[float, float, float | None], seuil: int | None = None) -> tuple[pd.Series, bool]:
+    """Which rows of a breakdown must be masked, and whether its total must be.
+
+    `frame` has one row per category with the shown `value`, the number of distinct
+    `structures` behind it and, for summed values, the `top` structure's contribution.
+    `total` is (value, structures, top) of the whole scope: the margin a screen shows
+    as a key figure, so that complementary masking accounts for it.
+    """
+    index = [*range(len(frame)), TOTAL]
+
+    def column(name: str | None, last) -> pd.DataFrame:
+        data = list(frame[name].astype(float)) if name else [np.nan] * len(frame)
+        return pd.DataFrame({"valeur": data + [last]}, index=index, dtype=float)
+
+    stats = TableStats(column(value, total[0]), column(structures, total[1]),
+                       column(top, total[2]) if top else None, total_row=True)
+    mask = protect(stats, seuil=seuil).mask["valeur"]
+    return pd.Series(mask.iloc[:-1].to_numpy(), index=frame.index), bool(mask.iloc[-1])
+
+
+def apply_mask(frame: pd.DataFrame, mask: pd.Series, columns: list[str]) -> pd.DataFrame:
+    """`columns` set to None where `mask` is true, plus a boolean `secret` column (kept if already there)."""
+    out = frame.copy()
+    for name in columns:
+        out[name] = out[name].astype(object).where(~mask, None)
+    out["secret"] = mask | (out["secret"] if "secret" in out else False)
+    return out
+
+
+def mask_cross(rows: pd.DataFrame, row_key: str, column_key: str, *, measure: str | None = "lignes",
+               structure: str = "id_structure", seuil: int | None = None) -> tuple[pd.DataFrame, pd.Series]:
+    """Masks of a cross-table row_key × column_key computed from `rows`, its margins included.
+
+    Returns the masked cells as a long frame (row_key, column_key, secret) and the
+    masked row totals (a Series indexed by row_key): a screen showing shares of each
+    row needs both, since a share is hidden with its cell or with its row's total.
+    """
+    stats = cell_stats(rows, row_key, column_key, measure=measure, structure=structure)
+    mask = protect(stats, seuil=seuil).mask
+    inner = mask.drop(index=TOTAL, columns=TOTAL)
+    long = inner.rename_axis(index=row_key, columns=column_key).stack().rename("secret").reset_index()
+    return long, mask[TOTAL].drop(TOTAL)

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from pipelines import accounts, roles, warehouse
 from tests.conftest import REPO_DIR
 
-CONNEXION = REPO_DIR / "pages" / "connexion.py"
+APP = REPO_DIR / "app.py"
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ def test_role_rules():
 
 def connexion(db, monkeypatch) -> AppTest:
     monkeypatch.setenv(warehouse.ENV_VAR, str(db))
-    return AppTest.from_file(str(CONNEXION), default_timeout=60).run()
+    return AppTest.from_file(str(APP), default_timeout=60).run()  # not signed in: app.py opens Connexion
 
 
 def sign_in(at: AppTest, identifier: str, password: str) -> AppTest:
@@ -134,10 +134,26 @@ def test_sign_in_page_offers_demo_accounts_on_the_demo(demo_db, comptes, monkeyp
     at = connexion(demo_db, monkeypatch)
     assert not at.exception
     assert "Comptes de démonstration disponibles" in page_text(at)
+    assert [t.value for t in at.title] == ["Connexion"]
+    assert not at.metric, "nothing of the dashboard before signing in"
     at = sign_in(at, "demo-financeur", "demo-financeur")
     assert not at.exception
     assert at.session_state["auth_role"] == "financeur"
+    assert [t.value for t in at.title] == ["Vue d'ensemble"], "signing in opens the dashboard"
     assert "Financeur" in page_text(at)
+
+
+@pytest.mark.parametrize("identifier, role", [("demo-analyste", "analyste"), ("demo-comite", "comite")])
+def test_demo_buttons_sign_in_with_one_click(demo_db, comptes, monkeypatch, identifier, role):
+    at = connexion(demo_db, monkeypatch)
+    at = at.button(key=f"demo_{identifier}").click().run()
+    assert not at.exception
+    assert at.session_state["auth_role"] == role
+    assert [t.value for t in at.title] == ["Vue d'ensemble"]
+    at.switch_page("pages/connexion.py").run()
+    at = at.button(key="se_deconnecter").click().run()
+    assert "auth_role" not in at.session_state
+    assert [t.value for t in at.title] == ["Connexion"]
 
 
 def test_sign_in_page_without_demo_has_no_demo_accounts(mini_db, comptes, monkeypatch):
@@ -158,13 +174,33 @@ def test_sign_in_page_without_demo_has_no_demo_accounts(mini_db, comptes, monkey
     ("analyste", {"Tableau de bord": ["vue-ensemble", "structures"], "Données": ["importer"],
                   "Compte": ["connexion"]}),
 ])
-def test_navigation_holds_only_the_pages_a_role_may_open(monkeypatch, role, expected):
-    from types import SimpleNamespace
-
+def test_navigation_holds_only_the_pages_a_role_may_open(role, expected):
     from dashboard import auth
 
-    page = lambda url: SimpleNamespace(url_path=url)  # noqa: E731
-    pages = {"Tableau de bord": [page("vue-ensemble"), page("structures")], "Données": [page("importer")]}
-    monkeypatch.setattr(auth, "current_role", lambda: role)
-    visible = auth.visible_pages(pages, page("connexion"))
-    assert {k: [p.url_path for p in v] for k, v in visible.items()} == expected
+    spec = lambda url: (f"pages/{url}.py", url.title(), ":material/star:", url)  # noqa: E731
+    pages = {"Tableau de bord": [spec("vue-ensemble"), spec("structures")], "Données": [spec("importer")]}
+    allowed = auth.allowed_pages(role, pages, spec("connexion"))
+    assert {k: [p[3] for p in v] for k, v in allowed.items()} == expected
+
+
+@pytest.mark.parametrize("role, pages", [
+    ("analyste", {"vue_ensemble", "structures", "besoins", "territoires", "resultats", "temoignages", "reunion",
+                  "importer", "connexion"}),
+    ("comite", {"vue_ensemble", "structures", "besoins", "territoires", "resultats", "temoignages", "reunion",
+                "connexion"}),
+])
+def test_a_role_receives_only_its_pages_and_opens_on_the_overview(demo_db, monkeypatch, role, pages):
+    """The app itself: Streamlit knows (and so serves) only the role's pages, the overview first."""
+    monkeypatch.setenv(warehouse.ENV_VAR, str(demo_db))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.session_state["auth_role"] = role
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Vue d'ensemble"]
+    for name in {"vue_ensemble", "structures", "besoins", "territoires", "resultats", "temoignages", "reunion",
+                 "importer", "connexion"}:
+        if name in pages:
+            at.switch_page(f"pages/{name}.py")
+        else:
+            with pytest.raises(ValueError, match="Could not find a navigation page"):
+                at.switch_page(f"pages/{name}.py")

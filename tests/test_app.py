@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard import auth
 from pipelines import indicators, warehouse
 from pipelines.indicators import Scope
 from tests.conftest import REPO_DIR
@@ -21,8 +22,10 @@ PAGES = ["pages/vue_ensemble.py", "pages/structures.py", "pages/besoins.py", "pa
 def app(demo_db, monkeypatch):
     monkeypatch.setenv(warehouse.ENV_VAR, str(demo_db))
 
-    def start(**query_params) -> AppTest:
+    def start(role: str | None = "analyste", **query_params) -> AppTest:
         at = AppTest.from_file(str(APP), default_timeout=60)
+        if role:
+            at.session_state[auth.ROLE_KEY] = role  # what signing in leaves in the session
         for key, value in query_params.items():
             at.query_params[key] = value
         return at.run()

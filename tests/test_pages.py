@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard import auth
 from pipelines import warehouse
 from pipelines.indicators import Scope
 from pipelines.queries import structures as qs
@@ -27,8 +28,9 @@ NOTHING = {"du": "1995-01-01", "au": "1995-12-31"}  # no accompaniment was activ
 def page(demo_db, monkeypatch):
     monkeypatch.setenv(warehouse.ENV_VAR, str(demo_db))
 
-    def open_page(path: str, **query_params) -> AppTest:
+    def open_page(path: str, role: str = "analyste", **query_params) -> AppTest:
         at = AppTest.from_file(str(APP), default_timeout=60)
+        at.session_state[auth.ROLE_KEY] = role  # what signing in leaves in the session
         for key, value in query_params.items():
             at.query_params[key] = value
         at.run()
@@ -157,12 +159,30 @@ def test_results_follow_the_programme_filter(page):
     assert rate.endswith("%")
 
 
-def test_testimonies_show_only_consented_ones_as_plain_text(page, demo_db):
-    at = page("pages/temoignages.py", region="28")
+@pytest.mark.parametrize("role", ["comite", "financeur"])
+def test_testimonies_outside_the_analyst_view_are_consented_only_and_plain_text(page, demo_db, role):
+    at = page("pages/temoignages.py", role=role, region="28")
     with warehouse.read_connection(demo_db) as con:
-        truth = qtem.temoignages(con, Scope(region="28"))
-    assert truth["sans_consentement"] > 0
-    assert as_int(subheaders(at)[0].split("témoignage")[0]) == truth["total"]
+        consented = qtem.temoignages(con, Scope(region="28"))
+        everything = qtem.temoignages(con, Scope(region="28"), include_unconsented=True)["temoignages"]
+    withheld = set(everything.loc[~everything["consentement_publication"].astype(bool), "texte"])
+    withheld -= set(consented["temoignages"]["texte"])  # the same sentence may occur in a consented one
+    assert consented["sans_consentement"] > 0 and withheld
+    assert as_int(subheaders(at)[0].split("témoignage")[0]) == consented["total"]
     texts = {t.value for t in at.text}
-    assert set(truth["temoignages"]["texte"]) <= texts
+    assert set(consented["temoignages"]["texte"]) <= texts
+    assert not texts & withheld, "a testimony without publication consent reached this role"
     assert at.query_params["region"] == "28"
+
+
+def test_testimonies_analyst_view_flags_those_without_consent(page, demo_db):
+    at = page("pages/temoignages.py", role="analyste", region="28")
+    with warehouse.read_connection(demo_db) as con:
+        everything = qtem.temoignages(con, Scope(region="28"), include_unconsented=True)
+    cards = everything["temoignages"]
+    unconsented = cards[~cards["consentement_publication"].astype(bool)]
+    assert len(unconsented)
+    assert as_int(subheaders(at)[0].split("témoignage")[0]) == everything["total"]
+    assert set(cards["texte"]) <= {t.value for t in at.text}
+    flags = [w for w in at.warning if "Sans consentement de publication" in w.value]
+    assert len(flags) == len(unconsented)

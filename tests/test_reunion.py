@@ -16,9 +16,10 @@ REUNION = REPO_DIR / "pages" / "reunion.py"
 def reunion(demo_db, monkeypatch):
     monkeypatch.setenv(warehouse.ENV_VAR, str(demo_db))
 
-    def start(scope: Scope = Scope(), **query_params) -> AppTest:
+    def start(scope: Scope = Scope(), role: str = "comite", **query_params) -> AppTest:
         at = AppTest.from_file(str(REUNION), default_timeout=60)
         at.session_state["scope"] = scope  # what app.py's sidebar puts there
+        at.session_state["auth_role"] = role  # what signing in leaves there
         for key, value in query_params.items():
             at.query_params[key] = value
         return at.run()

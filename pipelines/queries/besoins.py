@@ -6,6 +6,7 @@ import duckdb
 import pandas as pd
 
 from pipelines import referentiels as ref
+from pipelines import roles, secret
 from pipelines.indicators import Scope, besoin_categories, query
 
 AXES = {"domaine": "Domaine culturel", "departement": "Département"}
@@ -84,9 +85,15 @@ def plural_needs(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
         GROUP BY n ORDER BY n""", scope)
 
 
-def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, axe: str = "domaine") -> dict:
-    """Everything the needs page draws, in one connection."""
-    return {
+def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, axe: str = "domaine", vue: str = "analyste") -> dict:
+    """Everything the needs page draws, in one connection.
+
+    Under statistical secrecy (financeur) every table is masked with its margins (categories within
+    the total, needs within their category, the comparison and yearly tables as cross-tables with
+    their row totals) and the co-occurrence matrix is not sent: its cells overlap (one accompaniment
+    counts in several), so no margin relation protects them against differencing.
+    """
+    data = {
         "hierarchie": hierarchy(con, scope),
         "categories": besoin_categories(con, scope),
         "comparaison": by_axis(con, scope, axe),
@@ -94,3 +101,89 @@ def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, axe: str = "domaine"
         "cooccurrence": cooccurrence(con, scope),
         "pluralite": plural_needs(con, scope),
     }
+    if roles.role(vue).statistical_secrecy:
+        data = _protect(con, scope, data, axe)
+    return data
+
+
+SECRET_NEEDS = "Autres besoins (secret statistique)"
+SECRET_CATEGORIES = "Autres catégories (secret statistique)"
+
+
+def _treemap_nodes(hierarchie: pd.DataFrame, categories: pd.DataFrame, total: int) -> pd.DataFrame:
+    """The typology a funder can see as treemap leaves: masked needs merged into one leaf per category,
+    masked categories into one node. Each merged value is a margin less visible cells, so it is as
+    public as those are, and it holds at least two masked cells (complementary secrecy)."""
+    visible_categories = categories[~categories["secret"]]
+    leaves = []
+    for row in visible_categories.itertuples():
+        inside = hierarchie[hierarchie["categorie"] == row.categorie]
+        shown = inside[~inside["secret"]]
+        leaves.append(shown[["categorie", "categorie_libelle", "code", "libelle", "accompagnements"]])
+        rest = int(row.accompagnements) - int(shown["accompagnements"].sum())
+        if rest:
+            leaves.append(pd.DataFrame([{"categorie": row.categorie, "categorie_libelle": row.libelle,
+                                         "code": f"{row.categorie}.SECRET", "libelle": SECRET_NEEDS,
+                                         "accompagnements": rest}]))
+    rest = total - int(visible_categories["accompagnements"].sum())
+    if rest:
+        leaves.append(pd.DataFrame([{"categorie": "SECRET", "categorie_libelle": SECRET_CATEGORIES,
+                                     "code": "SECRET", "libelle": SECRET_CATEGORIES, "accompagnements": rest}]))
+    nodes = pd.concat(leaves, ignore_index=True) if leaves else hierarchie.head(0)
+    return nodes.assign(accompagnements=nodes["accompagnements"].astype(int))
+
+
+def _protect(con: duckdb.DuckDBPyConnection, scope: Scope, data: dict, axe: str) -> dict:
+    column = "domaine" if axe == "domaine" else "code_departement"
+    rows = query(con, f"""
+        SELECT id_structure, categorie_principale AS categorie, besoin_principal AS code,
+               year(date_debut) AS annee, {column} AS groupe,
+               least(length(list_distinct(list_append(coalesce(besoins, []), besoin_principal))), 3) AS nb_besoins
+        FROM acc""", scope)
+    n, total = rows["id_structure"].nunique(), len(rows)
+    everything_secret = secret.is_primary_secret(n)
+
+    def with_structures(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+        return frame.assign(structures=frame[key].map(rows.groupby(key)["id_structure"].nunique()))
+
+    def one_way(frame: pd.DataFrame, key: str, columns: list[str], margin: tuple) -> tuple[pd.DataFrame, bool]:
+        counted = with_structures(frame, key)
+        if everything_secret or secret.is_primary_secret(margin[1]):
+            mask, hidden = pd.Series(True, index=frame.index), True
+        else:
+            mask, hidden = secret.mask_breakdown(counted, "accompagnements", total=margin)
+        return secret.apply_mask(counted, mask, columns).drop(columns="structures"), hidden
+
+    categories, _ = one_way(data["categories"], "categorie", ["accompagnements", "part"], (total, n, None))
+    hidden_categories = set(categories.loc[categories["secret"], "categorie"])
+    needs = []
+    for categorie, part in data["hierarchie"].groupby("categorie", sort=False):
+        inside = rows[rows["categorie"] == categorie]
+        margin = (len(inside), inside["id_structure"].nunique(), None)
+        if categorie in hidden_categories:
+            part = part.assign(structures=0)
+            needs.append(secret.apply_mask(part, pd.Series(True, index=part.index), ["accompagnements", "part"])
+                         .drop(columns="structures"))
+        else:
+            needs.append(one_way(part, "code", ["accompagnements", "part"], margin)[0])
+    pluralite, _ = one_way(data["pluralite"], "nb_besoins", ["accompagnements", "part"], (total, n, None))
+
+    def cross(frame: pd.DataFrame, row_key: str, row_rows: str) -> pd.DataFrame:
+        if everything_secret:
+            return secret.apply_mask(frame, pd.Series(True, index=frame.index), ["accompagnements", "part"])
+        cells, row_totals = secret.mask_cross(rows.rename(columns={row_rows: row_key}), row_key, "categorie")
+        flagged = frame.merge(cells, on=[row_key, "categorie"], how="left")["secret"].fillna(True).astype(bool)
+        share_hidden = flagged | frame[row_key].map(row_totals).fillna(True).astype(bool)
+        out = secret.apply_mask(frame, flagged, ["accompagnements"])
+        out["part"] = out["part"].astype(object).where(~share_hidden.to_numpy(), None)
+        if "total_groupe" in out.columns:
+            out["total_groupe"] = out["total_groupe"].astype(object).where(
+                ~frame[row_key].map(row_totals).fillna(True).astype(bool).to_numpy(), None)
+        out["secret"] = out["secret"] | share_hidden.to_numpy()
+        return out
+
+    hierarchie = pd.concat(needs, ignore_index=True)
+    return {**data, "categories": categories, "hierarchie": hierarchie,
+            "treemap": None if everything_secret else _treemap_nodes(hierarchie, categories, total),
+            "pluralite": pluralite, "comparaison": cross(data["comparaison"], "groupe", "groupe"),
+            "annees": cross(data["annees"], "annee", "annee"), "cooccurrence": None}

@@ -6,6 +6,7 @@ import duckdb
 import pandas as pd
 
 from pipelines import referentiels as ref
+from pipelines import roles, secret
 from pipelines.indicators import Scope, query
 
 ETAPES = list(ref.ETAPES)  # accueil → diagnostic → accompagnement → suivi → clos
@@ -95,7 +96,9 @@ def follow_up(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
                count(s.etp_avant) AS structures_etp, sum(s.etp_avant) AS etp_avant, sum(s.etp_apres) AS etp_apres,
                count(s.budget_avant) AS structures_budget, avg(s.budget_avant) AS budget_avant,
                avg(s.budget_apres) AS budget_apres,
-               count(s.active) AS structures_statut, avg(s.active::DOUBLE) AS part_active
+               count(s.active) AS structures_statut, avg(s.active::DOUBLE) AS part_active,
+               greatest(max(s.etp_avant), max(s.etp_apres)) AS top_etp,
+               greatest(max(s.budget_avant), max(s.budget_apres)) AS top_budget
         FROM measures m JOIN per_structure s USING (echeance)
         GROUP BY ALL""", scope)
     order = {e: i for i, e in enumerate(ref.ECHEANCES)}
@@ -112,7 +115,10 @@ def cohorts(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
                   WHERE echeance = '12_mois' AND structure_active IS NOT NULL GROUP BY 1)
         SELECT year(a.date_debut) AS annee, count(*) AS accompagnements, count(DISTINCT a.id_structure) AS structures,
                avg((a.etape = 'clos')::DOUBLE) AS part_clos, avg(a.heures) AS heures_moyennes,
-               avg(fin.objectifs) AS objectifs_fin, count(douze.active) AS mesures_12_mois,
+               avg(fin.objectifs) AS objectifs_fin, count(DISTINCT a.id_structure) FILTER (
+                   WHERE fin.objectifs IS NOT NULL) AS structures_fin,
+               count(douze.active) AS mesures_12_mois,
+               count(DISTINCT a.id_structure) FILTER (WHERE douze.active IS NOT NULL) AS structures_12_mois,
                avg(douze.active::DOUBLE) AS part_active_12_mois
         FROM acc a LEFT JOIN fin USING (id_accompagnement) LEFT JOIN douze USING (id_accompagnement)
         GROUP BY ALL ORDER BY annee""", scope)
@@ -133,9 +139,15 @@ def formats(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
     return frame
 
 
-def page_data(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict:
-    """Everything the outcomes page draws, in one connection."""
-    return {
+def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str = "analyste") -> dict:
+    """Everything the outcomes page draws, in one connection.
+
+    Under statistical secrecy (financeur) every figure about structures is masked here: counts and
+    shares from fewer than the threshold of structures, sums one structure dominates, and the cells
+    complementary masking needs against the totals on screen. Workshops stay as they are: they count
+    participants of a programme's sessions, not structures.
+    """
+    data = {
         "entonnoir": funnel(con, scope),
         "heures": hours_vs_planned(con, scope),
         "ateliers": workshops(con, scope),
@@ -143,3 +155,81 @@ def page_data(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict:
         "cohortes": cohorts(con, scope),
         "formats": formats(con, scope),
     }
+    if roles.role(vue).statistical_secrecy:
+        data = _protect(con, scope, data)
+    else:
+        data["suivi"] = data["suivi"].drop(columns=["top_etp", "top_budget"])
+        data["cohortes"] = data["cohortes"].drop(columns=["structures_fin", "structures_12_mois"])
+    return data
+
+
+def _small(counts: pd.Series) -> pd.Series:
+    return counts.map(lambda n: secret.is_primary_secret(n) or n == 0)
+
+
+def _dominated(top: pd.Series, total: pd.Series) -> pd.Series:
+    return pd.Series([secret.is_primary_secret(3 * secret.threshold(), t, v) for t, v in zip(top, total)],
+                     index=top.index)
+
+
+def _protect(con: duckdb.DuckDBPyConnection, scope: Scope, data: dict) -> dict:
+    from pipelines.queries.vue_ensemble import hours_top
+
+    rows = query(con, "SELECT id_structure, type_programme, etape, id_programme, heures FROM acc", scope)
+    n = rows["id_structure"].nunique()
+    total_hours = float(rows["heures"].fillna(0).sum())
+    out = dict(data)
+
+    # Funnel: protect the exact steps; cumulative steps give them back by difference, so a type with a masked
+    # step keeps only its number of accueils (its row total) when that one is safe.
+    cells, type_totals = secret.mask_cross(rows, "type_programme", "etape")
+    masked_types = set(cells.loc[cells["secret"], "type_programme"])
+    funnel_frame = data["entonnoir"]
+    hide = funnel_frame["type_programme"].isin(masked_types) & (funnel_frame["ordre"] > 0)
+    hide |= funnel_frame["type_programme"].map(type_totals).fillna(True).astype(bool)
+    out["entonnoir"] = secret.apply_mask(funnel_frame, hide, ["accompagnements", "part"])
+
+    # Hours per programme: structures behind each programme, one structure dominating its hours.
+    hours = data["heures"].merge(
+        rows.groupby("id_programme")["id_structure"].nunique().rename("structures"), on="id_programme", how="left")
+    hours = hours.merge(hours_top(con, scope, "id_programme").rename(columns={"cle": "id_programme"}),
+                        on="id_programme", how="left")
+    mask, _ = secret.mask_breakdown(hours, "heures_realisees", top="top",
+                                    total=(total_hours, n, hours_top(con, scope)["top"].iloc[0]))
+    out["heures"] = secret.apply_mask(hours, mask, ["heures_realisees", "taux_realisation", "accompagnements"]
+                                      ).drop(columns=["structures", "top"])
+
+    # Follow-up: each figure by the structures it is computed from, sums and means by dominance.
+    follow = data["suivi"]
+    masks = {
+        ("mesures", "objectifs_atteints", "satisfaction", "structures"): _small(follow["structures"]),
+        ("structures_etp", "etp_avant", "etp_apres"): _small(follow["structures_etp"])
+        | _dominated(follow["top_etp"], follow[["etp_avant", "etp_apres"]].max(axis=1)),
+        ("structures_budget", "budget_avant", "budget_apres"): _small(follow["structures_budget"])
+        | _dominated(follow["top_budget"], follow[["budget_avant", "budget_apres"]].max(axis=1)
+                     * follow["structures_budget"]),
+        ("structures_statut", "part_active"): _small(follow["structures_statut"]),
+    }
+    follow = follow.drop(columns=["top_etp", "top_budget"])
+    for columns, mask in masks.items():
+        follow = secret.apply_mask(follow, mask, list(columns))
+    out["suivi"] = follow
+
+    # Cohorts and formats: counts as breakdowns of the scope's totals, averages by their own structures.
+    cohorts_frame = data["cohortes"]
+    mask, _ = secret.mask_breakdown(cohorts_frame, "structures", total=(n, n, None))
+    cohorts_frame = secret.apply_mask(cohorts_frame, mask, ["accompagnements", "structures", "part_clos",
+                                                            "heures_moyennes"])
+    cohorts_frame = secret.apply_mask(cohorts_frame, _small(data["cohortes"]["structures_fin"]), ["objectifs_fin"])
+    out["cohortes"] = secret.apply_mask(cohorts_frame, _small(data["cohortes"]["structures_12_mois"]),
+                                        ["mesures_12_mois", "part_active_12_mois"]
+                                        ).drop(columns=["structures_fin", "structures_12_mois"])
+    formats_frame = data["formats"].merge(hours_top(con, scope, "coalesce(format, 'nr')").rename(
+        columns={"cle": "format"}), on="format", how="left")
+    mask, _ = secret.mask_breakdown(formats_frame, "structures", total=(n, n, None))
+    hours_mask, _ = secret.mask_breakdown(formats_frame, "heures", top="top",
+                                          total=(total_hours, n, hours_top(con, scope)["top"].iloc[0]))
+    formats_frame = secret.apply_mask(formats_frame, mask, [c for c in formats_frame.columns
+                                                            if c not in ("format", "libelle", "top")])
+    out["formats"] = secret.apply_mask(formats_frame, hours_mask, ["heures", "heures_moyennes"]).drop(columns="top")
+    return out

@@ -6,6 +6,7 @@ import duckdb
 import pandas as pd
 
 from pipelines import referentiels as ref
+from pipelines import roles, secret
 from pipelines.indicators import Scope, query
 from pipelines.queries import temoignages
 
@@ -142,6 +143,22 @@ def structure_profile(con: duckdb.DuckDBPyConnection, scope: Scope, id_structure
     return {"fiche": fiche, "parcours": parcours, "besoins": besoins, "resultats": resultats, "temoignages": cards}
 
 
-def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, recherche: str | None = None) -> dict:
-    """Everything the Structures page draws, in one connection."""
-    return {"table": structures_table(con, scope, recherche), "repartitions": structures_breakdowns(con, scope)}
+def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, recherche: str | None = None,
+              vue: str = "analyste") -> dict:
+    """Everything the Structures page draws, in one connection.
+
+    Under statistical secrecy (financeur) the nominative list is not sent (`table` is None) and each
+    breakdown is masked with the number of structures accompanied as its margin.
+    """
+    breakdowns = structures_breakdowns(con, scope)
+    if not roles.role(vue).statistical_secrecy:
+        return {"table": structures_table(con, scope, recherche), "repartitions": breakdowns}
+    total = int(query(con, "SELECT count(DISTINCT id_structure) AS n FROM acc", scope)["n"].iloc[0])
+    protected = {}
+    for axe, frame in breakdowns.items():
+        if secret.is_primary_secret(total):
+            mask = pd.Series(True, index=frame.index)
+        else:
+            mask, _ = secret.mask_breakdown(frame, "structures", total=(total, total, None))
+        protected[axe] = secret.apply_mask(frame, mask, ["structures", "part"])
+    return {"table": None, "repartitions": protected, "total": None if secret.is_primary_secret(total) else total}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from pipelines import roles
 from pipelines.indicators import Scope, query
 
 # A testimony's territory is its structure's commune, else its programme's région.
@@ -30,7 +31,7 @@ _SQL = """
 
 
 def temoignages(con: duckdb.DuckDBPyConnection, scope: Scope, include_unconsented: bool = False,
-                id_structure: str | None = None, limite: int = 200) -> dict:
+                id_structure: str | None = None, limite: int = 200, vue: str | None = None) -> dict:
     """Testimonies in scope, newest first.
 
     Only those with publication consent unless `include_unconsented` (the analyst
@@ -38,7 +39,13 @@ def temoignages(con: duckdb.DuckDBPyConnection, scope: Scope, include_unconsente
     programme's région when no structure is given (they then drop out under a
     département or domaine filter). Returns the cards, how many match, and how
     many were withheld for lack of consent.
+
+    With `vue` (a role), the role's rules decide instead: unconsented testimonies
+    for the analyst only, and under statistical secrecy no structure name nor
+    commune (in a small territory they would point at one structure).
     """
+    if vue is not None:
+        include_unconsented = roles.role(vue).unconsented_testimonies
     counts = query(con, _wrap("""
         SELECT count(*) FILTER (WHERE consentement_publication) AS publiables,
                count(*) FILTER (WHERE NOT consentement_publication) AS sans_consentement
@@ -52,6 +59,8 @@ def temoignages(con: duckdb.DuckDBPyConnection, scope: Scope, include_unconsente
         scope, id_structure=id_structure, tous=include_unconsented, limite=limite)
     row = counts.iloc[0]
     publiables, caches = int(row["publiables"] or 0), int(row["sans_consentement"] or 0)
+    if vue is not None and roles.role(vue).statistical_secrecy:
+        cards = cards.assign(structure=None, commune=None)
     return {
         "temoignages": cards,
         "total": publiables + caches if include_unconsented else publiables,

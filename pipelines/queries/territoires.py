@@ -16,6 +16,7 @@ import dataclasses
 import duckdb
 import pandas as pd
 
+from pipelines import roles, secret
 from pipelines.indicators import Scope, query
 
 NIVEAUX = ("region", "departement")
@@ -211,11 +212,77 @@ def reference_sources(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                        "GROUP BY ALL ORDER BY source, annee").df()
 
 
-def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, niveau: str = "departement") -> dict:
-    """Everything the map part of the Territoires page draws, in one connection."""
-    return {
+def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, niveau: str = "departement",
+              vue: str = "analyste") -> dict:
+    """Everything the map part of the Territoires page draws, in one connection.
+
+    Under statistical secrecy (financeur) territories and communes are masked with the structures
+    accompanied in scope as their margin, and zones blanches lose their count of known structures.
+    """
+    data = {
         "territoires": by_territory(con, scope, niveau),
         "communes": communes(con, scope),
         "zones_blanches": zones_blanches(con, scope),
         "sources_reference": reference_sources(con),
     }
+    if roles.role(vue).statistical_secrecy:
+        key = "code_region" if niveau == "region" else "code_departement"
+        data["territoires"] = _protect_areas(con, scope, data["territoires"], key)
+        # A masked commune is left out altogether: its name beside "secret" would still point at a structure.
+        communes_shown = _protect_areas(con, scope, data["communes"], "code_commune")
+        data["communes"] = communes_shown[~communes_shown["secret"]].reset_index(drop=True)
+        data["zones_blanches"] = data["zones_blanches"].drop(columns="structures_connues")
+    return data
+
+
+AREA_FIGURES = ["structures", "accompagnements", "heures", "taux_100k", "couverture", "heures_par_structure"]
+
+
+def _protect_areas(con: duckdb.DuckDBPyConnection, scope: Scope, frame: pd.DataFrame, key_sql: str) -> pd.DataFrame:
+    """Areas (one row per code) masked as a breakdown of the structures in scope; hours also by dominance."""
+    from pipelines.queries.vue_ensemble import hours_top
+
+    totals = query(con, "SELECT count(DISTINCT id_structure) AS n, coalesce(sum(heures), 0) AS h FROM acc", scope)
+    n, hours = int(totals["n"].iloc[0]), float(totals["h"].iloc[0])
+    frame = frame.merge(hours_top(con, scope, key_sql).rename(columns={"cle": "code"}), on="code", how="left")
+    shown = [c for c in AREA_FIGURES if c in frame.columns]
+    if secret.is_primary_secret(n):
+        return secret.apply_mask(frame, pd.Series(True, index=frame.index), shown).drop(columns="top")
+    mask, _ = secret.mask_breakdown(frame, "structures", total=(n, n, None))
+    hours_mask, _ = secret.mask_breakdown(frame, "heures", top="top",
+                                          total=(hours, n, hours_top(con, scope)["top"].iloc[0]))
+    frame = secret.apply_mask(frame, mask, shown)
+    return secret.apply_mask(frame, hours_mask, [c for c in ("heures", "heures_par_structure") if c in shown]
+                             ).drop(columns="top")
+
+
+def protected_portrait(con: duckdb.DuckDBPyConnection, scope: Scope, code_departement: str,
+                       reference: str = "region", vue: str = "analyste") -> pd.DataFrame:
+    """The portrait; under secrecy a column goes (population aside) when fewer than the threshold of
+    structures are behind it, or when the reference area less the département would be that small
+    (the difference of the two columns), and hours go when one structure makes most of them."""
+    frame = portrait(con, scope, code_departement, reference)
+    if not roles.role(vue).statistical_secrecy:
+        return frame
+    from pipelines.queries.vue_ensemble import hours_top
+
+    figures = frame.set_index("cle")
+    n_territory = figures.loc["structures", "territoire"] or 0
+    n_reference = figures.loc["structures", "reference"] or 0
+    territory_scope = dataclasses.replace(scope, region=None, departement=code_departement)
+    top = hours_top(con, territory_scope)["top"].iloc[0]
+    hidden = {"territoire": secret.is_primary_secret(n_territory),
+              "reference": secret.is_primary_secret(n_reference)
+              or secret.is_primary_secret(n_reference - n_territory)}
+    hours_hidden = hidden["territoire"] or secret.is_primary_secret(n_territory, top,
+                                                                    figures.loc["heures", "territoire"])
+    out = frame.copy()
+    out["secret"] = False
+    for column in ("territoire", "reference"):
+        out[column] = out[column].astype(object)
+        masked = out["cle"] != "population" if hidden[column] else pd.Series(False, index=out.index)
+        if column == "territoire" and hours_hidden:
+            masked |= out["cle"].isin(["heures", "heures_par_structure"])
+        out.loc[masked, column] = None
+        out["secret"] |= masked
+    return out
