@@ -1,9 +1,10 @@
 """Observatoire — entry point: a router and nothing else.
 
 Pages are declared as data below; the global filters and the demo banner are
-drawn here so that every page shares them. A visitor who is not signed in only
-receives the sign-in page; a signed-in role only receives the pages it may
-open (pipelines.roles), so the others are never run for it.
+drawn here so that every page shares them. A signed-in role only receives the
+pages it may open (pipelines.roles), so the others are never run for it; a
+visitor who is not signed in gets the sign-in form on whichever address was
+opened, and that page once signed in.
 """
 
 import streamlit as st
@@ -33,7 +34,8 @@ SIGN_IN = ("pages/connexion.py", "Connexion", ":material/login:", "connexion")
 
 if not layout.warehouse_ready():
     st.stop()
-navigation = st.navigation(auth.visible_pages(PAGES, SIGN_IN))
+# Not signed in: every page is routable (each stops at its sign-in form) but the menu stays hidden.
+navigation = st.navigation(auth.visible_pages(PAGES, SIGN_IN), position="sidebar" if auth.current_role() else "hidden")
 layout.demo_banner()
 if auth.current_role():
     layout.signed_in_badge()

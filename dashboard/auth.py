@@ -125,9 +125,9 @@ PageSpec = tuple[str, str, str, str]  # (script, title, icon, url path) as app.p
 
 def allowed_pages(role: str | None, pages: dict[str, list[PageSpec]],
                   sign_in_page: PageSpec) -> dict[str, list[PageSpec]]:
-    """The sections and pages a role may open, plus the sign-in page (alone when not signed in)."""
-    if role is None:
-        return {"Compte": [sign_in_page]}
+    """The sections and pages a role may open, plus the sign-in page (first when not signed in)."""
+    if role is None:  # every page, so that a shared link opens it once signed in (pages stop at require())
+        return {"Compte": [sign_in_page], **pages}
     out = {section: [spec for spec in specs if roles.may_open(role, spec[3])] for section, specs in pages.items()}
     out = {section: specs for section, specs in out.items() if specs}
     out.setdefault("Compte", []).append(sign_in_page)
@@ -147,13 +147,60 @@ def visible_pages(pages: dict[str, list[PageSpec]], sign_in_page: PageSpec) -> d
             for section, specs in allowed.items()}
 
 
-def require(page: str) -> str:
-    """Stop the page here unless the signed-in role may open it; returns the role."""
-    role = current_role()
-    if not roles.may_open(role, page):
-        if role is None:
-            st.warning("Connectez-vous pour voir cette page.", icon=":material/lock:")
+def sign_in_panel() -> None:
+    """Everything a visitor needs to sign in: OIDC when configured, the local form, the demo accounts."""
+    if oidc_configured():
+        email, _ = _oidc_user()
+        if email:
+            st.warning(f"{email} est authentifié·e, mais aucun rôle ne lui est attribué. Demandez à "
+                       "l'administrateur de l'ajouter avec « python -m pipelines.accounts oidc ».",
+                       icon=":material/person_off:")
+            st.button("Se déconnecter", icon=":material/logout:", on_click=sign_out)
         else:
-            st.error(f"Le rôle {roles.ROLES[role].label} n'a pas accès à cette page.", icon=":material/block:")
+            st.button("Se connecter avec le compte de l'organisation", icon=":material/key:", type="primary",
+                      on_click=st.login)
+        st.divider()
+        st.subheader("Ou avec un compte local")
+
+    login_form()
+
+    if demo_available():
+        st.info("**Comptes de démonstration disponibles.** L'entrepôt contient la démonstration synthétique : "
+                "chaque rôle a un compte de démonstration (ils n'existent que sur la démonstration).",
+                icon=":material/science:")
+        for column, (name, password, label) in zip(st.columns(3), accounts.demo_accounts()):
+            with column.container(border=True):
+                st.markdown(f"**{label}**")
+                st.caption(f"Identifiant « {name} », mot de passe « {password} »")
+                st.button(f"Entrer comme {label.lower()}", key=f"demo_{name}", icon=":material/login:",
+                          width="stretch", on_click=sign_in_demo, args=(name, password))
+    else:
+        st.caption("Les comptes sont créés par l'administrateur avec « python -m pipelines.accounts ajouter ».")
+
+    with st.expander("Ce que chaque rôle voit"):
+        st.markdown(
+            "- **Analyste** : tout, dont l'import de fichiers, l'historique et l'annulation, les noms des "
+            "intervenants et les témoignages sans consentement.\n"
+            "- **Comité de pilotage** : toutes les pages du tableau de bord et les exports ; pas d'import, pas de "
+            "noms d'intervenants, seulement les témoignages dont la publication est autorisée.\n"
+            "- **Financeur** : les pages en lecture et les exports, avec le **secret statistique** (aucune "
+            "valeur calculée sur moins de 3 structures) et sans donnée personnelle.")
+
+
+def require(page: str) -> str:
+    """Stop the page here unless the signed-in role may open it; returns the role.
+
+    A visitor who is not signed in gets the sign-in form in place of the page: once signed in,
+    the same address (filters included) opens, so a shared link survives the sign-in.
+    """
+    role = current_role()
+    if role is None:
+        st.title("Connexion")
+        st.caption("Connectez-vous pour ouvrir cette page : elle s'affichera dès la connexion, avec ses filtres.")
+        sign_in_panel()
         st.stop()
+    if not roles.may_open(role, page):
+        st.error(f"Le rôle {roles.ROLES[role].label} n'a pas accès à cette page.", icon=":material/block:")
+        st.stop()
+    st.session_state.pop(JUST_SIGNED_IN, None)  # arrived where the visitor was going
     return role

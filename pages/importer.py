@@ -11,13 +11,14 @@ import math
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, fmt
+from dashboard import auth, data, fmt
 from dashboard.entry import through_app
 from pipelines import ingest, templates, warehouse
 from pipelines.datasets import DATASETS, LOAD_ORDER
 from pipelines.ingest.load import UndoRefused
 
 through_app()  # a direct link on a fresh server still goes through app.py
+ROLE = auth.require("importer")  # analysts only: other roles never receive this page
 
 LOG = logging.getLogger(__name__)
 AUTO = "auto"
@@ -29,21 +30,6 @@ DICTIONARY_LABELS = {"colonne": "Colonne", "obligatoire": "Obligatoire", "descri
                      "exemple": "Exemple", "type": "Type", "regle": "Règle vérifiée à l'import"}
 PROBLEM_LABELS = {"fichier": "Fichier", "ligne": "Ligne", "colonne": "Colonne", "valeur": "Valeur",
                   "erreur": "Problème et correction", "gravite": "Gravité"}
-
-
-def can_upload() -> bool:
-    """Role gating hook: only analysts will upload once roles are wired (`auth.require("importer")`)."""
-    return True
-
-
-def uploader_role() -> str:
-    """The role recorded with each import."""
-    try:
-        from dashboard import auth
-
-        return auth.current_role() or "analyste"
-    except Exception:  # sign-in not configured: the single-user installation is an analyst
-        return "analyste"
 
 
 def dataset_label(name: str) -> str:
@@ -195,7 +181,7 @@ def commit(uploads: list[ingest.Upload], result: ingest.IngestResult, digest: st
         return
     bar = st.progress(0.0, text="Import en cours")
     try:
-        done = ingest.ingest(data.db(), uploads, valid_only=valid_only, role=uploader_role(),
+        done = ingest.ingest(data.db(), uploads, valid_only=valid_only, role=ROLE,
                              progress=lambda fraction, label: bar.progress(min(max(fraction, 0.0), 1.0), text=label))
     except (ingest.UnreadableFile, ingest.DatasetNotRecognised, warehouse.WarehouseError) as exc:
         bar.empty()
@@ -372,9 +358,6 @@ def templates_tab() -> None:
 
 
 st.title("Importer des données")
-if not can_upload():
-    st.error("Seuls les analystes peuvent importer des données.", icon=":material/block:")
-    st.stop()
 st.caption("Déposez les fichiers exportés de vos outils (CSV ou Excel) : ils sont vérifiés ligne à ligne avant "
            "tout enregistrement, et un import peut être annulé.")
 depot, historique, modeles = st.tabs(["Déposer des fichiers", "Historique des imports", "Modèles et dictionnaire"])

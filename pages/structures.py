@@ -60,10 +60,10 @@ for i, (axe, (label, _)) in enumerate(q.AXES.items()):
                                   "part": ("Part", "part")}, name=f"structures_{axe}")
 layout.secret_note(*breakdowns.values())
 
+if funder:  # no profile of one structure outside the nominative views
+    st.stop()
 st.header("Profil d'une structure")
-if funder or table.empty:
-    if funder:
-        st.stop()
+if table.empty:
     st.info("Aucune structure à afficher : modifiez la recherche.", icon=":material/search_off:")
     st.stop()
 names = dict(zip(table["id_structure"], table["nom"] + " (" + table["commune"].fillna("commune inconnue") + ")"))

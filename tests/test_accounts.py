@@ -169,7 +169,7 @@ def test_sign_in_page_without_demo_has_no_demo_accounts(mini_db, comptes, monkey
 
 
 @pytest.mark.parametrize("role, expected", [
-    (None, {"Compte": ["connexion"]}),
+    (None, {"Compte": ["connexion"], "Tableau de bord": ["vue-ensemble", "structures"], "Données": ["importer"]}),
     ("financeur", {"Tableau de bord": ["vue-ensemble", "structures"], "Compte": ["connexion"]}),
     ("analyste", {"Tableau de bord": ["vue-ensemble", "structures"], "Données": ["importer"],
                   "Compte": ["connexion"]}),
@@ -204,3 +204,19 @@ def test_a_role_receives_only_its_pages_and_opens_on_the_overview(demo_db, monke
         else:
             with pytest.raises(ValueError, match="Could not find a navigation page"):
                 at.switch_page(f"pages/{name}.py")
+
+
+def test_a_shared_link_opens_its_own_view_once_signed_in(demo_db, comptes, monkeypatch):
+    """A committee member opens a link to a filtered page: sign-in form first, then that very view."""
+    monkeypatch.setenv(warehouse.ENV_VAR, str(demo_db))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params["region"] = "76"
+    at.run()
+    at.switch_page("pages/territoires.py").run()
+    assert [t.value for t in at.title] == ["Connexion"]
+    assert not at.get("plotly_chart") and not at.dataframe, "nothing of the page before signing in"
+    at = at.button(key="demo_demo-comite").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Territoires"
+    assert at.query_params["region"] == "76"
+    assert "Occitanie" in " ".join(c.value for c in at.caption)

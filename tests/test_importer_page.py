@@ -72,7 +72,9 @@ def importer(mini_db, monkeypatch):
     monkeypatch.setenv(warehouse.ENV_VAR, str(mini_db))
 
     def open_page() -> AppTest:
-        at = AppTest.from_file(str(APP), default_timeout=60).run()
+        at = AppTest.from_file(str(APP), default_timeout=60)
+        at.session_state["auth_role"] = "analyste"  # what signing in leaves in the session
+        at.run()
         at.switch_page(PAGE).run()
         assert not at.exception, at.exception
         assert at.title[0].value == "Importer des données"

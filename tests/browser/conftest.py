@@ -30,9 +30,29 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+TEST_PASSWORD = "mot de passe de test"
+
+
+def test_accounts() -> Path:
+    """An accounts file (outside the repo) with one account per role, made once per test session."""
+    global _ACCOUNTS
+    if _ACCOUNTS is None:
+        import tempfile
+
+        from pipelines import accounts, roles
+
+        _ACCOUNTS = Path(tempfile.mkdtemp(prefix="comptes-")) / "comptes.toml"
+        for role in roles.ROLES:
+            accounts.add_account(f"test-{role}", role, TEST_PASSWORD, _ACCOUNTS)
+    return _ACCOUNTS
+
+
+_ACCOUNTS: Path | None = None
+
+
 def start_streamlit(db: Path, log: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    env = {**os.environ, "OBSERVATOIRE_DB": str(db)}
+    env = {**os.environ, "OBSERVATOIRE_DB": str(db), "OBSERVATOIRE_COMPTES": str(test_accounts())}
     handle = open(log, "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
@@ -97,3 +117,29 @@ def wait_for_app(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
     page.wait_for_timeout(800)
+
+
+DEMO_BUTTONS = {"analyste": "Entrer comme analyste", "comite": "Entrer comme comité de pilotage",
+                "financeur": "Entrer comme financeur"}
+
+
+def sign_in(page, role: str = "analyste") -> None:
+    """Sign in on the form the app shows: a demo account's button on the demo, else the test account."""
+    page.get_by_role("button", name="Se connecter").wait_for(timeout=30_000)
+    button = page.get_by_role("button", name=DEMO_BUTTONS[role])
+    if button.count():
+        button.click()
+    else:
+        page.get_by_label("Identifiant").fill(f"test-{role}")
+        page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
+        page.get_by_role("button", name="Se connecter").click()
+    page.get_by_role("button", name="Se connecter").wait_for(state="detached", timeout=30_000)
+    wait_for_app(page)
+
+
+def open_page(page, url: str, role: str = "analyste") -> None:
+    """Open an address as a person does: the app asks to sign in, then shows that address."""
+    page.goto(url)
+    wait_for_app(page)
+    page.get_by_role("button", name="Se connecter").wait_for(timeout=30_000)
+    sign_in(page, role)

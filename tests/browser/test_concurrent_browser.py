@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, start_streamlit, stop, wait_for_app
+from tests.browser.conftest import ARTIFACTS, open_page, sign_in, start_streamlit, stop, wait_for_app
 from tests.conftest import REPO_DIR
 
 pytestmark = pytest.mark.browser
@@ -25,8 +25,7 @@ def test_cli_ingest_while_dashboard_serves_and_page_shows_new_figures(demo_db, t
     context = browser.new_context(viewport={"width": 1400, "height": 1600})
     try:
         page = context.new_page()
-        page.goto(url)
-        wait_for_app(page)
+        open_page(page, url)
         page.locator("[data-testid='stMetricValue']").first.wait_for()
         before = structures_shown(page)
 
@@ -39,8 +38,9 @@ def test_cli_ingest_while_dashboard_serves_and_page_shows_new_figures(demo_db, t
                               "--db", str(db)], cwd=REPO_DIR, capture_output=True, text=True, timeout=120)
         assert cli.returncode == 0, cli.stdout + cli.stderr
 
-        page.reload()
+        page.reload()  # a new session: sign in again
         wait_for_app(page)
+        sign_in(page)
         page.locator("[data-testid='stMetricValue']").first.wait_for()
         assert structures_shown(page) == before + 1
         page.screenshot(path=str(ARTIFACTS / "apres_import_cli.png"))

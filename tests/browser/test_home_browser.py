@@ -6,14 +6,13 @@ import pytest
 
 from pipelines import indicators, warehouse
 from pipelines.indicators import Scope
-from tests.browser.conftest import ARTIFACTS, wait_for_app
+from tests.browser.conftest import ARTIFACTS, open_page, wait_for_app
 
 pytestmark = pytest.mark.browser
 
 
 def test_home_page_shows_key_figures_and_charts(server, page, demo_db):
-    page.goto(f"{server}/")
-    wait_for_app(page)
+    open_page(page, f"{server}/")
     page.get_by_text("Structures accompagnées").first.wait_for(timeout=30_000)
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "vue_ensemble.png"))

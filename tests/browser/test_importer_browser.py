@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from pipelines import warehouse
-from tests.browser.conftest import ARTIFACTS, start_streamlit, stop, wait_for_app
+from tests.browser.conftest import ARTIFACTS, open_page, start_streamlit, stop, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -42,8 +42,7 @@ def test_upload_cp1252_file_shows_french_report_then_imports_valid_lines(mini_db
     context = browser.new_context(viewport={"width": 1400, "height": 2400}, locale="fr-FR")
     try:
         page = context.new_page()
-        page.goto(f"{url}/importer")
-        wait_for_app(page)
+        open_page(page, f"{url}/importer")
         page.get_by_role("heading", name="Importer des données").first.wait_for(timeout=30_000)
 
         page.locator("input[type=file]").first.set_input_files(

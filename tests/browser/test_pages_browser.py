@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, wait_for_app
+from tests.browser.conftest import ARTIFACTS, open_page, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -14,7 +14,7 @@ PAGES = [
     ("territoires?region=76&indicateur=couverture", "territoires_occitanie_couverture", "Portrait de territoire", 3),
     ("territoires?niveau=region&indicateur=taux_100k", "territoires_regions", "Zones blanches", 2),
     ("resultats", "resultats", "Ateliers collectifs", 6),
-    ("temoignages", "temoignages", "témoignage(s) publiable(s)", 0),
+    ("temoignages", "temoignages", "témoignage(s), dont", 0),  # the analyst view: every testimony, flagged
 ]
 
 
@@ -26,8 +26,7 @@ def app_started(server, browser):
     here (app.py is not this module's); this fixture makes the screenshots show the real app."""
     context = browser.new_context()
     first = context.new_page()
-    first.goto(f"{server}/")
-    wait_for_app(first)
+    open_page(first, f"{server}/")
     context.close()
     return server
 
@@ -35,8 +34,7 @@ def app_started(server, browser):
 @pytest.mark.parametrize("path, name, text, charts", PAGES, ids=[p[1] for p in PAGES])
 def test_page_draws_its_charts(app_started, page, path, name, text, charts):
     server = app_started
-    page.goto(f"{server}/{path}")
-    wait_for_app(page)
+    open_page(page, f"{server}/{path}")
     page.get_by_text(text).first.wait_for(timeout=30_000)
     if charts:
         page.locator(".js-plotly-plot").nth(charts - 1).wait_for(state="attached", timeout=30_000)
@@ -53,7 +51,6 @@ def test_page_draws_its_charts(app_started, page, path, name, text, charts):
 
 def test_testimonies_are_plain_text(app_started, page):
     server = app_started
-    page.goto(f"{server}/temoignages")
-    wait_for_app(page)
+    open_page(page, f"{server}/temoignages", role="comite")
     page.get_by_text("témoignage(s) publiable(s)").first.wait_for(timeout=30_000)
     assert page.locator("[data-testid='stText']").count() > 10

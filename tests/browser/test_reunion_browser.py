@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ARTIFACTS, wait_for_app
+from tests.browser.conftest import ARTIFACTS, open_page, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -28,10 +28,8 @@ def test_meeting_mode_walks_with_the_keyboard_and_reopens_from_its_url(server, p
     page = projector
     # Streamlit only learns app.py's st.navigation once app.py has run: on a fresh server, a first deep
     # link is served by the pages/ folder instead (reported; not this test's subject). Warm it up.
-    page.goto(server)
-    wait_for_app(page)
-    page.goto(f"{server}/reunion?region=28&ecran=1")
-    wait_for_app(page)
+    open_page(page, server)
+    open_page(page, f"{server}/reunion?region=28&ecran=1")
     expect(page.get_by_text("Périmètre : Normandie")).to_be_visible(timeout=30_000)
     expect(page.locator(".reunion-chiffre")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "reunion-ecran-1.png"))
@@ -55,12 +53,10 @@ def test_meeting_mode_walks_with_the_keyboard_and_reopens_from_its_url(server, p
     assert "region=28" in shared
 
     other = page.context.new_page()
-    other.goto(shared)
-    wait_for_app(other)
+    open_page(other, shared)
     assert screen_number(other) == 5
     expect(other.get_by_text("Besoins principaux des structures")).to_be_visible(timeout=30_000)
     expect(other.get_by_text("Périmètre : Normandie")).to_be_visible(timeout=30_000)
-    other.goto(shared.replace("ecran=5", "ecran=6"))
-    wait_for_app(other)
+    open_page(other, shared.replace("ecran=5", "ecran=6"))
     expect(other.get_by_text("Structures accompagnées par département")).to_be_visible(timeout=30_000)
     other.screenshot(path=str(ARTIFACTS / "reunion-ecran-6.png"))
