@@ -156,6 +156,9 @@ CASES = [
           P(3, "nb_benevoles", "« 2,5 » n'est pas un nombre entier : écrivez par exemple 12.")]),
     Case("integer_too_big", "structures", csv_file("structures", structure(benevoles="9" * 30)),
          [P(2, "nb_benevoles", f"Nombre « {'9' * 30} » trop grand pour nb_benevoles : vérifiez la saisie.")]),
+    # 400 digits overflow a double to infinity: refused, never stored as inf.
+    Case("decimal_overflow", "structures", mini_text("structures").replace("250000,50", "9" * 400).encode(),
+         [P(5, "budget_annuel", Part("« " + "9" * 120 + "… (400 caractères) » n'est pas un nombre"))]),
     Case("bad_decimal", "structures",
          csv_file("structures", structure(etp="1,5,2"), structure("S10", budget="12 5"), structure("S11", etp="1e3")),
          [P(2, "effectif_etp", "« 1,5,2 » n'est pas un nombre : écrivez par exemple 2,5."),
@@ -260,6 +263,9 @@ CASES = [
          detection="CSV, encodage Windows-1252, séparateur point-virgule", check=_cp1252_names_decoded),
     Case("utf16_with_bom", "structures", with_row("structures", structure(commune="99999")).decode().encode("utf-16"),
          [P(6, "code_commune", COMMUNE_99999)], detection="CSV, encodage UTF-16, séparateur point-virgule"),
+    Case("utf16_cut_inside_a_character", "structures",
+         with_row("structures", structure(commune="99999"), structure("S10", nom="Coupé")).decode().encode("utf-16")[:-3],
+         [P(7, "longitude", "Ligne de 13 champ(s) au lieu de 14 : " + RAGGED_SHORT), P(6, "code_commune", COMMUNE_99999)]),
     Case("comma_delimiter_with_quoted_comma", "structures",
          b'id_structure,nom,forme_juridique,domaine,code_commune\nS9,"Compagnie, Test",association,musique,14118\nS10,X,association,musique,99999\n',
          [P(3, "code_commune", COMMUNE_99999)], detection="CSV, encodage UTF-8, séparateur virgule", check=_quoted_comma_kept),
@@ -312,6 +318,14 @@ CASES = [
           P(2, "code_commune", Part("Code commune musique inconnu"))]),
     Case("stray_delimiter_on_one_line", "structures", mini_text("structures").replace("oui;;\nS2", "oui;;;\nS2").encode(),
          [P(2, "longitude", f"Ligne de 15 champ(s) au lieu de 14 : {RAGGED_LONG}")]),
+    # A line of 100 000 delimiters is one ragged line, not 100 000 columns.
+    Case("line_of_100k_delimiters", "structures", mini_text("structures").replace("Compagnie Test Un", ";" * 100_000).encode(),
+         [P(2, "longitude", f"Ligne de 100014 champ(s) au lieu de 14 : {RAGGED_LONG}"),
+          P(2, "nom", Part("Valeur obligatoire manquante")), P(2, "forme_juridique", Part("Valeur obligatoire manquante")),
+          P(2, "domaine", Part("Valeur obligatoire manquante")), P(2, "code_commune", Part("Valeur obligatoire manquante"))]),
+    # A spreadsheet saved after a far cell was touched: thousands of empty columns on every line, header included.
+    Case("thousands_of_empty_columns", "structures", mini_text("structures").replace("\n", ";" * 16_000 + "\n").encode(),
+         status="inchange"),
     # --- dangerous or huge cells ----------------------------------------------------------
     Case("formula_cells", "structures",
          csv_file("structures", structure(benevoles="=1+1"), structure("S10", nom="+cmd|' /C calc'!A0"), structure("S11", etp="@SUM(1)"),

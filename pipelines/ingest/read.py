@@ -101,7 +101,14 @@ def read_file(file_name: str, data: bytes, dataset_hint: str | None = None) -> R
 def decode(data: bytes) -> tuple[str, str]:
     """Decode CSV bytes: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "UTF-16"
+        # A truncated file may end in half a character: drop it (the cut line is reported as incomplete).
+        try:
+            return data[:len(data) - len(data) % 2].decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError:
+            raise UnreadableFile(
+                "le fichier annonce l'encodage UTF-16 mais contient des caractères invalides : "
+                "réenregistrez-le en « CSV UTF-8 »."
+            ) from None
     if b"\x00" in data[:4096]:
         raise UnreadableFile("le fichier semble binaire (octets nuls) : attendu un CSV texte ou un classeur .xlsx.")
     if data.startswith(b"\xef\xbb\xbf"):
@@ -164,6 +171,7 @@ def _read_csv(file_name: str, data: bytes, sha: str) -> RawTable:
     if "\x00" in text or len(CONTROL_CHARS.findall(sample)) > max(2, len(sample) // 200):
         raise UnreadableFile(f"{file_name} : le fichier semble binaire : attendu un CSV texte ou un classeur .xlsx.")
     delimiter = sniff_delimiter(text)
+    extra = None
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -179,25 +187,25 @@ def _read_csv(file_name: str, data: bytes, sha: str) -> RawTable:
         if "EOF inside string" in str(exc):
             raise UnreadableFile(f"{file_name} : structure CSV illisible ({_parser_hint(str(exc))}).") from None
         # Some line has more fields than the first ones: read it the slow way, report it per line.
-        frame = _read_ragged(text, delimiter)
+        frame, extra = _read_ragged(text, delimiter)
     except pd.errors.EmptyDataError:
         raise UnreadableFile(f"{file_name} : {EMPTY_FILE}") from None
     counts = _field_counts(text, delimiter, len(frame))
     header_width = int(counts.iloc[0]) if counts is not None else frame.shape[1]
-    extra = pd.Series(False, index=frame.index)
+    if extra is None:
+        extra = pd.Series(False, index=frame.index)
     if frame.shape[1] > header_width:
+        beyond = frame.iloc[:, header_width:].fillna("")
+        extra |= (beyond.apply(lambda col: col.str.strip()) != "").any(axis=1)
+        frame = frame.iloc[:, :header_width]
+    if counts is not None and (counts.iloc[1:] > header_width).any():
         # Fields beyond the header's: harmless when empty and on every data line (an export that ends each
         # line with a delimiter), else reported: an empty last cell does not make a delimiter in a value harmless.
-        beyond = frame.iloc[:, header_width:].fillna("")
-        extra = (beyond.apply(lambda col: col.str.strip()) != "").any(axis=1)
-        if counts is not None:
-            long = counts.set_axis(frame.index) > header_width
-            filled = (frame.apply(lambda col: col.fillna("").str.strip()) != "").any(axis=1)
-            data = filled.copy()
-            data.iloc[0] = False
-            if not long[data].all():
-                extra |= long
-        frame = frame.iloc[:, :header_width]
+        long = counts.set_axis(frame.index) > header_width
+        data = (frame.apply(lambda col: col.fillna("").str.strip()) != "").any(axis=1) | extra
+        data.iloc[0] = False
+        if not long[data].all():
+            extra |= long
     table = _as_raw_table(file_name, sha, "csv", frame, encoding=encoding, delimiter=delimiter)
     if counts is not None:
         width = len(table.headers)
@@ -224,10 +232,16 @@ def _field_counts(text: str, delimiter: str, records: int) -> pd.Series | None:
     return counts.reset_index(drop=True)
 
 
-def _read_ragged(text: str, delimiter: str) -> pd.DataFrame:
+def _read_ragged(text: str, delimiter: str) -> tuple[pd.DataFrame, pd.Series]:
+    """Rows cut or padded to the header's width, and whether each had non-empty fields beyond it.
+
+    Never as wide as the longest line: a line of 100 000 delimiters must not make 100 000 columns.
+    """
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    width = max(len(r) for r in rows)
-    return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
+    width = len(rows[0]) if rows else 0
+    frame = pd.DataFrame([r[:width] + [""] * (width - len(r)) for r in rows], dtype=str)
+    extra = pd.Series([any(cell.strip() for cell in r[width:]) for r in rows], index=frame.index, dtype=bool)
+    return frame, extra
 
 
 def _parser_hint(message: str) -> str:
@@ -309,10 +323,15 @@ def _xlsx_cell(value: object) -> str:
 def _as_raw_table(file_name: str, sha: str, fmt: str, frame: pd.DataFrame, **kw) -> RawTable:
     frame = frame.fillna("")
     headers = [str(h).strip() for h in frame.iloc[0].tolist()] if len(frame) else []
-    # Trailing unnamed empty columns (a stray delimiter at the end of each line) carry nothing.
-    while headers and headers[-1] == "" and (frame.iloc[1:, len(headers) - 1].str.strip() == "").all():
-        headers.pop()
-        frame = frame.iloc[:, : len(headers)]
+    # Trailing unnamed empty columns (a stray delimiter at the end of each line, or the thousands of
+    # columns a spreadsheet exports once a far cell was touched) carry nothing. Vectorised: a loop
+    # re-slicing the frame per column is quadratic in their number.
+    if headers and headers[-1] == "":
+        cells = frame.iloc[1:].to_numpy(dtype=str)
+        used = (np.char.str_len(np.char.strip(cells)) > 0).any(axis=0) | (np.array(headers) != "")
+        keep = int(np.flatnonzero(used)[-1]) + 1 if used.any() else 0
+        headers = headers[:keep]
+        frame = frame.iloc[:, :keep]
     body = frame.iloc[1:].copy()
     body.columns = [str(i) for i in range(body.shape[1])]
     body.index = pd.RangeIndex(2, 2 + len(body), name="ligne")

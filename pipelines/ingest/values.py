@@ -53,6 +53,9 @@ def parse_decimal(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     # Only plain decimal notation: no exponent, no thousands comma left over.
     well_formed = grouped & cleaned.str.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)", na=False)
     parsed = pd.to_numeric(cleaned.where(well_formed), errors="coerce").astype("Float64")
+    # Hundreds of digits overflow to infinity: not a usable amount.
+    with np.errstate(invalid="ignore"):
+        parsed = parsed.mask(parsed.isin([np.inf, -np.inf]))
     return parsed, values.notna() & parsed.isna()
 
 
