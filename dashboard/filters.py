@@ -98,25 +98,7 @@ def _write_url(scope: Scope) -> None:
 
 def describe(scope: Scope) -> str:
     """The scope in words, for chart titles and report covers."""
-    choices = data.fetch(indicators.filter_choices)
-    parts = []
-    names = {
-        "region": dict(zip(choices["regions"]["code"], choices["regions"]["nom"])),
-        "departement": dict(zip(choices["departements"]["code"], choices["departements"]["nom"])),
-        "programme": dict(zip(choices["programmes"]["code"], choices["programmes"]["nom"])),
-        "domaine": dict(zip(choices["domaines"]["code"], choices["domaines"]["nom"])),
-    }
-    for field, mapping in names.items():
-        value = getattr(scope, field)
-        if value:
-            parts.append(mapping.get(value, value))
-    if scope.depuis and scope.jusqu_au:
-        parts.append(f"du {scope.depuis:%d/%m/%Y} au {scope.jusqu_au:%d/%m/%Y}")
-    elif scope.depuis:
-        parts.append(f"depuis le {scope.depuis:%d/%m/%Y}")
-    elif scope.jusqu_au:
-        parts.append(f"jusqu'au {scope.jusqu_au:%d/%m/%Y}")
-    return " · ".join(parts) if parts else "ensemble des données"
+    return indicators.scope_words(data.fetch(indicators.filter_choices), scope)
 
 
 def current() -> Scope:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import auth, charts, data, filters, fmt, layout
+from dashboard import auth, charts, data, filters, fmt, layout, rapport
 from pipelines import indicators
 from pipelines.queries import vue_ensemble as q
 
@@ -13,10 +13,17 @@ auth.require("vue-ensemble")
 
 scope = filters.current()
 where = filters.describe(scope)
-st.title("Vue d'ensemble")
-st.caption(f"Périmètre : {where}")
+title, report = st.columns([4, 1], vertical_alignment="bottom")
+title.title("Vue d'ensemble")
+title.caption(f"Périmètre : {where}")
+role = auth.current_role()
+report.download_button(
+    "Rapport du comité (PDF)", lambda: rapport.pdf_for(data.db(), scope, role), file_name="rapport-comite.pdf",
+    mime="application/pdf", on_click="ignore", icon=":material/picture_as_pdf:", width="stretch",
+    help="Le périmètre et les filtres affichés, chiffres clés, besoins, carte, résultats, témoignages autorisés "
+         "et méthodologie ; généré à la demande (quelques secondes).")
 
-bundle = data.fetch(q.page_data, scope, auth.current_role())
+bundle = data.fetch(q.page_data, scope, role)
 figures, previous = bundle["chiffres"], bundle["precedent"] or {}
 trend, needs, territories = bundle["annees"], bundle["besoins"], bundle["departements"]
 if trend.empty:

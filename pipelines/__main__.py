@@ -63,6 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_db(sub.add_parser("annuler", help="annule un import"))
     p.add_argument("import_id", type=int)
 
+    p = with_db(sub.add_parser("rapport", help="écrit le rapport du comité (PDF) d'un périmètre"))
+    p.add_argument("--out", required=True, help="fichier PDF à écrire")
+    for name in ("region", "departement", "programme", "domaine"):
+        p.add_argument(f"--{name}")
+    p.add_argument("--depuis", type=_date)
+    p.add_argument("--jusqu-au", dest="jusqu_au", type=_date)
+    p.add_argument("--vue", choices=["analyste", "comite", "financeur"], default="comite",
+                   help="rôle du lecteur : « financeur » applique le secret statistique (défaut : comite)")
+
     p = sub.add_parser("modeles", help="écrit les modèles de fichiers (CSV, XLSX) et le dictionnaire des données")
     p.add_argument("--out", required=True, help="dossier de destination (créé au besoin)")
     return parser
@@ -164,6 +173,21 @@ def cmd_annuler(args, db: Path) -> int:
     return EXIT_OK
 
 
+def cmd_rapport(args, db: Path) -> int:
+    from dashboard import rapport  # plotly figures, no Streamlit
+
+    scope = indicators.Scope(args.region, args.departement, args.programme, args.domaine, args.depuis, args.jusqu_au)
+    with warehouse.read_connection(db) as con:
+        pdf = rapport.committee_report_pdf(con, scope, args.vue)
+    try:
+        Path(args.out).write_bytes(pdf)
+    except OSError as exc:
+        print(f"Erreur : impossible d'écrire {args.out} ({exc.strerror}).", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"Rapport du comité écrit : {args.out} ({len(pdf) // 1024} Ko, vue {args.vue}).")
+    return EXIT_OK
+
+
 def cmd_modeles(args, db: Path) -> int:
     from pipelines import templates
 
@@ -178,7 +202,7 @@ def cmd_modeles(args, db: Path) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"modeles": cmd_modeles, "init": cmd_init, "kpis": cmd_kpis, "ingest": cmd_ingest, "historique": cmd_historique, "annuler": cmd_annuler}
+COMMANDS = {"rapport": cmd_rapport, "modeles": cmd_modeles, "init": cmd_init, "kpis": cmd_kpis, "ingest": cmd_ingest, "historique": cmd_historique, "annuler": cmd_annuler}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -24,6 +24,27 @@ import pandas as pd
 from pipelines import referentiels as ref
 
 
+# What each indicator means, in French, for methodology pages and report annexes.
+DEFINITIONS = [
+    ("Accompagnement dans le périmètre", "Accompagnement dont la structure est dans le territoire et le domaine "
+     "choisis, du programme choisi, actif pendant la période (commencé avant sa fin, pas terminé avant son début)."),
+    ("Structures accompagnées", "Nombre de structures distinctes ayant au moins un accompagnement dans le périmètre."),
+    ("Heures d'accompagnement", "Somme des heures déclarées des accompagnements du périmètre."),
+    ("Part d'un besoin principal", "Accompagnements dont le besoin principal relève de la catégorie, divisés par "
+     "les accompagnements du périmètre (typologie à deux niveaux du format d'échange)."),
+    ("Structures pour 100 000 habitants", "Structures accompagnées du territoire (lieu du siège) rapportées à sa "
+     "population municipale (Code officiel géographique 2026)."),
+    ("Taux de couverture", "Structures accompagnées divisées par la population de référence de structures "
+     "culturelles de l'ESS fournie par l'observatoire, là où elle existe."),
+    ("Heures par structure", "Heures d'accompagnement divisées par le nombre de structures accompagnées."),
+    ("Objectifs atteints", "Moyenne, en %, des objectifs atteints déclarés lors des mesures de suivi (fin, 6 et "
+     "12 mois)."),
+    ("Emplois et budget avant / après", "Mesurés sur les mêmes structures (appariées), une valeur par structure."),
+    ("Structures toujours actives à 12 mois", "Part des structures suivies à 12 mois dont la dernière mesure "
+     "indique qu'elles sont toujours en activité."),
+]
+
+
 @dataclass(frozen=True)
 class Scope:
     region: str | None = None
@@ -157,3 +178,41 @@ def filter_choices(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
         "periode": con.execute("""
             SELECT min(date_debut) AS debut, max(coalesce(date_fin, date_debut)) AS fin FROM accompagnements""").df(),
     }
+
+
+FILTER_LABELS = {"region": ("Région", "Toutes les régions"), "departement": ("Département", "Tous les départements"),
+                 "programme": ("Programme", "Tous les programmes"), "domaine": ("Domaine culturel", "Tous les domaines")}
+
+
+def _names(choices: dict[str, pd.DataFrame]) -> dict[str, dict[str, str]]:
+    return {field: dict(zip(choices[table]["code"], choices[table]["nom"]))
+            for field, table in (("region", "regions"), ("departement", "departements"),
+                                 ("programme", "programmes"), ("domaine", "domaines"))}
+
+
+def _period_words(scope: Scope) -> str | None:
+    if scope.depuis and scope.jusqu_au:
+        return f"du {scope.depuis:%d/%m/%Y} au {scope.jusqu_au:%d/%m/%Y}"
+    if scope.depuis:
+        return f"depuis le {scope.depuis:%d/%m/%Y}"
+    if scope.jusqu_au:
+        return f"jusqu'au {scope.jusqu_au:%d/%m/%Y}"
+    return None
+
+
+def scope_words(choices: dict[str, pd.DataFrame], scope: Scope) -> str:
+    """The scope in words ("Occitanie · Musique · du 01/01/2024 au 31/12/2024"), for titles and covers."""
+    names = _names(choices)
+    parts = [names[field].get(getattr(scope, field), getattr(scope, field))
+             for field in FILTER_LABELS if getattr(scope, field)]
+    period = _period_words(scope)
+    return " · ".join(parts + ([period] if period else [])) or "ensemble des données"
+
+
+def scope_filters(choices: dict[str, pd.DataFrame], scope: Scope) -> dict[str, str]:
+    """Each filter and its value in French, for a report cover."""
+    names = _names(choices)
+    out = {label: names[field].get(getattr(scope, field), getattr(scope, field)) if getattr(scope, field) else every
+           for field, (label, every) in FILTER_LABELS.items()}
+    out["Période"] = _period_words(scope) or "toute la période"
+    return out

@@ -1,0 +1,104 @@
+"""The committee report ("Rapport du comité") of a scope, as a role may see it.
+
+Built from the very query functions the pages draw (secrecy applied there for a
+funder), so the PDF says what the screen says. No Streamlit: the overview page's
+download button and `python -m pipelines rapport` both call `committee_report`.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from dashboard import charts, fmt
+from pipelines import demo_loader, exports, geo, indicators, roles, secret
+from pipelines.indicators import Scope
+from pipelines.queries import resultats, temoignages, territoires, vue_ensemble
+
+TESTIMONIES = 6
+
+
+def _visible(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[~frame["secret"]] if "secret" in frame.columns else frame
+
+
+SHARES = {"part", "part_active"}  # 0–1 values, printed as percentages
+
+
+def _table(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """Masked cells read "secret", shares read "60 %", columns renamed in French, only those listed."""
+    kept = [c for c in columns if c in frame.columns] + (["secret"] if "secret" in frame.columns else [])
+    out = frame[kept].copy()
+    for column in SHARES & set(out.columns):
+        out[column] = [None if pd.isna(v) else fmt.pourcentage(float(v)) for v in out[column]]
+    return exports.shown_with_secret(out).rename(columns=columns)
+
+
+def committee_report(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str) -> exports.CommitteeReport:
+    rules = roles.role(vue)
+    choices = indicators.filter_choices(con)
+    perimetre, filtres = indicators.scope_words(choices, scope), indicators.scope_filters(choices, scope)
+    overview = vue_ensemble.page_data(con, scope, vue)
+    figures = overview["chiffres"]
+    key_figures = [("Structures accompagnées", fmt.chiffre(figures["structures"])),
+                   ("Accompagnements", fmt.chiffre(figures["accompagnements"])),
+                   ("Heures d'accompagnement", fmt.chiffre(figures["heures"])),
+                   ("Programmes actifs", fmt.chiffre(figures["programmes"]))]
+
+    needs = overview["besoins"]
+    visible_needs = _visible(needs)
+    besoins = exports.Section(
+        "Besoins des structures", "Besoin principal de chaque accompagnement, par catégorie de la typologie.",
+        figures=[charts.besoin_shares(visible_needs, "Part de chaque catégorie comme besoin principal", perimetre)]
+        if len(visible_needs) else [],
+        tables=[("Catégories", _table(needs, {"libelle": "Catégorie", "accompagnements": "Accompagnements",
+                                              "part": "Part"}))])
+
+    level = "departement" if scope.region or scope.departement else "region"
+    areas = territoires.page_data(con, scope, level, vue)["territoires"]
+    layer = "departements" if scope.region or scope.departement else "regions_carte"
+    codes = areas["code"].tolist() if scope.region or scope.departement else None
+    shown = areas.assign(structures=areas["structures"].where(areas["structures"].astype(float) > 0))
+    map_png = exports.figure_to_png(charts.choropleth(
+        shown, geo.read_geojson(layer), "structures", "Structures accompagnées par territoire", perimetre,
+        value_label="structures", codes=codes), width=1000, height=640)
+    carte = exports.Section(
+        "Territoires", "Structures accompagnées au lieu de leur siège.", figures=[map_png],
+        tables=[("Par territoire", _table(areas[areas["structures"].astype(float).fillna(1) > 0], {
+            "nom": "Territoire", "structures": "Structures accompagnées", "accompagnements": "Accompagnements",
+            "taux_100k": "Pour 100 000 habitants"}))])
+
+    outcomes = resultats.page_data(con, scope, vue)
+    follow = outcomes["suivi"]
+    results = exports.Section(
+        "Résultats des programmes", "Parcours, heures et suivi à la fin, à 6 et à 12 mois.",
+        figures=[charts.funnel(_visible(outcomes["entonnoir"]), "Part des accompagnements ayant atteint chaque "
+                               "étape", perimetre)] if len(_visible(outcomes["entonnoir"])) else [],
+        tables=[("Suivi", _table(follow, {"echeance_libelle": "Échéance", "structures": "Structures",
+                                          "objectifs_atteints": "Objectifs atteints (%)", "etp_avant": "ETP avant",
+                                          "etp_apres": "ETP après", "part_active": "Structures actives"})),
+                ("Heures par programme", _table(outcomes["heures"], {
+                    "programme": "Programme", "heures_realisees": "Heures réalisées",
+                    "heures_prevues": "Heures prévues"}))])
+
+    # Only testimonies whose publication is authorised, whoever prints the report.
+    quotes = temoignages.temoignages(con, scope, include_unconsented=False, limite=TESTIMONIES,
+                                     vue=None if rules.unconsented_testimonies else vue)["temoignages"]
+    return exports.CommitteeReport(
+        perimetre=perimetre, filtres=filtres, chiffres_cles=key_figures, besoins=besoins, carte=carte,
+        resultats=results, temoignages=quotes.to_dict("records"), definitions=indicators.DEFINITIONS,
+        regle_secret=secret.rule_text(),
+        vue=("Vue financeur : secret statistique appliqué" if rules.statistical_secrecy else f"Vue {rules.label}"),
+        demo=demo_loader.is_demo(con))
+
+
+def committee_report_pdf(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str) -> bytes:
+    return exports.committee_report_pdf(committee_report(con, scope, vue))
+
+
+def pdf_for(db, scope: Scope, vue: str) -> bytes:
+    """The PDF for a download button: opens its own short read connection when clicked."""
+    from pipelines import warehouse
+
+    with warehouse.read_connection(db) as con:
+        return committee_report_pdf(con, scope, vue)
