@@ -63,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_db(sub.add_parser("annuler", help="annule un import"))
     p.add_argument("import_id", type=int)
 
+    p = with_db(sub.add_parser("population", help="charge la population de référence (taux de couverture)"))
+    p.add_argument("file", metavar="FICHIER",
+                   help="CSV code_territoire;niveau;nb_structures_reference;source;annee (remplace la précédente)")
+
     p = with_db(sub.add_parser("rapport", help="écrit le rapport du comité (PDF) d'un périmètre"))
     p.add_argument("--out", required=True, help="fichier PDF à écrire")
     for name in ("region", "departement", "programme", "domaine"):
@@ -173,6 +177,21 @@ def cmd_annuler(args, db: Path) -> int:
     return EXIT_OK
 
 
+def cmd_population(args, db: Path) -> int:
+    from pipelines import population
+
+    try:
+        count = population.load_reference_population(db, args.file)
+    except population.ReferencePopulationError as exc:
+        print(f"Refusé, rien n'a été écrit : {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except OSError as exc:
+        print(f"Erreur : {args.file} illisible ({exc.strerror}).", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"Population de référence chargée : {count} territoire(s).")
+    return EXIT_OK
+
+
 def cmd_rapport(args, db: Path) -> int:
     from dashboard import rapport  # plotly figures, no Streamlit
 
@@ -202,7 +221,7 @@ def cmd_modeles(args, db: Path) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"rapport": cmd_rapport, "modeles": cmd_modeles, "init": cmd_init, "kpis": cmd_kpis, "ingest": cmd_ingest, "historique": cmd_historique, "annuler": cmd_annuler}
+COMMANDS = {"population": cmd_population, "rapport": cmd_rapport, "modeles": cmd_modeles, "init": cmd_init, "kpis": cmd_kpis, "ingest": cmd_ingest, "historique": cmd_historique, "annuler": cmd_annuler}
 
 if __name__ == "__main__":
     sys.exit(main())

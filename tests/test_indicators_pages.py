@@ -194,3 +194,20 @@ def test_zones_blanches(con):
     regions = set(con.execute("SELECT DISTINCT code_region FROM geo_departements WHERE code IN "
                               "(SELECT unnest($c))", {"c": y2024["code_departement"].unique().tolist()}).df()["code_region"])
     assert regions <= {"28", "76", "93"}
+
+
+def test_population_cli_loads_the_reference_or_refuses_with_the_line(mini_db, tmp_path, capsys):
+    from pipelines import __main__ as cli
+
+    good = tmp_path / "ref.csv"
+    good.write_text("code_territoire;niveau;nb_structures_reference;source;annee\n28;region;8;Test;2025\n",
+                    encoding="utf-8")
+    assert cli.main(["population", "--db", str(mini_db), str(good)]) == 0
+    assert "1 territoire" in capsys.readouterr().out
+    bad = tmp_path / "mauvais.csv"
+    bad.write_text("code_territoire;niveau;nb_structures_reference\n99;region;3\n", encoding="utf-8")
+    assert cli.main(["population", "--db", str(mini_db), str(bad)]) == 1
+    assert "Ligne 2, colonne code_territoire" in capsys.readouterr().err
+    with warehouse.read_connection(mini_db) as con:  # the refused file left the loaded one in place
+        regions = territoires.by_territory(con, Scope(), "region").set_index("code")
+    assert regions.loc["28", "couverture"] == pytest.approx(2 / 8)
