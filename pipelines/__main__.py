@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from pipelines import indicators, warehouse
+from pipelines import indicators, roles, warehouse
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
@@ -43,15 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_db(sub.add_parser("init", help="crée ou met à jour l'entrepôt"))
     p.add_argument("--demo", action="store_true", help="charge les données de démonstration synthétiques")
 
-    p = with_db(sub.add_parser("kpis", help="affiche les indicateurs clés en JSON"))
-    p.add_argument("--region")
-    p.add_argument("--departement")
-    p.add_argument("--programme")
-    p.add_argument("--domaine")
-    p.add_argument("--depuis", type=_date)
-    p.add_argument("--jusqu-au", dest="jusqu_au", type=_date)
-    p.add_argument("--vue", choices=["analyste", "comite", "financeur"], default="analyste",
-                   help="rôle du lecteur : « financeur » applique le secret statistique")
+    def with_scope(p: argparse.ArgumentParser, default_view: str) -> argparse.ArgumentParser:
+        """The dashboard's filters, and whose view (the funder's applies statistical secrecy)."""
+        for name in ("region", "departement", "programme", "domaine"):
+            p.add_argument(f"--{name}")
+        p.add_argument("--depuis", type=_date)
+        p.add_argument("--jusqu-au", dest="jusqu_au", type=_date)
+        p.add_argument("--vue", choices=list(roles.ROLES), default=default_view,
+                       help=f"rôle du lecteur : « financeur » applique le secret statistique (défaut : {default_view})")
+        return with_db(p)
+
+    with_scope(sub.add_parser("kpis", help="affiche les indicateurs clés en JSON"), "analyste")
 
     p = with_db(sub.add_parser("ingest", help="importe des fichiers CSV/XLSX d'un jeu de données"))
     p.add_argument("dataset", help="structures, programmes, accompagnements, ateliers, resultats, temoignages ou auto")
@@ -67,14 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FICHIER",
                    help="CSV code_territoire;niveau;nb_structures_reference;source;annee (remplace la précédente)")
 
-    p = with_db(sub.add_parser("rapport", help="écrit le rapport du comité (PDF) d'un périmètre"))
+    p = with_scope(sub.add_parser("rapport", help="écrit le rapport du comité (PDF) d'un périmètre"), "comite")
     p.add_argument("--out", required=True, help="fichier PDF à écrire")
-    for name in ("region", "departement", "programme", "domaine"):
-        p.add_argument(f"--{name}")
-    p.add_argument("--depuis", type=_date)
-    p.add_argument("--jusqu-au", dest="jusqu_au", type=_date)
-    p.add_argument("--vue", choices=["analyste", "comite", "financeur"], default="comite",
-                   help="rôle du lecteur : « financeur » applique le secret statistique (défaut : comite)")
 
     p = sub.add_parser("modeles", help="écrit les modèles de fichiers (CSV, XLSX) et le dictionnaire des données")
     p.add_argument("--out", required=True, help="dossier de destination (créé au besoin)")
@@ -106,12 +102,15 @@ def cmd_init(args, db: Path) -> int:
     return EXIT_OK
 
 
+def _scope(args) -> indicators.Scope:
+    return indicators.Scope(args.region, args.departement, args.programme, args.domaine, args.depuis, args.jusqu_au)
+
+
 def cmd_kpis(args, db: Path) -> int:
-    scope = indicators.Scope(args.region, args.departement, args.programme, args.domaine, args.depuis, args.jusqu_au)
     from pipelines.queries import vue_ensemble
 
     with warehouse.read_connection(db) as con:
-        figures = vue_ensemble.kpis(con, scope, args.vue)
+        figures = vue_ensemble.kpis(con, _scope(args), args.vue)
     print(json.dumps(figures, ensure_ascii=False, indent=2))
     return EXIT_OK
 
@@ -195,7 +194,7 @@ def cmd_population(args, db: Path) -> int:
 def cmd_rapport(args, db: Path) -> int:
     from dashboard import rapport  # plotly figures, no Streamlit
 
-    scope = indicators.Scope(args.region, args.departement, args.programme, args.domaine, args.depuis, args.jusqu_au)
+    scope = _scope(args)
     with warehouse.read_connection(db) as con:
         pdf = rapport.committee_report_pdf(con, scope, args.vue)
     try:
