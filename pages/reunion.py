@@ -16,7 +16,7 @@ import streamlit as st
 
 from dashboard import auth, charts, data, filters, fmt, layout
 from dashboard.entry import through_app
-from pipelines import indicators, roles
+from pipelines import indicators
 from pipelines.queries import resultats as q_resultats
 from pipelines.queries import vue_ensemble as q_vue_ensemble
 from pipelines.queries import temoignages as q_temoignages
@@ -84,7 +84,6 @@ def build_screens(scope: indicators.Scope, where: str, role: str | None) -> list
     Figures come from the overview's query (pipelines.queries.vue_ensemble), which masks them
     for a role under statistical secrecy; masked rows are left out of the charts.
     """
-    masked = role is not None and roles.ROLES[role].statistical_secrecy
     overview = data.fetch(q_vue_ensemble.page_data, scope, role)
     figures = overview["chiffres"]
     if overview["annees"].empty:
@@ -107,8 +106,8 @@ def build_screens(scope: indicators.Scope, where: str, role: str | None) -> list
     screens.append(Screen(AGENDA[2], "Structures accompagnées par département",
                           chart(charts.structures_by_territory(territories, "", where))))
 
-    funnel = data.fetch(q_resultats.funnel, scope)
-    if len(funnel) and not masked:
+    funnel = layout.without_secret(data.fetch(q_resultats.page_data, scope, role)["entonnoir"])
+    if len(funnel):
         screens.append(Screen(AGENDA[3], "Parcours des accompagnements, étape par étape",
                               chart(charts.funnel(funnel, "", where))))
     if not any(s.section == AGENDA[3] for s in screens):
