@@ -100,7 +100,8 @@ def key_figures(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict:
                coalesce(sum(heures), 0) AS heures,
                count(DISTINCT id_programme) AS programmes
         FROM acc""", scope).iloc[0]
-    return {k: (float(v) if k == "heures" else int(v)) for k, v in row.items()}
+    # Hours are declared to the tenth: round off the float sum's noise (19752.099999999995).
+    return {k: (round(float(v), 2) if k == "heures" else int(v)) for k, v in row.items()}
 
 
 def part_besoin_principal(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, float]:
