@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import duckdb
+import numpy as np
 import pandas as pd
 from stdnum.fr import siret as stdnum_siret
 
@@ -59,7 +60,7 @@ class FileCheck:
     problems: list[pd.DataFrame] = field(default_factory=list)
     file_refused: bool = False
 
-    def add(self, mask: pd.Series, column: str, message: str | pd.Series, severity: str = ERROR,
+    def add(self, mask: pd.Series, column: str, message: "str | pd.Series | _Message", severity: str = ERROR,
             raw_values: pd.Series | None = None) -> None:
         mask = mask.fillna(False).astype(bool)
         if not mask.any():
@@ -69,7 +70,9 @@ class FileCheck:
         if raw_values is None:
             raw_values = self.raw_column(column)
         value = raw_values.reindex(lines) if raw_values is not None else pd.Series("", index=lines)
-        if isinstance(message, pd.Series):
+        if isinstance(message, _Message):
+            message = message.render(lines)
+        elif isinstance(message, pd.Series):
             message = message.reindex(lines)
         self.problems.append(pd.DataFrame({
             "jeu": self.dataset.name,
@@ -257,13 +260,56 @@ def _report_ragged_lines(check: FileCheck, raw: RawTable) -> None:
     check.problems[-1]["colonne"] = where.reindex(check.problems[-1]["ligne"]).fillna("").to_numpy()
 
 
-def _msg(template: str, values: pd.Series) -> pd.Series:
-    """Vectorised message: template with {v} replaced by each value (long values clipped)."""
-    before, _, after = template.partition("{v}")
-    return before + clip(values.fillna("").astype(str)) + after
+class _Message:
+    """A message template with {v} replaced by each line's value, rendered only for the lines that fail."""
+
+    __slots__ = ("before", "after", "values")
+
+    def __init__(self, template: str, values: pd.Series):
+        self.before, _, self.after = template.partition("{v}")
+        self.values = values
+
+    def render(self, lines: pd.Index) -> pd.Series:
+        """The messages of `lines` (long values clipped)."""
+        return self.before + clip(self.values.reindex(lines).fillna("").astype(str)) + self.after
+
+
+def _msg(template: str, values: pd.Series) -> _Message:
+    """Vectorised message: template with {v} replaced by each value (long values clipped), built lazily."""
+    return _Message(template, values)
 
 
 def _check_column(check: FileCheck, column: Column, cells: pd.Series, reference: "Reference") -> pd.Series:
+    """Every rule of one column, run once per distinct cell value, then spread back to the lines.
+
+    Each rule of a column depends on the cell alone, so an export of a million lines that repeats a few
+    thousand values (dates, codes, need lists) is checked on those few thousand: the problems found for a
+    value are reported on every line holding it, the typed value is copied to each of them.
+    """
+    codes, uniques = pd.factorize(cells, use_na_sentinel=False)
+    distinct = pd.Series(uniques, dtype=cells.dtype, name=cells.name)
+    sub = FileCheck(raw=check.raw, dataset=check.dataset, columns=check.columns,
+                    typed=pd.DataFrame(index=distinct.index))
+    sub._raw_cells = pd.DataFrame({column.name: distinct})
+    typed = _check_values(sub, column, distinct, reference)
+    lines = cells.index.to_numpy()
+    for problems in sub.problems:
+        check.problems.append(_spread(problems, codes, lines, len(distinct)))
+    return typed.take(codes).set_axis(cells.index)
+
+
+def _spread(problems: pd.DataFrame, codes: np.ndarray, lines: np.ndarray, n_distinct: int) -> pd.DataFrame:
+    """Problems found on distinct values (`ligne` = position of the value) → one row per line holding it."""
+    row_of_value = np.full(n_distinct, -1, dtype="int64")
+    row_of_value[problems["ligne"].to_numpy(dtype="int64")] = np.arange(len(problems))
+    which = row_of_value[codes]
+    hit = np.flatnonzero(which >= 0)
+    spread = problems.iloc[which[hit]].reset_index(drop=True)
+    spread["ligne"] = lines[hit].astype("int64")
+    return spread
+
+
+def _check_values(check: FileCheck, column: Column, cells: pd.Series, reference: "Reference") -> pd.Series:
     name = column.name
     formula = cells.str.fullmatch(FORMULA, na=False)
     check.add(formula, name, _msg(

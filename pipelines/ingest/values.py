@@ -32,11 +32,17 @@ def normalize_keys(values: pd.Series) -> pd.Series:
     return values.map(mapping)
 
 
-def parse_enum(values: pd.Series, choices: Mapping[str, str]) -> tuple[pd.Series, pd.Series]:
+def _enum_lookup(choices: Mapping[str, str]) -> dict[str, str]:
+    """Normalised code or label → code."""
     lookup = {}
     for code, label in choices.items():
         lookup[normalize_key(code)] = code
         lookup[normalize_key(label)] = code
+    return lookup
+
+
+def parse_enum(values: pd.Series, choices: Mapping[str, str]) -> tuple[pd.Series, pd.Series]:
+    lookup = _enum_lookup(choices)
     parsed = normalize_keys(values).map(lookup)
     return parsed, values.notna() & parsed.isna()
 
@@ -116,29 +122,56 @@ def parse_boolean(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return parsed, values.notna() & parsed.isna()
 
 
-def split_list(values: pd.Series) -> pd.Series:
-    """'a | b||c' → ['a', 'b', 'c']; missing stays missing."""
-    def split(cell: object) -> object:
-        if cell is None or cell is pd.NA or (isinstance(cell, float) and np.isnan(cell)):
-            return None
-        items = [part.strip() for part in str(cell).split("|")]
-        return [item for item in items if item] or None
+def _split(cell: str) -> list[str] | None:
+    items = [part.strip() for part in str(cell).split("|")]
+    return [item for item in items if item] or None
 
-    return values.map(split, na_action="ignore").astype(object).where(values.notna(), None)
+
+def _distinct(values: pd.Series) -> tuple[np.ndarray, list]:
+    """(code of each cell, distinct non-missing values); code -1 = missing."""
+    codes, uniques = pd.factorize(values)
+    return codes, list(uniques)
+
+
+def _spread(per_value: list, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """Object Series giving each cell the entry of its distinct value (None where missing)."""
+    table = np.empty(len(per_value) + 1, dtype=object)
+    table[:len(per_value)] = per_value
+    table[-1] = None
+    return pd.Series(table[codes], index=index, dtype=object)
+
+
+def split_list(values: pd.Series) -> pd.Series:
+    """'a | b||c' → ['a', 'b', 'c']; missing stays missing. Split once per distinct cell."""
+    codes, uniques = _distinct(values)
+    return _spread([_split(cell) for cell in uniques], codes, values.index)
 
 
 def parse_enum_list(values: pd.Series, choices: Mapping[str, str]) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Returns (parsed lists, bad mask, the unknown items joined, for the message)."""
-    lists = split_list(values)
-    exploded = lists.explode()
-    parsed_items, bad_items = parse_enum(exploded.astype("string"), choices)
-    parsed_items = parsed_items.where(~bad_items)
-    bad = bad_items.groupby(level=0).any().reindex(values.index, fill_value=False)
-    unknown = exploded[bad_items].groupby(level=0).agg(lambda s: ", ".join(map(str, s)))
-    regrouped = parsed_items.dropna().groupby(level=0).agg(list)
-    result = pd.Series(None, index=values.index, dtype=object)
-    result.loc[regrouped.index] = regrouped
-    return result, bad, unknown.reindex(values.index)
+    """Returns (parsed lists, bad mask, the unknown items joined, for the message).
+
+    Computed once per distinct cell: a need list repeats a few thousand combinations over a million lines.
+    """
+    lookup = _enum_lookup(choices)
+    keys: dict[str, str] = {}
+    codes, uniques = _distinct(values)
+    parsed, unknown = [], []
+    for cell in uniques:
+        found, missed = [], []
+        for item in _split(cell) or ():
+            key = keys.get(item)
+            if key is None:
+                key = keys[item] = normalize_key(item)
+            code = lookup.get(key)
+            if code is None:
+                missed.append(item)
+            else:
+                found.append(code)
+        parsed.append(found or None)
+        unknown.append(", ".join(missed) if missed else None)
+    unknown_items = _spread(unknown, codes, values.index)
+    bad = pd.Series(unknown_items.notna().to_numpy(), index=values.index)
+    return _spread(parsed, codes, values.index), bad, unknown_items.where(bad)
 
 
 def strip_cells(frame: pd.DataFrame) -> pd.DataFrame:
