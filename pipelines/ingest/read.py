@@ -172,6 +172,11 @@ def _read_csv(file_name: str, data: bytes, sha: str) -> RawTable:
         raise UnreadableFile(f"{file_name} : le fichier semble binaire : attendu un CSV texte ou un classeur .xlsx.")
     delimiter = sniff_delimiter(text)
     extra = None
+    frame = _read_plain(text, delimiter)
+    if frame is not None:
+        # Every record has the header's number of fields (the Arrow reader refuses any other).
+        counts = pd.Series(np.full(len(frame), frame.shape[1], dtype="int64"))
+        return _finish_csv(file_name, sha, frame, counts, None, encoding, delimiter)
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -191,6 +196,11 @@ def _read_csv(file_name: str, data: bytes, sha: str) -> RawTable:
     except pd.errors.EmptyDataError:
         raise UnreadableFile(f"{file_name} : {EMPTY_FILE}") from None
     counts = _field_counts(text, delimiter, len(frame))
+    return _finish_csv(file_name, sha, frame, counts, extra, encoding, delimiter)
+
+
+def _finish_csv(file_name: str, sha: str, frame: pd.DataFrame, counts: pd.Series | None, extra: pd.Series | None,
+                encoding: str, delimiter: str) -> RawTable:
     header_width = int(counts.iloc[0]) if counts is not None else frame.shape[1]
     if extra is None:
         extra = pd.Series(False, index=frame.index)
@@ -214,6 +224,50 @@ def _read_csv(file_name: str, data: bytes, sha: str) -> RawTable:
         ragged = counts.set_axis(bad.index)[bad]
         table.ragged = ragged[ragged.index.isin(table.frame.index)]
     return table
+
+
+def _read_plain(text: str, delimiter: str) -> pd.DataFrame | None:
+    """The common export, read by Arrow's multithreaded CSV reader; None when it is not that simple case.
+
+    Only a file without any quote, whose every line has the header's number of fields (more than one) and
+    no blank line: then splitting at line breaks and delimiters is all the parsing there is, and the result
+    is the C parser's, cell for cell. Anything else (quotes, ragged or blank lines, a line longer than a
+    block) goes the general way, which counts and reports fields line by line.
+    """
+    if '"' in text:
+        return None
+    first = _LINE_BREAKS.split(text[:1_000_000], maxsplit=1)[0]
+    width = first.count(delimiter) + 1
+    if width < 2:
+        return None
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    names = [str(i) for i in range(width)]
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pa_csv.ReadOptions(column_names=names),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
+                                              escape_char=False, newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(column_types={n: pa.large_string() for n in names},
+                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowException, UnicodeEncodeError):
+        return None
+    if table.num_rows == 0:
+        return None
+    frame = pd.DataFrame({i: pd.Series(table.column(i), dtype="str") for i in range(width)})
+    # A blank line comes out as a row of empty cells, like a line of bare delimiters would: let the general
+    # way tell them apart (one field, not the header's number).
+    empty = frame[0] == ""
+    for i in range(1, width):
+        if not empty.any():
+            break
+        empty &= frame[i] == ""
+    if empty.any():
+        return None
+    return frame
 
 
 def _field_counts(text: str, delimiter: str, records: int) -> pd.Series | None:
@@ -321,7 +375,8 @@ def _xlsx_cell(value: object) -> str:
 
 
 def _as_raw_table(file_name: str, sha: str, fmt: str, frame: pd.DataFrame, **kw) -> RawTable:
-    frame = frame.fillna("")
+    if frame.isna().to_numpy().any():
+        frame = frame.fillna("")
     headers = [str(h).strip() for h in frame.iloc[0].tolist()] if len(frame) else []
     # Trailing unnamed empty columns (a stray delimiter at the end of each line, or the thousands of
     # columns a spreadsheet exports once a far cell was touched) carry nothing. Vectorised: a loop
@@ -332,10 +387,17 @@ def _as_raw_table(file_name: str, sha: str, fmt: str, frame: pd.DataFrame, **kw)
         keep = int(np.flatnonzero(used)[-1]) + 1 if used.any() else 0
         headers = headers[:keep]
         frame = frame.iloc[:, :keep]
-    body = frame.iloc[1:].copy()
+    body = frame.iloc[1:].copy(deep=False)
     body.columns = [str(i) for i in range(body.shape[1])]
     body.index = pd.RangeIndex(2, 2 + len(body), name="ligne")
-    # Fully blank lines are not data (but keep the numbering of the others).
-    blank = (body.apply(lambda col: col.str.strip()) == "").all(axis=1)
-    body = body[~blank]
+    # Fully blank lines are not data (but keep the numbering of the others). Column by column, on the
+    # lines still blank so far: the first column alone clears nearly every line.
+    blank = np.ones(len(body), dtype=bool)
+    for name in body.columns:
+        candidates = np.flatnonzero(blank)
+        if not len(candidates):
+            break
+        blank[candidates] = (body[name].iloc[candidates].str.strip() == "").to_numpy(dtype=bool)
+    if blank.any():
+        body = body[~blank]
     return RawTable(file_name=file_name, sha256=sha, format=fmt, headers=headers, frame=body, **kw)
