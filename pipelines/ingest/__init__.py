@@ -108,8 +108,7 @@ def preview(db: Path, uploads: list[Upload]) -> IngestResult:
 def _predict_changes(con: duckdb.DuckDBPyConnection, batch: BatchCheck) -> None:
     for f in batch.files:
         ds = f.dataset
-        valid = f.valid[ds.column_names].reset_index(drop=True)
-        con.register("candidate", valid)
+        con.register("candidate", load.as_arrow(f.valid[ds.column_names].reset_index(drop=True)))
         same = " AND ".join(f"CAST(c.{c.name} AS {c.sql_type}) IS NOT DISTINCT FROM t.{c.name}" for c in ds.columns)
         counts = dict(con.execute(
             f"""SELECT CASE WHEN t.{ds.id_column} IS NULL THEN 'nouveau' WHEN {same} THEN 'inchange' ELSE 'modifie' END, count(*)

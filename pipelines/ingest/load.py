@@ -25,14 +25,39 @@ def _typed_select(dataset: str, source: str) -> str:
     return ", ".join(f"CAST({source}.{c.name} AS {c.sql_type}) AS {c.name}" for c in ds.columns)
 
 
+def as_arrow(frame: pd.DataFrame) -> "pa.Table | pd.DataFrame":
+    """The frame as an Arrow table for DuckDB to scan without touching Python objects (the frame itself if
+    a column cannot be converted, e.g. mixed types: DuckDB's own conversion then decides, as before)."""
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError):
+        return frame
+
+
 def classify_and_write(con: duckdb.DuckDBPyConnection, dataset: str, rows: pd.DataFrame, import_id: int) -> dict[str, int]:
     """Upsert `rows` (typed, dataset columns) and return counts new/updated/unchanged."""
     ds = DATASETS[dataset]
     key = ds.id_column
-    frame = rows[ds.column_names].reset_index(drop=True)
-    con.register("incoming_frame", frame)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT {_typed_select(dataset, 'incoming_frame')} FROM incoming_frame")
-    con.unregister("incoming_frame")
+    cols = ", ".join(ds.column_names)
+    con.register("incoming_frame", as_arrow(rows[ds.column_names].reset_index(drop=True)))
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT {_typed_select(dataset, 'incoming_frame')} FROM incoming_frame")
+    finally:
+        con.unregister("incoming_frame")
+    existing = con.execute(f"SELECT count(*) FROM incoming i SEMI JOIN {dataset} t ON t.{key} = i.{key}").fetchall()[0][0]
+    if not existing:
+        # Only new rows (a first import): no classification, no history of previous states.
+        con.execute(
+            f"""INSERT INTO historique_{dataset} ({key}, import_id, action)
+                SELECT {key}, ?, 'ajout' FROM incoming""",
+            [import_id],
+        )
+        con.execute(f"INSERT INTO {dataset} ({cols}, import_id) SELECT {cols}, ? FROM incoming", [import_id])
+        n = con.execute("SELECT count(*) FROM incoming").fetchall()[0][0]
+        con.execute("DROP TABLE incoming")
+        return {"nouveau": int(n), "modifie": 0, "inchange": 0}
     same = " AND ".join(f"i.{c} IS NOT DISTINCT FROM t.{c}" for c in ds.column_names)
     con.execute(
         f"""
@@ -43,7 +68,6 @@ def classify_and_write(con: duckdb.DuckDBPyConnection, dataset: str, rows: pd.Da
         """
     )
     counts = dict(con.execute("SELECT statut, count(*) FROM classified GROUP BY statut").fetchall())
-    cols = ", ".join(ds.column_names)
     con.execute(
         f"""INSERT INTO historique_{dataset} ({cols}, import_id, action)
             SELECT {', '.join('t.' + c for c in ds.column_names)}, ?, 'modification'
@@ -62,6 +86,8 @@ def classify_and_write(con: duckdb.DuckDBPyConnection, dataset: str, rows: pd.Da
             JOIN classified c ON c.id = i.{key} AND c.statut IN ('nouveau', 'modifie')""",
         [import_id],
     )
+    con.execute("DROP TABLE incoming")
+    con.execute("DROP TABLE classified")
     return {k: int(counts.get(k, 0)) for k in ("nouveau", "modifie", "inchange")}
 
 
