@@ -108,7 +108,7 @@ def preview(db: Path, uploads: list[Upload]) -> IngestResult:
 def _predict_changes(con: duckdb.DuckDBPyConnection, batch: BatchCheck) -> None:
     for f in batch.files:
         ds = f.dataset
-        con.register("candidate", load.as_arrow(f.valid[ds.column_names].reset_index(drop=True)))
+        con.register("candidate", f.valid_table())
         same = " AND ".join(f"CAST(c.{c.name} AS {c.sql_type}) IS NOT DISTINCT FROM t.{c.name}" for c in ds.columns)
         counts = dict(con.execute(
             f"""SELECT CASE WHEN t.{ds.id_column} IS NULL THEN 'nouveau' WHEN {same} THEN 'inchange' ELSE 'modifie' END, count(*)
@@ -146,7 +146,7 @@ def ingest(db: Path, uploads: list[Upload], *, valid_only: bool = False, role: s
             import_id = load.next_import_id(con)
             for i, (summary, f) in enumerate(zip(files, batch.files)):
                 progress(0.4 + 0.5 * i / len(files), f"Écriture de {f.raw.file_name}")
-                summary.update(load.classify_and_write(con, f.dataset.name, f.valid, import_id))
+                summary.update(load.classify_and_write(con, f.dataset.name, f.valid_table(), import_id))
             totals.update({k: sum(f[k] for f in files) for k in ("nouveau", "modifie", "inchange")})
             if totals["nouveau"] + totals["modifie"] == 0:
                 result = IngestResult("inchange", _describe("inchange", totals), problems, files, totals, raws=raws, batch=batch)

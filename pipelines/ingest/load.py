@@ -12,6 +12,7 @@ import json
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from pipelines.datasets import DATASETS, LOAD_ORDER
 
@@ -36,12 +37,15 @@ def as_arrow(frame: pd.DataFrame) -> "pa.Table | pd.DataFrame":
         return frame
 
 
-def classify_and_write(con: duckdb.DuckDBPyConnection, dataset: str, rows: pd.DataFrame, import_id: int) -> dict[str, int]:
-    """Upsert `rows` (typed, dataset columns) and return counts new/updated/unchanged."""
+def classify_and_write(con: duckdb.DuckDBPyConnection, dataset: str, rows: "pd.DataFrame | pa.Table",
+                       import_id: int) -> dict[str, int]:
+    """Upsert `rows` (typed, dataset columns; a frame or an Arrow table) and return counts new/updated/unchanged."""
     ds = DATASETS[dataset]
     key = ds.id_column
     cols = ", ".join(ds.column_names)
-    con.register("incoming_frame", as_arrow(rows[ds.column_names].reset_index(drop=True)))
+    if isinstance(rows, pd.DataFrame):
+        rows = as_arrow(rows[ds.column_names].reset_index(drop=True))
+    con.register("incoming_frame", rows)
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT {_typed_select(dataset, 'incoming_frame')} FROM incoming_frame")
     finally:

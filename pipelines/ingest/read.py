@@ -172,7 +172,11 @@ def _read_csv(file_name: str, data: bytes, sha: str) -> RawTable:
         raise UnreadableFile(f"{file_name} : le fichier semble binaire : attendu un CSV texte ou un classeur .xlsx.")
     delimiter = sniff_delimiter(text)
     extra = None
-    frame = _read_plain(text, delimiter)
+    # The bytes themselves when they are that UTF-8 text (no re-encoding of a 100 MB string).
+    utf8 = None
+    if encoding in ("UTF-8", "UTF-8 (BOM)") and data and data[-1] < 0x80:
+        utf8 = memoryview(data)[3:] if encoding == "UTF-8 (BOM)" else memoryview(data)
+    frame = _read_plain(text, delimiter, utf8)
     if frame is not None:
         # Every record has the header's number of fields (the Arrow reader refuses any other).
         counts = pd.Series(np.full(len(frame), frame.shape[1], dtype="int64"))
@@ -226,7 +230,7 @@ def _finish_csv(file_name: str, sha: str, frame: pd.DataFrame, counts: pd.Series
     return table
 
 
-def _read_plain(text: str, delimiter: str) -> pd.DataFrame | None:
+def _read_plain(text: str, delimiter: str, utf8: memoryview | None = None) -> pd.DataFrame | None:
     """The common export, read by Arrow's multithreaded CSV reader; None when it is not that simple case.
 
     Only a file without any quote, whose every line has the header's number of fields (more than one) and
@@ -246,7 +250,7 @@ def _read_plain(text: str, delimiter: str) -> pd.DataFrame | None:
     names = [str(i) for i in range(width)]
     try:
         table = pa_csv.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            pa.BufferReader(pa.py_buffer(utf8)) if utf8 is not None else io.BytesIO(text.encode("utf-8")),
             read_options=pa_csv.ReadOptions(column_names=names),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
                                               escape_char=False, newlines_in_values=False, ignore_empty_lines=False),

@@ -51,6 +51,34 @@ FRANCE_BOXES = [
 ]
 
 
+class DistinctCells:
+    """A column of cells as its distinct values and the code of each line's value.
+
+    Exports repeat values (dates, codes, need lists): rules run on `values`, and the full column
+    (`values` spread to the lines) is built only when something asks for it.
+    """
+
+    __slots__ = ("codes", "values", "index", "_full")
+
+    def __init__(self, codes: np.ndarray, values: pd.Series, index: pd.Index):
+        self.codes, self.values, self.index = codes, values, index
+        self._full: pd.Series | None = None
+
+    @classmethod
+    def stripped(cls, column: pd.Series) -> "DistinctCells":
+        """Cells trimmed, an empty cell missing (values.strip_cells), computed once per distinct raw cell."""
+        codes, uniques = pd.factorize(column, use_na_sentinel=False)
+        trimmed = V.strip_cells(pd.DataFrame({"v": pd.Series(uniques, dtype=column.dtype)}))["v"]
+        # " A1" and "A1" are one value once trimmed.
+        merged, distinct = pd.factorize(trimmed, use_na_sentinel=False)
+        return cls(merged[codes], pd.Series(distinct, dtype=trimmed.dtype), column.index)
+
+    def full(self) -> pd.Series:
+        if self._full is None:
+            self._full = self.values.take(self.codes).set_axis(self.index)
+        return self._full
+
+
 @dataclass
 class FileCheck:
     raw: RawTable
@@ -92,28 +120,72 @@ class FileCheck:
         if severity == ERROR:
             self.file_refused = True
 
-    _raw_cells: pd.DataFrame | None = None
+    # Trimmed cells of each recognised column (canonical name → cells as a Series, or as distinct values).
+    _raw_cells: dict[str, "pd.Series | DistinctCells"] = field(default_factory=dict, repr=False)
+    # Typed value of each line as (code per line, typed distinct values), for the columns checked per value.
+    _typed_codes: dict[str, tuple[np.ndarray, pd.Series]] = field(default_factory=dict, repr=False)
+    _cache: dict = field(default_factory=dict, repr=False)
 
     def raw_column(self, column: str) -> pd.Series | None:
-        if self._raw_cells is None or column not in self._raw_cells:
-            return None
-        return self._raw_cells[column]
+        cells = self._raw_cells.get(column)
+        return cells.full() if isinstance(cells, DistinctCells) else cells
 
     def problem_frame(self) -> pd.DataFrame:
         if not self.problems:
             return pd.DataFrame(columns=PROBLEM_COLUMNS)
         return pd.concat(self.problems, ignore_index=True)
 
+    def _cached(self, what: str, compute):
+        """`compute()`, kept until a problem is added or the typed frame changes."""
+        state = (len(self.problems), self.file_refused, id(self.typed), self.typed.shape)
+        hit = self._cache.get(what)
+        if hit is None or hit[0] != state:
+            hit = self._cache[what] = (state, compute())
+        return hit[1]
+
     @property
     def rejected_lines(self) -> pd.Index:
         if self.file_refused:
             return self.typed.index
-        frame = self.problem_frame()
-        return pd.Index(frame.loc[frame["gravite"] == ERROR, "ligne"].unique())
+        return self._cached("rejected", self._rejected_lines)
+
+    def _rejected_lines(self) -> pd.Index:
+        errors = [p["ligne"].to_numpy()[(p["gravite"] == ERROR).to_numpy()] for p in self.problems]
+        errors = [e for e in errors if len(e)]
+        if not errors:
+            return pd.Index([], dtype="int64")
+        return pd.Index(pd.unique(np.concatenate(errors)))
 
     @property
     def valid(self) -> pd.DataFrame:
-        return self.typed[~self.typed.index.isin(self.rejected_lines)]
+        """The typed lines without error (the typed frame itself when no line is rejected: do not modify it)."""
+        return self._cached("valid", self._valid)
+
+    def valid_table(self):
+        """`valid`'s dataset columns as an Arrow table (for DuckDB to scan without Python objects), each column
+        converted once per distinct value then taken to the lines; the frame itself if a column cannot be."""
+        import pyarrow as pa
+
+        rejected = self.rejected_lines
+        keep = np.flatnonzero(~self.typed.index.isin(rejected)) if len(rejected) else None
+        columns = {}
+        try:
+            for name in self.dataset.column_names:
+                if name in self._typed_codes:
+                    codes, distinct = self._typed_codes[name]
+                    columns[name] = pa.array(distinct, from_pandas=True).take(codes if keep is None else codes[keep])
+                else:
+                    values = self.typed[name] if keep is None else self.typed[name].iloc[keep]
+                    columns[name] = pa.array(values, from_pandas=True)
+            return pa.table(columns)
+        except (pa.ArrowException, TypeError, ValueError):
+            return self.valid[self.dataset.column_names].reset_index(drop=True)
+
+    def _valid(self) -> pd.DataFrame:
+        rejected = self.rejected_lines
+        if not len(rejected):
+            return self.typed
+        return self.typed[~self.typed.index.isin(rejected)]
 
 
 @dataclass
@@ -167,19 +239,18 @@ def check_file(raw: RawTable, dataset: Dataset, reference: "Reference") -> FileC
     check = FileCheck(raw=raw, dataset=dataset, columns=columns, typed=pd.DataFrame(index=raw.frame.index))
     _report_headers(check, raw, dataset, positions)
 
-    cells = V.strip_cells(raw.frame[[positions[c] for c in columns]]) if columns else pd.DataFrame(index=raw.frame.index)
-    cells.columns = list(columns)
-    check._raw_cells = cells
+    for name in columns:
+        check._raw_cells[name] = DistinctCells.stripped(raw.frame[positions[name]])
     if raw.frame.empty:
         check.add_file_problem("", "Le fichier ne contient aucune ligne de données (seulement l'en-tête) : "
                                    "ajoutez une ligne par enregistrement sous l'en-tête.")
     _report_ragged_lines(check, raw)
 
     for column in dataset.columns:
-        if column.name in cells:
-            check.typed[column.name] = _check_column(check, column, cells[column.name], reference)
+        if column.name in check._raw_cells:
+            check.typed[column.name] = _check_column(check, column, check._raw_cells[column.name], reference)
         else:
-            check.typed[column.name] = pd.Series(None, index=cells.index, dtype=object)
+            check.typed[column.name] = pd.Series(None, index=raw.frame.index, dtype=object)
     _check_rows(check, dataset.name)
     _check_unique_ids(check)
     return check
@@ -279,22 +350,22 @@ def _msg(template: str, values: pd.Series) -> _Message:
     return _Message(template, values)
 
 
-def _check_column(check: FileCheck, column: Column, cells: pd.Series, reference: "Reference") -> pd.Series:
+def _check_column(check: FileCheck, column: Column, cells: DistinctCells, reference: "Reference") -> pd.Series:
     """Every rule of one column, run once per distinct cell value, then spread back to the lines.
 
     Each rule of a column depends on the cell alone, so an export of a million lines that repeats a few
     thousand values (dates, codes, need lists) is checked on those few thousand: the problems found for a
     value are reported on every line holding it, the typed value is copied to each of them.
     """
-    codes, uniques = pd.factorize(cells, use_na_sentinel=False)
-    distinct = pd.Series(uniques, dtype=cells.dtype, name=cells.name)
+    codes, distinct = cells.codes, cells.values
     sub = FileCheck(raw=check.raw, dataset=check.dataset, columns=check.columns,
                     typed=pd.DataFrame(index=distinct.index))
-    sub._raw_cells = pd.DataFrame({column.name: distinct})
+    sub._raw_cells[column.name] = distinct
     typed = _check_values(sub, column, distinct, reference)
     lines = cells.index.to_numpy()
     for problems in sub.problems:
         check.problems.append(_spread(problems, codes, lines, len(distinct)))
+    check._typed_codes[column.name] = (codes, typed)
     return typed.take(codes).set_axis(cells.index)
 
 
@@ -478,10 +549,24 @@ def _given(check: FileCheck, column: str) -> pd.Series:
     return raw.notna() if raw is not None else pd.Series(False, index=check.typed.index)
 
 
+def _duplicated(check: FileCheck, column: str) -> pd.Series:
+    """Lines whose (present) typed value is on another line too; counted on codes when the column has them."""
+    values = check.typed[column]
+    if column not in check._typed_codes:
+        return values.notna() & values.duplicated(keep=False)
+    codes, distinct = check._typed_codes[column]
+    # Distinct cells may give one typed value: number the typed values, then count lines per number.
+    numbers, uniques = pd.factorize(distinct)
+    per_line = numbers[codes]
+    present = per_line >= 0
+    lines_per_value = np.bincount(per_line[present], minlength=len(uniques))
+    return pd.Series(present & (lines_per_value[np.where(present, per_line, 0)] > 1), index=values.index)
+
+
 def _check_unique_ids(check: FileCheck) -> None:
     id_col = check.dataset.id_column
     ids = check.typed[id_col]
-    dup = ids.notna() & ids.duplicated(keep=False)
+    dup = _duplicated(check, id_col)
     if dup.any():
         lines = pd.Series(ids.index, index=ids.index)[dup].groupby(ids[dup]).agg(
             lambda s: ", ".join(map(str, s.tolist()[:5])) + (f" et {len(s) - 5} autres" if len(s) > 5 else ""))
@@ -555,11 +640,15 @@ def _check_ids_across_files(checks: list[FileCheck]) -> None:
 
 def _check_reference(check: FileCheck, column: Column, reference: Reference, valid_ids: dict[str, pd.Index]) -> None:
     values = check.typed[column.name]
-    present = values.notna()
+    # Once per distinct value when the column has them (a reference repeats over many lines).
+    codes, distinct = check._typed_codes.get(column.name, (None, values))
+    present = distinct.notna()
     if not present.any():
         return
-    known = reference.existing_ids(column.references, values).append(valid_ids.get(column.references, pd.Index([])))
-    orphan = present & ~values.isin(known)
+    known = reference.existing_ids(column.references, distinct).append(valid_ids.get(column.references, pd.Index([])))
+    orphan = present & ~distinct.isin(known)
+    if codes is not None:
+        orphan = pd.Series(orphan.to_numpy(dtype=bool)[codes], index=values.index)
     check.add(orphan, column.name, _msg(
         f"{REFERENCE_NOUNS[column.references]} {{v}} introuvable : ni dans l'entrepôt, ni parmi les lignes valides "
         f"de ce lot ; importez d'abord le fichier {column.references} ou corrigez l'identifiant.", values))
