@@ -581,10 +581,12 @@ def render(report: dict) -> str:
         "",
         "What each path does:",
         "",
-        "- *Observatoire*: reads the bytes, decodes and sniffs them, `pd.read_csv` as strings, then every "
-        "rule of the interchange format (required cells, dates, decimals, enumerations by code or label, "
-        "need lists, references to structures and programmes, unique ids, date order), then the upsert with "
-        "history into a private copy of the warehouse, commit, checkpoint and atomic swap.",
+        "- *Observatoire*: reads the bytes, decodes and sniffs them, parses them as strings (Arrow's CSV "
+        "reader for a plain export, without quotes and with every line as wide as the header; `pd.read_csv` "
+        "otherwise), then every rule of the interchange format (required cells, dates, decimals, enumerations "
+        "by code or label, need lists, references to structures and programmes, unique ids, date order), each "
+        "column's rules run once per distinct cell value, then the upsert with history (from an Arrow table) "
+        "into a private copy of the warehouse, commit, checkpoint and atomic swap.",
         f"- *DuckDB raw*: `CREATE TABLE accompagnements AS SELECT * FROM read_csv(…)` into a new file; "
         f"auto-detection types {sum(1 for t in raw['types'].values() if t == 'VARCHAR')} of "
         f"{len(raw['types'])} columns as VARCHAR (decimal commas, mixed date formats and `|` lists are "

@@ -47,21 +47,26 @@ def classify_and_write(con: duckdb.DuckDBPyConnection, dataset: str, rows: "pd.D
         rows = as_arrow(rows[ds.column_names].reset_index(drop=True))
     con.register("incoming_frame", rows)
     try:
+        existing = con.execute(
+            f"""SELECT count(*) FROM incoming_frame i SEMI JOIN {dataset} t
+                ON t.{key} = CAST(i.{key} AS {ds.column(key).sql_type})"""
+        ).fetchall()[0][0]
+        if not existing:
+            # Only new rows (e.g. a first import): no classification join, no previous state to keep;
+            # straight from the Arrow table into the tables.
+            con.execute(
+                f"""INSERT INTO historique_{dataset} ({key}, import_id, action)
+                    SELECT CAST({key} AS {ds.column(key).sql_type}), ?, 'ajout' FROM incoming_frame""",
+                [import_id],
+            )
+            con.execute(
+                f"INSERT INTO {dataset} ({cols}, import_id) SELECT {_typed_select(dataset, 'incoming_frame')}, ? FROM incoming_frame",
+                [import_id],
+            )
+            return {"nouveau": len(rows), "modifie": 0, "inchange": 0}
         con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT {_typed_select(dataset, 'incoming_frame')} FROM incoming_frame")
     finally:
         con.unregister("incoming_frame")
-    existing = con.execute(f"SELECT count(*) FROM incoming i SEMI JOIN {dataset} t ON t.{key} = i.{key}").fetchall()[0][0]
-    if not existing:
-        # Only new rows (a first import): no classification, no history of previous states.
-        con.execute(
-            f"""INSERT INTO historique_{dataset} ({key}, import_id, action)
-                SELECT {key}, ?, 'ajout' FROM incoming""",
-            [import_id],
-        )
-        con.execute(f"INSERT INTO {dataset} ({cols}, import_id) SELECT {cols}, ? FROM incoming", [import_id])
-        n = con.execute("SELECT count(*) FROM incoming").fetchall()[0][0]
-        con.execute("DROP TABLE incoming")
-        return {"nouveau": int(n), "modifie": 0, "inchange": 0}
     same = " AND ".join(f"i.{c} IS NOT DISTINCT FROM t.{c}" for c in ds.column_names)
     con.execute(
         f"""

@@ -68,7 +68,11 @@ class DistinctCells:
     def stripped(cls, column: pd.Series) -> "DistinctCells":
         """Cells trimmed, an empty cell missing (values.strip_cells), computed once per distinct raw cell."""
         codes, uniques = pd.factorize(column, use_na_sentinel=False)
-        trimmed = V.strip_cells(pd.DataFrame({"v": pd.Series(uniques, dtype=column.dtype)}))["v"]
+        written = pd.Series(uniques, dtype=column.dtype)
+        trimmed = V.strip_cells(pd.DataFrame({"v": written}))["v"]
+        if trimmed.notna().all() and (trimmed == written).all():
+            # Nothing to trim (ids, most exports): the values are already distinct.
+            return cls(codes, trimmed, column.index)
         # " A1" and "A1" are one value once trimmed.
         merged, distinct = pd.factorize(trimmed, use_na_sentinel=False)
         return cls(merged[codes], pd.Series(distinct, dtype=trimmed.dtype), column.index)
@@ -555,11 +559,16 @@ def _duplicated(check: FileCheck, column: str) -> pd.Series:
     if column not in check._typed_codes:
         return values.notna() & values.duplicated(keep=False)
     codes, distinct = check._typed_codes[column]
-    # Distinct cells may give one typed value: number the typed values, then count lines per number.
-    numbers, uniques = pd.factorize(distinct)
+    if check.dataset.column(column).kind == TEXT:
+        # A text is typed as itself (or missing): distinct cells are distinct typed values.
+        numbers, n_values = np.where(distinct.notna().to_numpy(dtype=bool), np.arange(len(distinct)), -1), len(distinct)
+    else:
+        # Distinct cells may give one typed value: number the typed values, then count lines per number.
+        numbers, uniques = pd.factorize(distinct)
+        n_values = len(uniques)
     per_line = numbers[codes]
     present = per_line >= 0
-    lines_per_value = np.bincount(per_line[present], minlength=len(uniques))
+    lines_per_value = np.bincount(per_line[present], minlength=n_values)
     return pd.Series(present & (lines_per_value[np.where(present, per_line, 0)] > 1), index=values.index)
 
 
