@@ -36,6 +36,7 @@ ODS_MIMETYPE = b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet"
 # Share of control characters above which decoded "text" is in fact binary.
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
+_BLANK_BYTES = re.compile(rb"[ \t\n\r\x0b\x0c]*")
 
 
 EMPTY_FILE = ("le fichier est vide : vérifiez que vous déposez le bon fichier, avec une ligne d'en-tête "
@@ -79,7 +80,8 @@ def read_file(file_name: str, data: bytes, dataset_hint: str | None = None) -> R
             f"{file_name} : fichier trop volumineux ({len(data) / 1e6:.0f} Mo, maximum {limit / 1e6:.0f} Mo) ; "
             "découpez-le en plusieurs fichiers."
         )
-    if not data.removeprefix(b"\xef\xbb\xbf").strip():
+    # Only blanks (bytes.strip's) after an optional BOM; a scan that stops at the first other byte, no copy.
+    if _BLANK_BYTES.fullmatch(data, 3 if data.startswith(b"\xef\xbb\xbf") else 0):
         raise UnreadableFile(f"{file_name} : {EMPTY_FILE}")
     sha = hashlib.sha256(data).hexdigest()
     for magic, what in OTHER_FORMATS.items():
@@ -151,7 +153,8 @@ def _encoding_label(codec: str) -> str:
 
 def sniff_delimiter(text: str) -> str:
     """The delimiter that splits the header line the most (outside quotes)."""
-    first_line = text.split("\n", 1)[0]
+    end = text.find("\n")
+    first_line = text if end < 0 else text[:end]  # not split(): it would copy the whole rest of the text
     counts = {}
     for delim in DELIMITERS:
         try:
