@@ -11,7 +11,9 @@ import streamlit as st
 
 from dashboard import auth, filters, layout
 
-st.set_page_config(page_title="Observatoire de l'ESS culturelle", page_icon=":material/theater_comedy:", layout="wide")
+# A local icon: a Material icon as favicon is fetched from Google's font servers, which an offline
+# installation cannot reach.
+st.set_page_config(page_title="Observatoire de l'ESS culturelle", page_icon="dashboard/icone.png", layout="wide")
 
 # Section → pages as (script, French title, icon, URL path). The URL path names the page in pipelines.roles.
 PAGES = {

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import pandas as pd
+import plotly.graph_objects as go
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^-?\d+([.,]\d+)?$")
@@ -166,7 +167,14 @@ def _kaleido():
     return kaleido
 
 
+EXPORT_TEMPLATE = "plotly_white"
+
+
 def _render(fig, fmt: str, width: int, height: int, scale: float = 1) -> bytes:
+    # Importing streamlit makes its own plotly template the default (margins without automargin): render
+    # exports with one explicit template so that the dashboard's PDF matches the CLI's.
+    # The headless renderer measures text a little short: keep tick labels clear of horizontal bars.
+    fig = go.Figure(fig).update_layout(template=EXPORT_TEMPLATE).update_yaxes(ticklabelstandoff=8)
     with _kaleido_lock:
         kaleido = _kaleido()
         return kaleido.calc_fig_sync(fig, opts=dict(format=fmt, width=width, height=height, scale=scale))

@@ -26,3 +26,14 @@ def test_home_page_shows_key_figures_and_charts(server, page, demo_db):
     assert page.locator(".js-plotly-plot").count() == 3
     assert page.locator(".js-plotly-plot .bars path").count() > 5
     assert page.get_by_text("Données de démonstration synthétiques").count() == 1
+
+
+def test_the_app_asks_nothing_of_any_other_host(server, page):
+    """Observatoire runs offline: every request the browser makes goes to the app's own server."""
+    outside = []
+    page.on("request", lambda request: outside.append(request.url)
+            if not request.url.startswith((server, "data:", "blob:")) else None)
+    open_page(page, f"{server}/territoires")
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)  # the map paints, the favicon loads
+    assert not outside, outside
