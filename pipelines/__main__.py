@@ -94,6 +94,13 @@ def cmd_init(args, db: Path) -> int:
         from pipelines import schema
         schema.load_reference_data(con)
     print(f"Entrepôt prêt : {db}")
+    if not args.demo:
+        with warehouse.read_connection(db) as con:
+            holds_demo = demo_loader.is_demo(con)
+        if holds_demo:  # an analyst's files would mix with the synthetic demo
+            print(f"Attention : {db} contient la démonstration synthétique. Pour vos propres fichiers, créez un "
+                  "autre entrepôt : --db data/mon-observatoire.duckdb (ou la variable OBSERVATOIRE_DB).",
+                  file=sys.stderr)
     if args.demo:
         result = demo_loader.load_demo(db)
         print(result.message)

@@ -121,3 +121,16 @@ def test_cli_ingest_runs_while_the_dashboard_reads(mini_db, tmp_path):
     assert int(out) > 10  # it kept reading throughout
     with warehouse.read_connection(mini_db) as con:
         assert con.execute("SELECT nom FROM structures WHERE id_structure = 'S99'").fetchall() == [("Nouvelle",)]
+
+
+def test_init_on_the_demo_warns_that_own_files_belong_elsewhere(demo_db, tmp_path, capsys):
+    import shutil
+
+    from pipelines import __main__ as cli
+
+    copy = tmp_path / "demo.duckdb"
+    shutil.copyfile(demo_db, copy)
+    assert cli.main(["init", "--db", str(copy)]) == 0
+    assert "contient la démonstration synthétique" in capsys.readouterr().err
+    assert cli.main(["init", "--db", str(tmp_path / "mine.duckdb")]) == 0
+    assert "démonstration" not in capsys.readouterr().err
