@@ -133,11 +133,11 @@ def _distinct(values: pd.Series) -> tuple[np.ndarray, list]:
     return codes, list(uniques)
 
 
-def _spread(per_value: list, codes: np.ndarray, index: pd.Index) -> pd.Series:
-    """Object Series giving each cell the entry of its distinct value (None where missing)."""
+def _spread(per_value: list, codes: np.ndarray, index: pd.Index, missing: object = None) -> pd.Series:
+    """Object Series giving each cell the entry of its distinct value (`missing` where the cell is)."""
     table = np.empty(len(per_value) + 1, dtype=object)
     table[:len(per_value)] = per_value
-    table[-1] = None
+    table[-1] = missing
     return pd.Series(table[codes], index=index, dtype=object)
 
 
@@ -167,11 +167,11 @@ def parse_enum_list(values: pd.Series, choices: Mapping[str, str]) -> tuple[pd.S
                 missed.append(item)
             else:
                 found.append(code)
-        parsed.append(found or None)
+        parsed.append(found or np.nan)  # missing as NaN, like the lists regrouped by pandas always were
         unknown.append(", ".join(missed) if missed else None)
     unknown_items = _spread(unknown, codes, values.index)
     bad = pd.Series(unknown_items.notna().to_numpy(), index=values.index)
-    return _spread(parsed, codes, values.index), bad, unknown_items.where(bad)
+    return _spread(parsed, codes, values.index, np.nan), bad, unknown_items.where(bad)
 
 
 def strip_cells(frame: pd.DataFrame) -> pd.DataFrame:
