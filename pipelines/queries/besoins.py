@@ -140,8 +140,10 @@ def _protect(con: duckdb.DuckDBPyConnection, scope: Scope, data: dict, axe: str)
                year(date_debut) AS annee, {column} AS groupe,
                least(length(list_distinct(list_append(coalesce(besoins, []), besoin_principal))), 3) AS nb_besoins
         FROM acc""", scope)
+    from pipelines.queries.territoires import scope_hidden
+
     n, total = rows["id_structure"].nunique(), len(rows)
-    everything_secret = secret.is_primary_secret(n)
+    everything_secret = n > 0 and scope_hidden(con, scope)
 
     def with_structures(frame: pd.DataFrame, key: str) -> pd.DataFrame:
         return frame.assign(structures=frame[key].map(rows.groupby(key)["id_structure"].nunique()))

@@ -163,6 +163,11 @@ def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str = "analyste
     return data
 
 
+# Columns that name a row rather than measure it: they stay visible when a whole view is secret.
+KEYS = {"type_programme", "programme", "etape", "etape_libelle", "ordre", "id_programme", "heures_prevues",
+        "echeance", "echeance_libelle", "annee", "format", "libelle"}
+
+
 def _small(counts: pd.Series) -> pd.Series:
     return counts.map(lambda n: secret.is_primary_secret(n) or n == 0)
 
@@ -175,8 +180,18 @@ def _dominated(top: pd.Series, total: pd.Series) -> pd.Series:
 def _protect(con: duckdb.DuckDBPyConnection, scope: Scope, data: dict) -> dict:
     from pipelines.queries.vue_ensemble import hours_top
 
+    from pipelines.queries.territoires import scope_hidden
+
     rows = query(con, "SELECT id_structure, type_programme, etape, id_programme, heures FROM acc", scope)
     n = rows["id_structure"].nunique()
+    if n and scope_hidden(con, scope):  # a hidden scope: every figure about its structures is secret
+        return {name: frame if name == "ateliers" else secret.apply_mask(
+                    frame.drop(columns=[c for c in ("top_etp", "top_budget", "structures_fin", "structures_12_mois")
+                                        if c in frame.columns]),
+                    pd.Series(True, index=frame.index),
+                    [c for c in frame.columns if c not in KEYS and c not in (
+                        "top_etp", "top_budget", "structures_fin", "structures_12_mois")])
+                for name, frame in data.items()}
     total_hours = float(rows["heures"].fillna(0).sum())
     out = dict(data)
 

@@ -153,12 +153,15 @@ def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, recherche: str | Non
     breakdowns = structures_breakdowns(con, scope)
     if not roles.role(vue).statistical_secrecy:
         return {"table": structures_table(con, scope, recherche), "repartitions": breakdowns}
+    from pipelines.queries.territoires import scope_hidden
+
     total = int(query(con, "SELECT count(DISTINCT id_structure) AS n FROM acc", scope)["n"].iloc[0])
+    hidden = total > 0 and scope_hidden(con, scope)
     protected = {}
     for axe, frame in breakdowns.items():
-        if secret.is_primary_secret(total):
+        if hidden:
             mask = pd.Series(True, index=frame.index)
         else:
             mask, _ = secret.mask_breakdown(frame, "structures", total=(total, total, None))
         protected[axe] = secret.apply_mask(frame, mask, ["structures", "part"])
-    return {"table": None, "repartitions": protected, "total": None if secret.is_primary_secret(total) else total}
+    return {"table": None, "repartitions": protected, "total": None if hidden else total}

@@ -226,10 +226,13 @@ def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, niveau: str = "depar
         "sources_reference": reference_sources(con),
     }
     if roles.role(vue).statistical_secrecy:
+        masks = territory_masks(con, scope)
+        if scope_hidden(con, scope):  # the whole view is secret: every territory and commune with it
+            masks = {level: m.assign(structures=True, heures=True) for level, m in masks.items()}
         key = "code_region" if niveau == "region" else "code_departement"
-        data["territoires"] = _protect_areas(con, scope, data["territoires"], key)
+        data["territoires"] = _protect_areas(data["territoires"], masks[key])
         # A masked commune is left out altogether: its name beside "secret" would still point at a structure.
-        communes_shown = _protect_areas(con, scope, data["communes"], "code_commune")
+        communes_shown = _protect_areas(data["communes"], masks["code_commune"])
         data["communes"] = communes_shown[~communes_shown["secret"]].reset_index(drop=True)
         data["zones_blanches"] = data["zones_blanches"].drop(columns="structures_connues")
     return data
@@ -238,22 +241,77 @@ def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, niveau: str = "depar
 AREA_FIGURES = ["structures", "accompagnements", "heures", "taux_100k", "couverture", "heures_par_structure"]
 
 
-def _protect_areas(con: duckdb.DuckDBPyConnection, scope: Scope, frame: pd.DataFrame, key_sql: str) -> pd.DataFrame:
-    """Areas (one row per code) masked as a breakdown of the structures in scope; hours also by dominance."""
+LEVELS = {"code_region": None, "code_departement": "code_region", "code_commune": "code_departement"}
+
+
+def territory_masks(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, pd.DataFrame]:
+    """Secrecy masks of every territory, computed once over the whole hierarchy and reused by every view.
+
+    Régions are masked as a breakdown of the total, départements as a breakdown of their région,
+    communes of their département; a territory inside a masked one is masked. The territory filters
+    are ignored on purpose: a région's view and the national view then hide the same départements,
+    so neither gives back, by difference, what the other hides. Returns, per level (code_region,
+    code_departement, code_commune), a frame indexed by code with columns `structures` and `heures`
+    (True: masked).
+    """
     from pipelines.queries.vue_ensemble import hours_top
 
-    totals = query(con, "SELECT count(DISTINCT id_structure) AS n, coalesce(sum(heures), 0) AS h FROM acc", scope)
-    n, hours = int(totals["n"].iloc[0]), float(totals["h"].iloc[0])
-    frame = frame.merge(hours_top(con, scope, key_sql).rename(columns={"cle": "code"}), on="code", how="left")
-    shown = [c for c in AREA_FIGURES if c in frame.columns]
+    wide = dataclasses.replace(scope, region=None, departement=None)
+    rows = query(con, """SELECT id_structure, code_region, code_departement, code_commune, coalesce(heures, 0) AS h
+                         FROM acc WHERE code_commune IS NOT NULL""", wide)
+    per_structure = rows.groupby(["id_structure", *LEVELS])["h"].sum().reset_index()
+    masks: dict[str, pd.DataFrame] = {}
+    for level, parent in LEVELS.items():
+        cells = rows.groupby(level).agg(structures=("id_structure", "nunique"), heures=("h", "sum"))
+        cells["top"] = per_structure.groupby(level)["h"].max()
+        if parent is None:
+            groups = [(None, cells)]
+        else:
+            owner = rows.drop_duplicates(level).set_index(level)[parent]
+            groups = [(code, part) for code, part in cells.groupby(owner.reindex(cells.index))]
+        out = []
+        for code, part in groups:
+            inside = rows if code is None else rows[rows[parent] == code]
+            n, hours = inside["id_structure"].nunique(), float(inside["h"].sum())
+            top = per_structure[per_structure["id_structure"].isin(inside["id_structure"])].groupby(
+                "id_structure")["h"].sum().max() if len(inside) else 0.0
+            hidden_above = (code is not None and bool(masks[parent].loc[code, "structures"]))
+            if hidden_above or secret.is_primary_secret(n):
+                count_mask = pd.Series(True, index=part.index)
+            else:
+                count_mask, _ = secret.mask_breakdown(part, "structures", total=(n, n, None))
+            hours_above = code is not None and bool(masks[parent].loc[code, "heures"])
+            if hours_above or count_mask.all():
+                hours_mask = pd.Series(True, index=part.index)
+            else:
+                hours_mask, _ = secret.mask_breakdown(part, "heures", top="top", total=(hours, n, top))
+            out.append(pd.DataFrame({"structures": count_mask, "heures": hours_mask | count_mask}))
+        masks[level] = pd.concat(out) if out else pd.DataFrame(columns=["structures", "heures"], dtype=bool)
+    return masks
+
+
+def scope_hidden(con: duckdb.DuckDBPyConnection, scope: Scope) -> bool:
+    """Under secrecy, is this scope's total itself secret? Fewer than the threshold of structures, or a
+    territory filter naming a territory the hierarchy masks (its own view would give back by its key
+    figure what the wider views hide). A hidden scope shows nothing but "secret"."""
+    n = int(query(con, "SELECT count(DISTINCT id_structure) AS n FROM acc", scope)["n"].iloc[0])
     if secret.is_primary_secret(n):
-        return secret.apply_mask(frame, pd.Series(True, index=frame.index), shown).drop(columns="top")
-    mask, _ = secret.mask_breakdown(frame, "structures", total=(n, n, None))
-    hours_mask, _ = secret.mask_breakdown(frame, "heures", top="top",
-                                          total=(hours, n, hours_top(con, scope)["top"].iloc[0]))
-    frame = secret.apply_mask(frame, mask, shown)
-    return secret.apply_mask(frame, hours_mask, [c for c in ("heures", "heures_par_structure") if c in shown]
-                             ).drop(columns="top")
+        return True
+    if not (scope.region or scope.departement):
+        return False
+    masks = territory_masks(con, scope)
+    level, code = ("code_departement", scope.departement) if scope.departement else ("code_region", scope.region)
+    # Hours too: every view of a territory totals them somewhere (key figure, years, programmes).
+    return bool(masks[level]["structures"].get(code, False) or masks[level]["heures"].get(code, False))
+
+
+def _protect_areas(frame: pd.DataFrame, masks: pd.DataFrame) -> pd.DataFrame:
+    """A territory table with the hierarchy's masks applied (rows indexed by their `code`)."""
+    shown = [c for c in AREA_FIGURES if c in frame.columns]
+    counts = frame["code"].map(masks["structures"]).fillna(False).astype(bool)
+    hours = frame["code"].map(masks["heures"]).fillna(False).astype(bool)
+    frame = secret.apply_mask(frame, counts, shown)
+    return secret.apply_mask(frame, hours, [c for c in ("heures", "heures_par_structure") if c in shown])
 
 
 def protected_portrait(con: duckdb.DuckDBPyConnection, scope: Scope, code_departement: str,
@@ -271,7 +329,7 @@ def protected_portrait(con: duckdb.DuckDBPyConnection, scope: Scope, code_depart
     n_reference = figures.loc["structures", "reference"] or 0
     territory_scope = dataclasses.replace(scope, region=None, departement=code_departement)
     top = hours_top(con, territory_scope)["top"].iloc[0]
-    hidden = {"territoire": secret.is_primary_secret(n_territory),
+    hidden = {"territoire": scope_hidden(con, territory_scope),
               "reference": secret.is_primary_secret(n_reference)
               or secret.is_primary_secret(n_reference - n_territory)}
     hours_hidden = hidden["territoire"] or secret.is_primary_secret(n_territory, top,

@@ -44,10 +44,15 @@ def hours_top(con: duckdb.DuckDBPyConnection, scope: Scope, key_sql: str | None 
 
 
 def protect_key_figures(con: duckdb.DuckDBPyConnection, scope: Scope, figures: dict) -> dict:
-    """Key figures under secrecy: all but the programme count go when fewer than the threshold of
-    structures are behind them; hours also go when one structure makes most of them."""
+    """Key figures under secrecy: all but the programme count go when the scope is hidden (fewer than
+    the threshold of structures, or a territory the hierarchy masks); hours also go when one structure
+    makes most of them."""
+    from pipelines.queries.territoires import scope_hidden
+
     shown = dict(figures)
-    if secret.is_primary_secret(figures["structures"]):
+    if figures["structures"] == 0:
+        return shown
+    if scope_hidden(con, scope):
         return {**shown, "structures": None, "accompagnements": None, "heures": None}
     top = hours_top(con, scope)["top"].iloc[0]
     if secret.is_primary_secret(figures["structures"], top, figures["heures"]):
@@ -83,16 +88,24 @@ def protect(con: duckdb.DuckDBPyConnection, scope: Scope, data: dict) -> dict:
     if total_hidden:
         hidden_total.add("accompagnements")
 
+    # Départements: the masks of the whole territorial hierarchy, the same in every view.
+    from pipelines.queries.territoires import territory_masks
+
+    masks = territory_masks(con, scope)["code_departement"]["structures"]
     departements = data["departements"]
-    mask, total_hidden = secret.mask_breakdown(departements, "structures", total=totals["structures"])
-    departements = secret.apply_mask(departements, mask, ["structures", "accompagnements"])
-    if total_hidden:
-        hidden_total.add("structures")
+    departements = secret.apply_mask(departements, departements["code"].map(masks).fillna(False).astype(bool),
+                                     ["structures", "accompagnements"])
 
     # A key figure is the margin of these tables: masked in one of them, it is masked on the card too.
     chiffres = protect_key_figures(con, scope, figures)
     for measure in hidden_total:
         chiffres[measure] = None
+    if chiffres["structures"] is None:  # a hidden scope: nothing of it but "secret"
+        everything = {"annees": ["structures", "accompagnements", "heures"], "besoins": ["accompagnements", "part"],
+                      "departements": ["structures", "accompagnements"]}
+        tables = {"annees": annees, "besoins": besoins, "departements": departements}
+        annees, besoins, departements = (secret.apply_mask(tables[name], pd.Series(True, index=tables[name].index),
+                                                           columns) for name, columns in everything.items())
     return {**data, "chiffres": chiffres, "annees": annees.drop(columns=["top", "n_structures"]), "besoins": besoins,
             "departements": departements}
 
@@ -106,12 +119,12 @@ def kpis(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str = "analyste") ->
     regions = query(con, """
         SELECT code_region AS code, count(DISTINCT id_structure) AS structures
         FROM acc WHERE code_region IS NOT NULL GROUP BY 1 ORDER BY 1""", scope)
-    total = (figures["structures"], figures["structures"], None)
-    if figures["structures"] is None:  # below the threshold: no breakdown either
-        regions = regions.assign(structures=None, secret=True)
-    else:
-        mask, _ = secret.mask_breakdown(regions, "structures", total=total)
-        regions = secret.apply_mask(regions, mask, ["structures"])
+    from pipelines.queries.territoires import territory_masks
+
+    hidden = territory_masks(con, scope)["code_region"]["structures"]
+    if figures["structures"] is None:  # a hidden scope: no breakdown either
+        hidden = hidden.map(lambda _: True)
+    regions = secret.apply_mask(regions, regions["code"].map(hidden).fillna(True).astype(bool), ["structures"])
 
     def shown(value):
         return secret.SECRET if value is None else value
