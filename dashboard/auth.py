@@ -130,7 +130,8 @@ def allowed_pages(role: str | None, pages: dict[str, list[PageSpec]],
         return {"Compte": [sign_in_page], **pages}
     out = {section: [spec for spec in specs if roles.may_open(role, spec[3])] for section, specs in pages.items()}
     out = {section: specs for section, specs in out.items() if specs}
-    out.setdefault("Compte", []).append(sign_in_page)
+    script, _, _, url_path = sign_in_page  # signed in, the same page is where one signs out
+    out.setdefault("Compte", []).append((script, "Mon compte (déconnexion)", ":material/logout:", url_path))
     return out
 
 

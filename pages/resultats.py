@@ -84,12 +84,12 @@ else:
     if "12_mois" in by.index:
         row = by.loc["12_mois"]
         cards[0].metric("Structures toujours actives à 12 mois", shown(row["part_active"], fmt.pourcentage),
-                        f"sur {fmt.chiffre(row['structures_statut'])} structures suivies", delta_color="off",
+                        f"sur {fmt.chiffre(row['structures_statut'])} structures suivies", delta_color="off", delta_arrow="off",
                         border=True)
     if "fin" in by.index:
         cards[1].metric("Objectifs atteints en fin d'accompagnement",
                         shown(by.loc["fin", "objectifs_atteints"], lambda v: fmt.pourcentage(v / 100)),
-                        "moyenne des mesures", delta_color="off", border=True)
+                        "moyenne des mesures", delta_color="off", delta_arrow="off", border=True)
         cards[2].metric("Satisfaction en fin d'accompagnement",
                         shown(by.loc["fin", "satisfaction"], lambda v: f"{fmt.nombre(v, 1)} / 5"), border=True)
     left, right = st.columns(2)

@@ -29,6 +29,7 @@ URL_KEY = "ecran"
 STATE_KEY = "reunion_ecran"
 AGENDA = ["Vue d'ensemble", "Besoins", "Territoires", "Résultats", "Témoignages"]
 CHART_FONT = 22
+TERRITORIES_SHOWN = 15  # a région's départements fit; the whole set is cut to its largest
 
 CSS = """
 <style>
@@ -103,8 +104,11 @@ def build_screens(scope: indicators.Scope, where: str, role: str | None) -> list
 
     territories = layout.without_secret(overview["departements"])
     territories = territories.assign(libelle=territories["code"] + " – " + territories["nom"])
-    screens.append(Screen(AGENDA[2], "Structures accompagnées par département",
-                          chart(charts.structures_by_territory(territories, "", where))))
+    # A projector shows a dozen bars legibly, not two dozen: the largest, named in the title.
+    shown = territories.nlargest(TERRITORIES_SHOWN, "structures") if len(territories) > TERRITORIES_SHOWN else territories
+    title = ("Structures accompagnées par département" if len(shown) == len(territories)
+             else f"Les {TERRITORIES_SHOWN} départements comptant le plus de structures accompagnées")
+    screens.append(Screen(AGENDA[2], title, chart(charts.structures_by_territory(shown, "", where))))
 
     funnel = layout.without_secret(data.fetch(q_resultats.page_data, scope, role)["entonnoir"])
     if len(funnel):

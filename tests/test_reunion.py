@@ -112,14 +112,15 @@ def test_financeur_sees_secret_instead_of_a_small_key_figure(reunion, demo_db, r
 
 def test_financeur_territory_screen_leaves_out_secret_departements(demo_db, monkeypatch):
     monkeypatch.setenv(warehouse.ENV_VAR, str(demo_db))
+    occitanie = Scope(region="76")  # its départements fit on one projector screen
     with warehouse.read_connection(demo_db) as con:
-        frame = indicators.departements_couverts(con, Scope())
+        frame = indicators.departements_couverts(con, occitanie)
     small = frame[frame["structures"] < 3]["code"].tolist()
     assert small
     shown = {}
     for role in ("comite", "financeur"):
         at = AppTest.from_file(str(REUNION), default_timeout=60)
-        at.session_state["scope"] = Scope()
+        at.session_state["scope"] = occitanie
         at.session_state["auth_role"] = role
         at.query_params["ecran"] = "6"
         at.run()
@@ -128,3 +129,13 @@ def test_financeur_territory_screen_leaves_out_secret_departements(demo_db, monk
         shown[role] = figure
     for code in small:
         assert f'"{code} \\u2013' in shown["comite"] and f'"{code} \\u2013' not in shown["financeur"]
+
+
+def test_the_whole_set_shows_its_largest_departements_on_the_projector(reunion, demo_db):
+    at = reunion(ecran="6")
+    assert "Les 15 départements comptant le plus de structures accompagnées" in html_text(at)
+    spec = at.get("plotly_chart")[0].proto.spec
+    with warehouse.read_connection(demo_db) as con:
+        frame = indicators.departements_couverts(con, Scope())
+    largest = frame.nlargest(1, "structures").iloc[0]
+    assert f'"{largest["code"]} \\u2013' in spec
