@@ -118,3 +118,15 @@ def test_cli_exit_codes(mini_db, tmp_path):
     assert cli("ingest", "structures", str(good), db=mini_db).returncode == 0
     history = cli("historique", db=mini_db)
     assert history.returncode == 0 and "good.csv" in history.stdout
+
+
+def test_a_commune_code_that_lost_its_leading_zero_is_restored_with_a_warning(mini_db):
+    content = ("id_structure;nom;forme_juridique;domaine;code_commune\n"
+               "S90;Compagnie de l'Ain;association;musique;1004\n").encode("utf-8")
+    result = ingest.ingest(mini_db, [ingest.Upload("structures.csv", content, "structures")])
+    assert result.status == "importe"
+    warning = result.problems.iloc[0]
+    assert (warning.ligne, warning.colonne, warning.gravite) == (2, "code_commune", "avertissement")
+    assert warning.erreur.startswith("Code commune 1004 complété d'un zéro initial")
+    with warehouse.read_connection(mini_db) as con:
+        assert con.execute("SELECT code_commune FROM structures WHERE id_structure = 'S90'").fetchone()[0] == "01004"

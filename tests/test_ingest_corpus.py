@@ -137,7 +137,8 @@ RAGGED_SHORT = ("ligne incomplète, le fichier est peut-être tronqué ou une va
                 "sans guillemets ; complétez la ligne ou entourez la valeur de guillemets.")
 RAGGED_LONG = ("une valeur contient sans doute le point-virgule « ; » ; entourez-la de guillemets ou retirez le "
                "séparateur en trop.")
-COMMUNE_99999 = "Code commune 99999 inconnu : attendu un code INSEE à 5 caractères, p. ex. 14118 (Caen) ou 2A004 (Ajaccio)."
+COMMUNE_99999 = ("Code commune 99999 inconnu : attendu un code INSEE à 5 caractères du Code officiel géographique, "
+                 "p. ex. 14118 (Caen) ou 2A004 (Ajaccio) ; le code INSEE d'une commune n'est pas son code postal.")
 ORPHAN_TAIL = "introuvable : ni dans l'entrepôt, ni parmi les lignes valides de ce lot ; importez d'abord le fichier"
 S_HEADER = header("structures")
 P_HEADER = header("programmes").split(";")

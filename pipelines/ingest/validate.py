@@ -512,7 +512,12 @@ def _check_forme_juridique(check: FileCheck, column: Column, cells: pd.Series) -
 def _check_commune(check: FileCheck, column: Column, cells: pd.Series, reference: "Reference") -> pd.Series:
     codes = cells.str.upper()
     # Spreadsheets drop the leading zero of codes like 01004: restore it.
-    codes = codes.where(~codes.str.fullmatch(r"\d{4}", na=False), "0" + codes)
+    padded = codes.str.fullmatch(r"\d{4}", na=False)
+    codes = codes.where(~padded, "0" + codes)
+    known = pd.Series(reference.communes.get_indexer(codes) >= 0, index=codes.index)
+    check.add(padded & known, column.name, _msg(
+        "Code commune {v} complété d'un zéro initial (un tableur efface celui des codes 01 à 09) : vérifiez que "
+        "c'est bien la commune voulue.", cells), severity=WARNING)
     parent = codes.map(reference.arrondissements)
     is_arrondissement = parent.notna()
     check.add(is_arrondissement, column.name, _msg(
@@ -521,7 +526,8 @@ def _check_commune(check: FileCheck, column: Column, cells: pd.Series, reference
     # get_indexer, not isin: isin on arrow strings converts the 35 000 codes one by one at each call.
     bad = codes.notna() & pd.Series(reference.communes.get_indexer(codes) < 0, index=codes.index)
     check.add(bad, column.name, _msg(
-        "Code commune {v} inconnu : attendu un code INSEE à 5 caractères, p. ex. 14118 (Caen) ou 2A004 (Ajaccio).", cells))
+        "Code commune {v} inconnu : attendu un code INSEE à 5 caractères du Code officiel géographique, p. ex. "
+        "14118 (Caen) ou 2A004 (Ajaccio) ; le code INSEE d'une commune n'est pas son code postal.", cells))
     return codes.astype(object).where(codes.notna() & ~bad, None)
 
 
