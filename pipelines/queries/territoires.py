@@ -226,13 +226,15 @@ def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, niveau: str = "depar
         "sources_reference": reference_sources(con),
     }
     if roles.role(vue).statistical_secrecy:
-        masks = territory_masks(con, scope)
+        masks = territory_masks(con, scope, "code_commune" if scope.region or scope.departement else
+                                "code_departement")
         if scope_hidden(con, scope):  # the whole view is secret: every territory and commune with it
             masks = {level: m.assign(structures=True, heures=True) for level, m in masks.items()}
         key = "code_region" if niveau == "region" else "code_departement"
         data["territoires"] = _protect_areas(data["territoires"], masks[key])
         # A masked commune is left out altogether: its name beside "secret" would still point at a structure.
-        communes_shown = _protect_areas(data["communes"], masks["code_commune"])
+        commune_masks = masks.get("code_commune", pd.DataFrame({"structures": [], "heures": []}, dtype=bool))
+        communes_shown = _protect_areas(data["communes"], commune_masks)
         data["communes"] = communes_shown[~communes_shown["secret"]].reset_index(drop=True)
         data["zones_blanches"] = data["zones_blanches"].drop(columns="structures_connues")
     return data
@@ -244,49 +246,77 @@ AREA_FIGURES = ["structures", "accompagnements", "heures", "taux_100k", "couvert
 LEVELS = {"code_region": None, "code_departement": "code_region", "code_commune": "code_departement"}
 
 
-def territory_masks(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, pd.DataFrame]:
+def territory_masks(con: duckdb.DuckDBPyConnection, scope: Scope, down_to: str = "code_departement"
+                    ) -> dict[str, pd.DataFrame]:
     """Secrecy masks of every territory, computed once over the whole hierarchy and reused by every view.
 
     Régions are masked as a breakdown of the total, départements as a breakdown of their région,
-    communes of their département; a territory inside a masked one is masked. The territory filters
-    are ignored on purpose: a région's view and the national view then hide the same départements,
-    so neither gives back, by difference, what the other hides. Returns, per level (code_region,
-    code_departement, code_commune), a frame indexed by code with columns `structures` and `heures`
-    (True: masked).
+    communes of their département (only when `down_to` asks for them); a territory inside a masked
+    one is masked. The territory filters are ignored on purpose: a région's view and the national
+    view then hide the same départements, so neither gives back, by difference, what the other hides.
+    Returns, per level (code_region, code_departement[, code_commune]), a frame indexed by code with
+    columns `structures` and `heures` (True: masked). Memoised per warehouse file version and scope.
     """
-    from pipelines.queries.vue_ensemble import hours_top
-
     wide = dataclasses.replace(scope, region=None, departement=None)
-    rows = query(con, """SELECT id_structure, code_region, code_departement, code_commune, coalesce(heures, 0) AS h
-                         FROM acc WHERE code_commune IS NOT NULL""", wide)
-    per_structure = rows.groupby(["id_structure", *LEVELS])["h"].sum().reset_index()
+    levels = list(LEVELS)[:list(LEVELS).index(down_to) + 1]
+    key = (_database_file(con), wide, down_to)
+    if key not in _MASKS:
+        _MASKS.clear()  # one scope at a time is plenty: pages ask for the same one repeatedly
+        _MASKS[key] = _compute_masks(con, wide, levels)
+    return _MASKS[key]
+
+
+_MASKS: dict[tuple, dict[str, pd.DataFrame]] = {}
+
+
+def _database_file(con: duckdb.DuckDBPyConnection) -> tuple:
+    """The warehouse file and its version: masks are recomputed after any committed write."""
+    from pathlib import Path
+
+    from pipelines import warehouse
+
+    path = con.execute("SELECT file FROM pragma_database_list WHERE name = current_database()").fetchone()[0]
+    return (path, warehouse.version(Path(path))) if path else (id(con),)
+
+
+def _compute_masks(con: duckdb.DuckDBPyConnection, wide: Scope, levels: list[str]) -> dict[str, pd.DataFrame]:
+    columns = ", ".join(levels)
+    # One row per structure and territory: distinct structures are its rows, hours its sum, top its max.
+    per_structure = query(con, f"""
+        SELECT id_structure, {columns}, sum(coalesce(heures, 0)) AS h
+        FROM acc WHERE code_commune IS NOT NULL GROUP BY ALL""", wide)
     masks: dict[str, pd.DataFrame] = {}
-    for level, parent in LEVELS.items():
-        cells = rows.groupby(level).agg(structures=("id_structure", "nunique"), heures=("h", "sum"))
-        cells["top"] = per_structure.groupby(level)["h"].max()
-        if parent is None:
-            groups = [(None, cells)]
+    for level in levels:
+        parent = LEVELS[level]
+        keys = [parent, level] if parent else [level]
+        per_level = per_structure.groupby(keys + ["id_structure"])["h"].sum().reset_index()
+        cells = per_level.groupby(keys).agg(structures=("id_structure", "size"), heures=("h", "sum"),
+                                            top=("h", "max")).reset_index()
+        if parent:
+            per_parent = per_structure.groupby([parent, "id_structure"])["h"].sum().reset_index()
+            margins = per_parent.groupby(parent).agg(n=("id_structure", "size"), hours=("h", "sum"),
+                                                     top=("h", "max"))
         else:
-            owner = rows.drop_duplicates(level).set_index(level)[parent]
-            groups = [(code, part) for code, part in cells.groupby(owner.reindex(cells.index))]
+            totals = per_structure.groupby("id_structure")["h"].sum()
+            margins = pd.DataFrame({"n": [len(totals)], "hours": [totals.sum()], "top": [totals.max()]},
+                                   index=[None])
         out = []
-        for code, part in groups:
-            inside = rows if code is None else rows[rows[parent] == code]
-            n, hours = inside["id_structure"].nunique(), float(inside["h"].sum())
-            top = per_structure[per_structure["id_structure"].isin(inside["id_structure"])].groupby(
-                "id_structure")["h"].sum().max() if len(inside) else 0.0
-            hidden_above = (code is not None and bool(masks[parent].loc[code, "structures"]))
-            if hidden_above or secret.is_primary_secret(n):
+        for code, part in (cells.groupby(parent) if parent else [(None, cells)]):
+            part = part.set_index(level)
+            n, hours, top = margins.loc[code, ["n", "hours", "top"]]
+            counts_above = parent is not None and bool(masks[parent].loc[code, "structures"])
+            hours_above = parent is not None and bool(masks[parent].loc[code, "heures"])
+            if counts_above or secret.is_primary_secret(n):
                 count_mask = pd.Series(True, index=part.index)
             else:
                 count_mask, _ = secret.mask_breakdown(part, "structures", total=(n, n, None))
-            hours_above = code is not None and bool(masks[parent].loc[code, "heures"])
             if hours_above or count_mask.all():
                 hours_mask = pd.Series(True, index=part.index)
             else:
                 hours_mask, _ = secret.mask_breakdown(part, "heures", top="top", total=(hours, n, top))
             out.append(pd.DataFrame({"structures": count_mask, "heures": hours_mask | count_mask}))
-        masks[level] = pd.concat(out) if out else pd.DataFrame(columns=["structures", "heures"], dtype=bool)
+        masks[level] = (pd.concat(out) if out
+                        else pd.DataFrame({"structures": pd.Series(dtype=bool), "heures": pd.Series(dtype=bool)}))
     return masks
 
 
@@ -299,8 +329,8 @@ def scope_hidden(con: duckdb.DuckDBPyConnection, scope: Scope) -> bool:
         return True
     if not (scope.region or scope.departement):
         return False
-    masks = territory_masks(con, scope)
     level, code = ("code_departement", scope.departement) if scope.departement else ("code_region", scope.region)
+    masks = territory_masks(con, scope, level)
     # Hours too: every view of a territory totals them somewhere (key figure, years, programmes).
     return bool(masks[level]["structures"].get(code, False) or masks[level]["heures"].get(code, False))
 
@@ -308,8 +338,10 @@ def scope_hidden(con: duckdb.DuckDBPyConnection, scope: Scope) -> bool:
 def _protect_areas(frame: pd.DataFrame, masks: pd.DataFrame) -> pd.DataFrame:
     """A territory table with the hierarchy's masks applied (rows indexed by their `code`)."""
     shown = [c for c in AREA_FIGURES if c in frame.columns]
-    counts = frame["code"].map(masks["structures"]).fillna(False).astype(bool)
-    hours = frame["code"].map(masks["heures"]).fillna(False).astype(bool)
+    # A territory with structures but no mask (a level not computed) is masked; one with none shows its 0.
+    has_structures = frame["structures"].astype(float) > 0
+    counts = frame["code"].map(masks["structures"]).astype(object).fillna(has_structures).astype(bool)
+    hours = frame["code"].map(masks["heures"]).astype(object).fillna(has_structures).astype(bool)
     frame = secret.apply_mask(frame, counts, shown)
     return secret.apply_mask(frame, hours, [c for c in ("heures", "heures_par_structure") if c in shown])
 
