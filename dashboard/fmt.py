@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from pipelines.secret import SECRET  # the word masked values read, on screen and in exports
+
 THOUSANDS = "\u202f"
 # Plotly's layout.separators: decimal mark then thousands separator.
 PLOTLY_SEPARATORS = "," + THOUSANDS
@@ -31,7 +33,6 @@ def variation(current: float, previous: float | None) -> str | None:
     return f"{sign}{nombre(abs(100 * change))}\u00a0% vs période précédente"
 
 
-SECRET = "secret"
 
 
 def chiffre(value: float | int | None, decimales: int = 0) -> str:

@@ -89,7 +89,9 @@ def _as_text_where_secret(frame):
 
 def without_secret(frame):
     """The rows a chart can draw: those the query layer did not mask."""
-    return frame[~frame["secret"]] if "secret" in frame.columns else frame
+    from pipelines import secret
+
+    return secret.visible_rows(frame)
 
 
 def chart_of_visible(frame, draw, *, key: str | None = None) -> None:

@@ -18,10 +18,6 @@ from pipelines.queries import resultats, temoignages, territoires, vue_ensemble
 TESTIMONIES = 6
 
 
-def _visible(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame[~frame["secret"]] if "secret" in frame.columns else frame
-
-
 SHARES = {"part", "part_active"}  # 0–1 values, printed as percentages
 
 
@@ -46,7 +42,7 @@ def committee_report(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str) -> 
                    ("Programmes actifs", fmt.chiffre(figures["programmes"]))]
 
     needs = overview["besoins"]
-    visible_needs = _visible(needs)
+    visible_needs = secret.visible_rows(needs)
     besoins = exports.Section(
         "Besoins des structures", "Besoin principal de chaque accompagnement, par catégorie de la typologie.",
         figures=[charts.besoin_shares(visible_needs, "Part de chaque catégorie comme besoin principal", perimetre)]
@@ -72,8 +68,8 @@ def committee_report(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str) -> 
     follow = outcomes["suivi"]
     results = exports.Section(
         "Résultats des programmes", "Parcours, heures et suivi à la fin, à 6 et à 12 mois.",
-        figures=[charts.funnel(_visible(outcomes["entonnoir"]), "Part des accompagnements ayant atteint chaque "
-                               "étape", perimetre)] if len(_visible(outcomes["entonnoir"])) else [],
+        figures=[charts.funnel(secret.visible_rows(outcomes["entonnoir"]), "Part des accompagnements ayant atteint chaque "
+                               "étape", perimetre)] if len(secret.visible_rows(outcomes["entonnoir"])) else [],
         tables=[("Suivi", _table(follow, {"echeance_libelle": "Échéance", "structures": "Structures",
                                           "objectifs_atteints": "Objectifs atteints (%)", "etp_avant": "ETP avant",
                                           "etp_apres": "ETP après", "part_active": "Structures actives"})),

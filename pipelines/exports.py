@@ -28,10 +28,11 @@ from typing import Mapping, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from pipelines.secret import SECRET
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^-?\d+([.,]\d+)?$")
 CHROMIUM = "/usr/bin/chromium"
-SECRET = "secret"
 
 
 # Tables.

@@ -358,6 +358,11 @@ def mask_breakdown(frame: pd.DataFrame, value: str, *, structures: str = "struct
     return pd.Series(mask.iloc[:-1].to_numpy(), index=frame.index), bool(mask.iloc[-1])
 
 
+def visible_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows a chart may draw: those the query layer did not mask (all rows of an unmasked table)."""
+    return frame[~frame["secret"].astype(bool)] if "secret" in frame.columns else frame
+
+
 def apply_mask(frame: pd.DataFrame, mask: pd.Series, columns: list[str]) -> pd.DataFrame:
     """`columns` set to None where `mask` is true, plus a boolean `secret` column (kept if already there)."""
     out = frame.copy()
