@@ -13,7 +13,7 @@ auth.require("vue-ensemble")
 
 scope = filters.current()
 where = filters.describe(scope)
-title, report = st.columns([4, 1], vertical_alignment="bottom")
+title, report = st.columns([3, 1], vertical_alignment="bottom")
 title.title("Vue d'ensemble")
 title.caption(f"Périmètre : {where}")
 role = auth.current_role()
