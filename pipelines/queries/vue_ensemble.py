@@ -43,10 +43,11 @@ def hours_top(con: duckdb.DuckDBPyConnection, scope: Scope, key_sql: str | None 
                           GROUP BY 1""", scope)
 
 
-def protect_key_figures(con: duckdb.DuckDBPyConnection, scope: Scope, figures: dict) -> dict:
+def protect_key_figures(con: duckdb.DuckDBPyConnection, scope: Scope, figures: dict,
+                        top: float | None = None) -> dict:
     """Key figures under secrecy: all but the programme count go when the scope is hidden (fewer than
     the threshold of structures, or a territory the hierarchy masks); hours also go when one structure
-    makes most of them."""
+    makes most of them (`top`: that structure's hours, when the caller has them already)."""
     from pipelines.queries.territoires import scope_hidden
 
     shown = dict(figures)
@@ -54,7 +55,8 @@ def protect_key_figures(con: duckdb.DuckDBPyConnection, scope: Scope, figures: d
         return shown
     if scope_hidden(con, scope):
         return {**shown, "structures": None, "accompagnements": None, "heures": None}
-    top = hours_top(con, scope)["top"].iloc[0]
+    if top is None:
+        top = hours_top(con, scope)["top"].iloc[0]
     if secret.is_primary_secret(figures["structures"], top, figures["heures"]):
         shown["heures"] = None
     return shown
@@ -97,7 +99,7 @@ def protect(con: duckdb.DuckDBPyConnection, scope: Scope, data: dict) -> dict:
                                      ["structures", "accompagnements"])
 
     # A key figure is the margin of these tables: masked in one of them, it is masked on the card too.
-    chiffres = protect_key_figures(con, scope, figures)
+    chiffres = protect_key_figures(con, scope, figures, total_top)
     for measure in hidden_total:
         chiffres[measure] = None
     if chiffres["structures"] is None:  # a hidden scope: nothing of it but "secret"
@@ -116,9 +118,8 @@ def kpis(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str = "analyste") ->
         return indicators.kpis(con, scope)
     data = page_data(con, scope, vue)
     figures = data["chiffres"]
-    regions = query(con, """
-        SELECT code_region AS code, count(DISTINCT id_structure) AS structures
-        FROM acc WHERE code_region IS NOT NULL GROUP BY 1 ORDER BY 1""", scope)
+    per_region = indicators.structures_par_region(con, scope)
+    regions = pd.DataFrame({"code": list(per_region), "structures": list(per_region.values())})
     from pipelines.queries.territoires import territory_masks
 
     hidden = territory_masks(con, scope)["code_region"]["structures"]
