@@ -2,7 +2,7 @@
 
 Pages are declared as data below; the global filters and the demo banner are
 drawn here so that every page shares them. A signed-in role only receives the
-pages it may open (pipelines.roles), so the others are never run for it; a
+pages it may open (pipelines.privacy.roles), so the others are never run for it; a
 visitor who is not signed in gets the sign-in form on whichever address was
 opened, and that page once signed in.
 """
@@ -15,7 +15,7 @@ from dashboard import auth, filters, layout
 # installation cannot reach.
 st.set_page_config(page_title="Observatoire de l'ESS culturelle", page_icon="dashboard/icone.png", layout="wide")
 
-# Section → pages as (script, French title, icon, URL path). The URL path names the page in pipelines.roles.
+# Section → pages as (script, French title, icon, URL path). The URL path names the page in pipelines.privacy.roles.
 PAGES = {
     "Tableau de bord": [
         ("pages/vue_ensemble.py", "Vue d'ensemble", ":material/dashboard:", "vue-ensemble"),

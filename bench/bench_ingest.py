@@ -94,9 +94,9 @@ def generate(out: Path, n_accs: int, n_structures: int, n_programmes: int) -> di
     import numpy as np
     import pandas as pd
 
-    from pipelines import geo
-    from pipelines import referentiels as ref
+    from pipelines.geo import reference as geo
     from pipelines.ingest.validate import FRANCE_BOXES
+    from pipelines.spec import referentiels as ref
 
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(20240607)
@@ -402,7 +402,7 @@ def machine() -> dict:
 
 
 def prepare_warehouse(path: Path) -> None:
-    from pipelines import schema, warehouse
+    from pipelines.store import schema, warehouse
 
     path.unlink(missing_ok=True)
     with warehouse.write_transaction(path, create=True) as con:

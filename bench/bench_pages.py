@@ -20,7 +20,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pipelines import demo, geo, indicators, schema, warehouse  # noqa: E402
+from pipelines.demo import generate as demo  # noqa: E402
+from pipelines.queries import indicators
+from pipelines.store import schema, warehouse
 
 PAGES = ["pages/vue_ensemble.py", "pages/structures.py", "pages/besoins.py", "pages/territoires.py",
          "pages/resultats.py", "pages/temoignages.py"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data
-from pipelines import accounts, roles
+from pipelines.privacy import accounts, roles
 
 ROLE_KEY = "auth_role"
 USER_KEY = "auth_identifiant"
@@ -154,7 +154,7 @@ def sign_in_panel() -> None:
         email, _ = _oidc_user()
         if email:
             st.warning(f"{email} est authentifié·e, mais aucun rôle ne lui est attribué. Demandez à "
-                       "l'administrateur de l'ajouter avec « python -m pipelines.accounts oidc ».",
+                       "l'administrateur de l'ajouter avec « python -m pipelines comptes oidc ».",
                        icon=":material/person_off:")
             st.button("Se déconnecter", icon=":material/logout:", on_click=sign_out)
         else:
@@ -176,7 +176,7 @@ def sign_in_panel() -> None:
                 st.button(f"Entrer comme {label.lower()}", key=f"demo_{name}", icon=":material/login:",
                           width="stretch", on_click=sign_in_demo, args=(name, password))
     else:
-        st.caption("Les comptes sont créés par l'administrateur avec « python -m pipelines.accounts ajouter ».")
+        st.caption("Les comptes sont créés par l'administrateur avec « python -m pipelines comptes ajouter ».")
 
     with st.expander("Ce que chaque rôle voit"):
         st.markdown(

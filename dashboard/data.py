@@ -13,7 +13,8 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from pipelines import demo_loader, warehouse
+from pipelines.demo import loader as demo_loader
+from pipelines.store import warehouse
 
 
 def db() -> Path:

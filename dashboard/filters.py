@@ -11,8 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
-from pipelines import indicators
-from pipelines.indicators import Scope
+from pipelines.queries import indicators
+from pipelines.queries.indicators import Scope
 
 # Scope field → (URL parameter, widget key)
 URL_KEYS = {

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data
-from pipelines import warehouse
+from dashboard import auth, data
+from pipelines.privacy import secret
+from pipelines.reports import exports, fmt
 
 DEMO_TEXT = (
     "**Données de démonstration synthétiques.** Les structures, programmes et témoignages affichés sont "
@@ -32,8 +33,6 @@ def demo_banner() -> None:
 
 def signed_in_badge() -> None:
     """Who is signed in, with which role, at the top of the sidebar (the Connexion page signs out)."""
-    from dashboard import auth
-
     rules = auth.rules()
     st.sidebar.caption(f":material/account_circle: {auth.current_user() or 'Compte'} · rôle **{rules.label}**"
                        + (" · secret statistique appliqué" if rules.statistical_secrecy else ""))
@@ -43,14 +42,8 @@ def empty_state() -> None:
     st.info(EMPTY_TEXT, icon=":material/search_off:")
 
 
-def not_built(what: str) -> None:
-    st.info(f"Cette page n'est pas encore construite. Elle présentera : {what}", icon=":material/construction:")
-
-
 def download_buttons(frame, name: str) -> None:
     """CSV (French Excel) and XLSX of a table, generated only when clicked."""
-    from pipelines import exports
-
     csv_column, xlsx_column = st.columns(2)
     csv_column.download_button("CSV (Excel français)", lambda: exports.to_csv_bytes(frame), file_name=f"{name}.csv",
                                mime="text/csv", key=f"csv_{name}", on_click="ignore", icon=":material/download:")
@@ -62,8 +55,6 @@ def download_buttons(frame, name: str) -> None:
 
 def data_expander(frame, label: str = "Données", name: str | None = None) -> None:
     """The figures behind a chart, viewable and downloadable (masked cells read "secret")."""
-    from pipelines import exports
-
     shown = exports.shown_with_secret(frame)
     with st.expander(label):
         st.dataframe(_as_text_where_secret(shown), hide_index=True, width="stretch")
@@ -73,8 +64,6 @@ def data_expander(frame, label: str = "Données", name: str | None = None) -> No
 
 def _as_text_where_secret(frame):
     """Columns mixing numbers and "secret", as French text (a table column holds one type)."""
-    from dashboard import fmt
-
     def text(value):
         if isinstance(value, str) or value is None:
             return value
@@ -89,8 +78,6 @@ def _as_text_where_secret(frame):
 
 def without_secret(frame):
     """The rows a chart can draw: those the query layer did not mask."""
-    from pipelines import secret
-
     return secret.visible_rows(frame)
 
 
@@ -106,8 +93,6 @@ def chart_of_visible(frame, draw, *, key: str | None = None) -> None:
 
 def secret_note(*parts) -> None:
     """Under secrecy, say that values are masked and why (once per screen)."""
-    from pipelines import secret
-
     def masked(part) -> bool:
         if part is None:
             return True
@@ -130,8 +115,6 @@ def table(frame, columns: dict[str, tuple[str, str]], *, height: int | str = "au
     Under statistical secrecy, the cells the query layer masked (None on a row flagged `secret`)
     read "secret"; their columns are then shown as French-formatted text.
     """
-    from dashboard import fmt
-
     shown = frame[[c for c in columns if c in frame.columns]].copy()
     flagged = frame["secret"].fillna(False).astype(bool) if "secret" in frame.columns else None
     config = {}
@@ -160,8 +143,6 @@ def table(frame, columns: dict[str, tuple[str, str]], *, height: int | str = "au
 
 def data_table(frame, columns: dict[str, tuple[str, str]], label: str = "Données", name: str | None = None) -> None:
     """The figures behind a chart in an expander, sortable, with CSV and XLSX downloads when `name` is given."""
-    from pipelines import exports
-
     with st.expander(label):
         table(frame, columns)
         if name:

@@ -2,21 +2,16 @@
 
 import streamlit as st
 
-from dashboard import auth, charts, data, filters, layout
+from dashboard import data, filters, layout
+from dashboard.page import start
 from pipelines.queries import besoins as q
+from pipelines.reports import charts
 
-from dashboard.entry import through_app
-
-through_app()  # a direct link on a fresh server still goes through app.py
-auth.require("besoins")
-
-scope = filters.current()
-where = filters.describe(scope)
-st.title("Typologie des besoins")
-st.caption(f"Périmètre : {where} · besoin principal de chaque accompagnement, typologie à deux niveaux")
+page = start("besoins", "Typologie des besoins", "besoin principal de chaque accompagnement, typologie à deux niveaux")
+scope, where = page.scope, page.where
 
 axe = filters.url_choice("Comparer les besoins principaux selon", q.AXES, "comparer", "domaine")
-bundle = data.fetch(q.page_data, scope, axe, auth.current_role())
+bundle = data.fetch(q.page_data, scope, axe, page.role)
 hierarchy = bundle["hierarchie"]
 if hierarchy.empty:
     layout.empty_state()

@@ -3,9 +3,8 @@
 import streamlit as st
 
 from dashboard import auth
-from pipelines import roles
-
-from dashboard.entry import through_app
+from dashboard.page import through_app
+from pipelines.privacy import roles
 
 through_app()  # a direct link on a fresh server still goes through app.py
 

@@ -1,7 +1,7 @@
 """Importer des données: upload CSV/XLSX, validation report, commit, history with undo, templates.
 
 The page only lays out widgets: reading, validation, loading and undo live in
-pipelines.ingest, templates and the data dictionary in pipelines.templates.
+pipelines.ingest, templates and the data dictionary in pipelines.spec.templates.
 """
 
 import hashlib
@@ -11,14 +11,16 @@ import math
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, data, fmt
-from dashboard.entry import through_app
-from pipelines import ingest, templates, warehouse
-from pipelines.datasets import DATASETS, LOAD_ORDER
+from dashboard import data
+from dashboard.page import start
+from pipelines import ingest
 from pipelines.ingest.load import UndoRefused
+from pipelines.reports import fmt
+from pipelines.spec import templates
+from pipelines.spec.datasets import DATASETS, LOAD_ORDER
+from pipelines.store import warehouse
 
-through_app()  # a direct link on a fresh server still goes through app.py
-ROLE = auth.require("importer")  # analysts only: other roles never receive this page
+ROLE = start("importer").role  # analysts only: other roles never receive this page
 
 LOG = logging.getLogger(__name__)
 AUTO = "auto"

@@ -2,20 +2,15 @@
 
 import streamlit as st
 
-from dashboard import auth, charts, data, filters, fmt, layout
+from dashboard import data, layout
+from dashboard.page import start
 from pipelines.queries import resultats as q
+from pipelines.reports import charts, fmt
 
-from dashboard.entry import through_app
+page = start("resultats", "Résultats des programmes")
+scope, where = page.scope, page.where
 
-through_app()  # a direct link on a fresh server still goes through app.py
-auth.require("resultats")
-
-scope = filters.current()
-where = filters.describe(scope)
-st.title("Résultats des programmes")
-st.caption(f"Périmètre : {where}")
-
-bundle = data.fetch(q.page_data, scope, auth.current_role())
+bundle = data.fetch(q.page_data, scope, page.role)
 steps = bundle["entonnoir"]
 if steps.empty:
     layout.empty_state()

@@ -14,15 +14,15 @@ from typing import Callable
 
 import streamlit as st
 
-from dashboard import auth, charts, data, filters, fmt, layout
-from dashboard.entry import through_app
-from pipelines import indicators
+from dashboard import data, layout
+from dashboard.page import start
+from pipelines.queries import indicators
 from pipelines.queries import resultats as q_resultats
-from pipelines.queries import vue_ensemble as q_vue_ensemble
 from pipelines.queries import temoignages as q_temoignages
+from pipelines.queries import vue_ensemble as q_vue_ensemble
+from pipelines.reports import charts, fmt
 
-through_app()  # a direct link on a fresh server still goes through app.py
-auth.require("reunion")
+page = start("reunion")
 
 
 URL_KEY = "ecran"
@@ -142,9 +142,8 @@ def _go(step: int, count: int) -> None:
     st.query_params[URL_KEY] = str(st.session_state[STATE_KEY] + 1)
 
 
-scope = filters.current()
-where = filters.describe(scope)
-screens = build_screens(scope, where, auth.current_role())
+scope, where = page.scope, page.where
+screens = build_screens(scope, where, page.role)
 count = len(screens)
 if STATE_KEY not in st.session_state:
     st.session_state[STATE_KEY] = _index_from_url(count)

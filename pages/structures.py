@@ -4,23 +4,18 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import auth, charts, data, filters, fmt, layout
+from dashboard import data, filters, layout
+from dashboard.page import start
 from pipelines.queries import structures as q
+from pipelines.reports import charts, fmt
 
-from dashboard.entry import through_app
+page = start("structures", "Structures accompagnées")
+scope, where = page.scope, page.where
 
-through_app()  # a direct link on a fresh server still goes through app.py
-auth.require("structures")
-
-scope = filters.current()
-where = filters.describe(scope)
-st.title("Structures accompagnées")
-st.caption(f"Périmètre : {where}")
-
-funder = auth.rules().statistical_secrecy
+funder = page.rules.statistical_secrecy
 recherche = None if funder else filters.url_text("Rechercher une structure", "recherche",
                                                  placeholder="Nom, commune ou identifiant")
-bundle = data.fetch(q.page_data, scope, recherche, auth.current_role())
+bundle = data.fetch(q.page_data, scope, recherche, page.role)
 table, breakdowns = bundle["table"], bundle["repartitions"]
 if breakdowns["domaine"].empty:
     layout.empty_state()

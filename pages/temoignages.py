@@ -2,23 +2,18 @@
 
 import streamlit as st
 
-from dashboard import auth, data, filters, fmt, layout
+from dashboard import data, layout
+from dashboard.page import start
 from pipelines.queries import temoignages as q
+from pipelines.reports import fmt
 
-from dashboard.entry import through_app
+page = start("temoignages")
+scope, where = page.scope, page.where
+include_unconsented = page.rules.unconsented_testimonies  # the analyst view only
+page.heading("Témoignages", "vue analyste : tous les témoignages, ceux sans consentement de publication sont signalés"
+             if include_unconsented else "seuls les témoignages dont l'auteur a consenti à la publication sont affichés")
 
-through_app()  # a direct link on a fresh server still goes through app.py
-auth.require("temoignages")
-
-scope = filters.current()
-where = filters.describe(scope)
-include_unconsented = auth.rules().unconsented_testimonies  # the analyst view only
-st.title("Témoignages")
-st.caption(f"Périmètre : {where} · " + (
-    "vue analyste : tous les témoignages, ceux sans consentement de publication sont signalés"
-    if include_unconsented else "seuls les témoignages dont l'auteur a consenti à la publication sont affichés"))
-
-result = data.fetch(q.temoignages, scope, vue=auth.current_role())  # the role decides what is sent
+result = data.fetch(q.temoignages, scope, vue=page.role)  # the role decides what is sent
 cards = result["temoignages"]
 if cards.empty:
     st.info("Aucun témoignage publiable ne correspond aux filtres choisis : élargissez la région, le programme "

@@ -2,19 +2,14 @@
 
 import streamlit as st
 
-from dashboard import auth, charts, data, filters, fmt, layout
-from pipelines import geo
+from dashboard import data, filters, layout
+from dashboard.page import start
+from pipelines.geo import reference as geo
 from pipelines.queries import territoires as q
+from pipelines.reports import charts, fmt
 
-from dashboard.entry import through_app
-
-through_app()  # a direct link on a fresh server still goes through app.py
-auth.require("territoires")
-
-scope = filters.current()
-where = filters.describe(scope)
-st.title("Territoires")
-st.caption(f"Périmètre : {where} · structures comptées au lieu de leur siège")
+page = start("territoires", "Territoires", "structures comptées au lieu de leur siège")
+scope, where = page.scope, page.where
 
 INDICATEURS = {"structures": "Nombre de structures", "taux_100k": "Pour 100 000 habitants",
                "couverture": "Taux de couverture", "heures_par_structure": "Heures par structure"}
@@ -29,7 +24,7 @@ else:
     niveau = filters.url_choice("Niveau", {"region": "Régions", "departement": "Départements"}, "niveau",
                                 "departement", container=right)
 
-role = auth.current_role()
+role = page.role
 bundle = data.fetch(q.page_data, scope, niveau, role)
 territories = bundle["territoires"]
 masked_any = "secret" in territories.columns and bool(territories["secret"].any())

@@ -2,21 +2,16 @@
 
 import streamlit as st
 
-from dashboard import auth, charts, data, filters, fmt, layout, rapport
-from pipelines import indicators
+from dashboard import data, layout
+from dashboard.page import start
+from pipelines.queries import indicators
 from pipelines.queries import vue_ensemble as q
+from pipelines.reports import charts, fmt, rapport
 
-from dashboard.entry import through_app
-
-through_app()  # a direct link on a fresh server still goes through app.py
-auth.require("vue-ensemble")
-
-scope = filters.current()
-where = filters.describe(scope)
+page = start("vue-ensemble")
+scope, where, role = page.scope, page.where, page.role
 title, report = st.columns([3, 1], vertical_alignment="bottom")
-title.title("Vue d'ensemble")
-title.caption(f"Périmètre : {where}")
-role = auth.current_role()
+page.heading("Vue d'ensemble", container=title)
 report.download_button(
     "Rapport du comité (PDF)", lambda: rapport.pdf_for(data.db(), scope, role), file_name="rapport-comite.pdf",
     mime="application/pdf", on_click="ignore", icon=":material/picture_as_pdf:", width="stretch",

@@ -12,7 +12,15 @@ import json
 import sys
 from pathlib import Path
 
-from pipelines import indicators, roles, warehouse
+from pipelines import ingest
+from pipelines.demo import loader as demo_loader
+from pipelines.ingest import population
+from pipelines.ingest.load import UndoRefused
+from pipelines.privacy import accounts, roles
+from pipelines.queries import indicators, vue_ensemble
+from pipelines.spec import templates
+from pipelines.spec.datasets import DATASETS
+from pipelines.store import schema, warehouse
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
@@ -72,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_scope(sub.add_parser("rapport", help="écrit le rapport du comité (PDF) d'un périmètre"), "comite")
     p.add_argument("--out", required=True, help="fichier PDF à écrire")
 
+    accounts.add_command(sub)
+
     p = sub.add_parser("modeles", help="écrit les modèles de fichiers (CSV, XLSX) et le dictionnaire des données")
     p.add_argument("--out", required=True, help="dossier de destination (créé au besoin)")
     return parser
@@ -88,10 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_init(args, db: Path) -> int:
-    from pipelines import demo_loader
-
     with warehouse.write_transaction(db, create=True) as con:
-        from pipelines import schema
         schema.load_reference_data(con)
     print(f"Entrepôt prêt : {db}")
     if not args.demo:
@@ -114,8 +121,6 @@ def _scope(args) -> indicators.Scope:
 
 
 def cmd_kpis(args, db: Path) -> int:
-    from pipelines.queries import vue_ensemble
-
     with warehouse.read_connection(db) as con:
         figures = vue_ensemble.kpis(con, _scope(args), args.vue)
     print(json.dumps(figures, ensure_ascii=False, indent=2))
@@ -123,9 +128,6 @@ def cmd_kpis(args, db: Path) -> int:
 
 
 def cmd_ingest(args, db: Path) -> int:
-    from pipelines import ingest
-    from pipelines.datasets import DATASETS
-
     dataset = None if args.dataset == "auto" else args.dataset
     if dataset is not None and dataset not in DATASETS:
         print(f"Erreur d'utilisation : jeu de données « {args.dataset} » inconnu ; choisissez parmi "
@@ -156,8 +158,6 @@ def _print_problems(problems, limit: int = 50) -> None:
 
 
 def cmd_historique(args, db: Path) -> int:
-    from pipelines import ingest
-
     frame = ingest.history(db)
     if frame.empty:
         print("Aucun import enregistré.")
@@ -170,9 +170,6 @@ def cmd_historique(args, db: Path) -> int:
 
 
 def cmd_annuler(args, db: Path) -> int:
-    from pipelines import ingest
-    from pipelines.ingest.load import UndoRefused
-
     try:
         restored = ingest.undo(db, args.import_id)
     except UndoRefused as exc:
@@ -184,8 +181,6 @@ def cmd_annuler(args, db: Path) -> int:
 
 
 def cmd_population(args, db: Path) -> int:
-    from pipelines import population
-
     try:
         count = population.load_reference_population(db, args.file)
     except population.ReferencePopulationError as exc:
@@ -199,7 +194,7 @@ def cmd_population(args, db: Path) -> int:
 
 
 def cmd_rapport(args, db: Path) -> int:
-    from dashboard import rapport  # plotly figures, no Streamlit
+    from pipelines.reports import rapport  # imported when used: WeasyPrint and kaleido are slow to load
 
     scope = _scope(args)
     with warehouse.read_connection(db) as con:
@@ -214,8 +209,6 @@ def cmd_rapport(args, db: Path) -> int:
 
 
 def cmd_modeles(args, db: Path) -> int:
-    from pipelines import templates
-
     try:
         written = templates.write_all(args.out)
     except OSError as exc:
@@ -227,7 +220,13 @@ def cmd_modeles(args, db: Path) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"population": cmd_population, "rapport": cmd_rapport, "modeles": cmd_modeles, "init": cmd_init, "kpis": cmd_kpis, "ingest": cmd_ingest, "historique": cmd_historique, "annuler": cmd_annuler}
+def cmd_comptes(args, db: Path) -> int:
+    return accounts.run_command(args)
+
+
+COMMANDS = {"init": cmd_init, "kpis": cmd_kpis, "ingest": cmd_ingest, "historique": cmd_historique,
+            "annuler": cmd_annuler, "population": cmd_population, "rapport": cmd_rapport, "comptes": cmd_comptes,
+            "modeles": cmd_modeles}
 
 if __name__ == "__main__":
     sys.exit(main())

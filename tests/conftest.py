@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import demo_loader, ingest, schema, warehouse
-from pipelines.datasets import LOAD_ORDER
+from pipelines import ingest
+from pipelines.demo import loader as demo_loader
+from pipelines.spec.datasets import LOAD_ORDER
+from pipelines.store import schema, warehouse
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MINI = FIXTURES / "mini"

@@ -8,7 +8,9 @@ import stat
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipelines import accounts, roles, warehouse
+from pipelines import __main__ as cli
+from pipelines.privacy import accounts, roles
+from pipelines.store import warehouse
 from tests.conftest import REPO_DIR
 
 APP = REPO_DIR / "app.py"
@@ -88,17 +90,17 @@ def test_oidc_users_get_the_role_of_their_email(comptes):
 
 def test_cli_adds_an_account_from_stdin(comptes, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("mot de passe du comité\n"))
-    assert accounts.main(["ajouter", "comite.normandie", "--role", "comite", "--mot-de-passe-stdin"]) == 0
+    assert cli.main(["comptes", "ajouter", "comite.normandie", "--role", "comite", "--mot-de-passe-stdin"]) == 0
     assert "enregistré" in capsys.readouterr().out
     assert accounts.verify("comite.normandie", "mot de passe du comité") == "comite"
-    assert accounts.main(["lister"]) == 0
+    assert cli.main(["comptes", "lister"]) == 0
     assert "comite.normandie\tComité de pilotage" in capsys.readouterr().out
 
 
 def test_cli_asks_twice_and_refuses_a_mismatch(comptes, monkeypatch, capsys):
     answers = iter(["un mot de passe solide", "un autre mot de passe"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
-    assert accounts.main(["ajouter", "marie", "--role", "analyste"]) == 2
+    assert cli.main(["comptes", "ajouter", "marie", "--role", "analyste"]) == 2
     assert "diffèrent" in capsys.readouterr().err
     assert not comptes.exists()
 
@@ -107,9 +109,6 @@ def test_role_rules():
     assert roles.may_open("analyste", "importer")
     assert not roles.may_open("comite", "importer") and not roles.may_open("financeur", "importer")
     assert not roles.may_open(None, "vue-ensemble") and roles.may_open(None, "connexion")
-    assert roles.hidden_columns("financeur", "accompagnements") == ["intervenant"]
-    assert roles.hidden_columns("comite", "accompagnements") == ["intervenant"]
-    assert roles.hidden_columns("analyste", "accompagnements") == []
     assert [r.code for r in roles.ROLES.values() if r.statistical_secrecy] == ["financeur"]
 
 

@@ -8,14 +8,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import auth
-from pipelines import indicators, warehouse
-from pipelines.indicators import Scope
+from pipelines.queries import indicators
+from pipelines.queries.indicators import Scope
+from pipelines.store import warehouse
 from tests.conftest import REPO_DIR
 
 APP = REPO_DIR / "app.py"
 
-PAGES = ["pages/vue_ensemble.py", "pages/structures.py", "pages/besoins.py", "pages/territoires.py",
-         "pages/resultats.py", "pages/temoignages.py", "pages/reunion.py", "pages/importer.py"]
+PAGES = sorted(str(path.relative_to(REPO_DIR)) for path in (REPO_DIR / "pages").glob("*.py"))  # tested the day they exist
 
 
 @pytest.fixture
@@ -83,6 +83,12 @@ def test_filters_that_match_nothing_show_a_message_not_an_empty_chart(app):
     assert not at.exception
     assert not at.get("plotly_chart")
     assert any("Aucun accompagnement ne correspond" in i.value for i in at.info)
+
+
+def test_every_page_file_is_in_the_navigation():
+    """A page file app.py does not route would never be seen (nor guarded by a role)."""
+    routed = APP.read_text(encoding="utf-8")
+    assert len(PAGES) >= 9 and [p for p in PAGES if f'"{p}"' not in routed] == []
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -17,7 +17,9 @@ import pandas as pd
 import pytest
 from stdnum.fr import siret
 
-from pipelines import demo, geo, warehouse
+from pipelines.demo import generate as demo
+from pipelines.geo import reference as geo
+from pipelines.store import warehouse
 
 DATASETS = ("structures", "programmes", "accompagnements", "ateliers", "resultats", "temoignages")
 COLUMNS = {

@@ -14,9 +14,11 @@ import plotly.graph_objects as go
 import pytest
 from pypdf import PdfReader
 
-from dashboard import charts
-from pipelines import exports, indicators, secret, warehouse
-from pipelines.indicators import Scope
+from pipelines.privacy import secret
+from pipelines.queries import indicators
+from pipelines.queries.indicators import Scope
+from pipelines.reports import charts, exports
+from pipelines.store import warehouse
 from tests.browser.conftest import ARTIFACTS
 
 INJECTIONS = ["=1+1", "+33 6 12", "-2+3", "@SUM(A1)", "\tcmd", "\r=1", "=HYPERLINK(\"http://x\")"]

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipelines import __main__ as cli
-from pipelines import indicators, secret, warehouse
-from pipelines.indicators import Scope
-from pipelines.queries import vue_ensemble
+from pipelines.privacy import secret
+from pipelines.queries import indicators, vue_ensemble
+from pipelines.queries.indicators import Scope
+from pipelines.store import warehouse
 from tests.conftest import REPO_DIR
 
 
@@ -122,7 +122,7 @@ def assert_visible_cells_have_enough_structures(frame, column: str, counts: dict
 
 
 def test_every_funder_table_of_the_detailed_pages_is_protected(demo_db):
-    from pipelines.queries import besoins, structures, territoires
+    from pipelines.queries import besoins, masks, structures, territoires
 
     with warehouse.read_connection(demo_db) as con:
         scopes = funder_scopes(con)
@@ -145,7 +145,7 @@ def test_every_funder_table_of_the_detailed_pages_is_protected(demo_db):
             raw = territoires.by_territory(con, scope, "departement").set_index("code")["structures"]
             visible = data["territoires"][data["territoires"]["structures"].notna()]
             assert all(raw[c] == 0 or raw[c] >= secret.threshold() for c in visible["code"]), where
-            if not territoires.scope_hidden(con, scope):  # the total is on screen: one masked row is recoverable
+            if not masks.scope_hidden(con, scope):  # the total is on screen: one masked row is recoverable
                 assert data["territoires"]["secret"].sum() != 1, where
             assert "structures_connues" not in data["zones_blanches"].columns
             communes = territoires.communes(con, scope).set_index("code")["structures"]

@@ -1,13 +1,12 @@
 """The offline geographic reference shipped in data/geo."""
 
-import json
 
 import pandas as pd
 import pytest
 import shapely
 from shapely.geometry import shape
 
-from pipelines import geo
+from pipelines.geo import reference as geo
 
 DEPARTEMENT_CODES = [f"{i:02d}" for i in range(1, 96) if i != 20] + ["2A", "2B", "971", "972", "973", "974", "976"]
 OVERSEAS_DEPARTEMENTS = {"971", "972", "973", "974", "976"}

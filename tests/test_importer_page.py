@@ -10,14 +10,16 @@ import re
 from pathlib import Path
 
 import pandas as pd
-
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from pipelines import indicators, ingest, templates, warehouse
-from pipelines.datasets import DATASETS, LOAD_ORDER
-from pipelines.indicators import Scope
+from pipelines import ingest
+from pipelines.queries import indicators
+from pipelines.queries.indicators import Scope
+from pipelines.spec import templates
+from pipelines.spec.datasets import DATASETS, LOAD_ORDER
+from pipelines.store import warehouse
 from tests.conftest import MINI, REPO_DIR
 
 APP = REPO_DIR / "app.py"
@@ -456,7 +458,7 @@ def test_templates_tab_offers_every_template_and_the_dictionary(importer, media,
         assert shown["Exemple"].tolist() == templates.example_row(name)
 
 
-# --------------------------------------------------------------------------- pipelines.templates (no page)
+# --------------------------------------------------------------------------- pipelines.spec.templates (no page)
 
 
 @pytest.mark.parametrize("make, ext", [(templates.template_csv, "csv"), (templates.template_xlsx, "xlsx")])

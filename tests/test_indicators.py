@@ -10,8 +10,9 @@ import datetime as dt
 
 import pytest
 
-from pipelines import indicators, warehouse
-from pipelines.indicators import Scope
+from pipelines.queries import indicators
+from pipelines.queries.indicators import Scope
+from pipelines.store import warehouse
 
 
 def kpis(db, **scope):

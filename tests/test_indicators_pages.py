@@ -21,9 +21,10 @@ import re
 
 import pytest
 
-from pipelines import population, warehouse
-from pipelines.indicators import Scope
+from pipelines.ingest import population
 from pipelines.queries import besoins, resultats, structures, temoignages, territoires
+from pipelines.queries.indicators import Scope
+from pipelines.store import warehouse
 
 
 @pytest.fixture

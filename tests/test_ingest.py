@@ -5,9 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-
-from pipelines import ingest, warehouse
+from pipelines import ingest
+from pipelines.store import warehouse
 from tests.conftest import MINI, REPO_DIR
 
 

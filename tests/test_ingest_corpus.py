@@ -21,9 +21,10 @@ from typing import Callable
 import openpyxl
 import pytest
 
-from pipelines import ingest, warehouse
+from pipelines import ingest
 from pipelines.__main__ import EXIT_USAGE, main
-from pipelines.datasets import DATASETS
+from pipelines.spec.datasets import DATASETS
+from pipelines.store import warehouse
 from tests.conftest import MINI
 
 ERR, WARN = "erreur", "avertissement"

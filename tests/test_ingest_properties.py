@@ -23,8 +23,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines import ingest, warehouse
-from pipelines.datasets import DATASETS, LOAD_ORDER
+from pipelines import ingest
+from pipelines.spec.datasets import DATASETS, LOAD_ORDER
+from pipelines.store import warehouse
 from tests.conftest import MINI
 
 BASE = {name: (MINI / f"{name}.csv").read_text(encoding="utf-8") for name in LOAD_ORDER}

@@ -7,11 +7,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import auth
-from pipelines import warehouse
-from pipelines.indicators import Scope
 from pipelines.queries import structures as qs
-from pipelines.queries import territoires as qt
 from pipelines.queries import temoignages as qtem
+from pipelines.queries import territoires as qt
+from pipelines.queries.indicators import Scope
+from pipelines.store import warehouse
 from tests.conftest import REPO_DIR
 
 APP = REPO_DIR / "app.py"

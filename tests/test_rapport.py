@@ -8,11 +8,12 @@ import pytest
 from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
-from dashboard import fmt
 from pipelines import __main__ as cli
-from pipelines import indicators, secret, warehouse
-from pipelines.indicators import Scope
-from pipelines.queries import temoignages
+from pipelines.privacy import secret
+from pipelines.queries import indicators, temoignages
+from pipelines.queries.indicators import Scope
+from pipelines.reports import fmt
+from pipelines.store import warehouse
 from tests.conftest import REPO_DIR
 
 SECTIONS = ["Chiffres clés", "Besoins des structures", "Territoires", "Résultats des programmes", "Témoignages",

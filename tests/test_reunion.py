@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipelines import indicators, warehouse
-from pipelines.indicators import Scope
+from pipelines.queries import indicators
+from pipelines.queries.indicators import Scope
+from pipelines.store import warehouse
 from tests.conftest import REPO_DIR
 
 REUNION = REPO_DIR / "pages" / "reunion.py"

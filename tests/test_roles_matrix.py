@@ -8,13 +8,13 @@ not hidden.
 
 from __future__ import annotations
 
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipelines import roles, warehouse
-from pipelines.indicators import Scope
+from pipelines.privacy import roles
 from pipelines.queries import temoignages
+from pipelines.queries.indicators import Scope
+from pipelines.store import warehouse
 from tests.conftest import REPO_DIR
 
 PAGES = {"vue-ensemble": "vue_ensemble", "structures": "structures", "besoins": "besoins",

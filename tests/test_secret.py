@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines import secret
-from pipelines.secret import TOTAL, TableStats
+from pipelines.privacy import secret
+from pipelines.privacy.secret import TOTAL, TableStats
 
 
 def grid(rows: list[list[float]], *, total_row=True, total_column=True) -> pd.DataFrame:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import os
+import dataclasses
 import subprocess
 import sys
 import textwrap
 import time
+from typing import Iterator
 
 import duckdb
 import pytest
 
-from pipelines import ingest, schema, warehouse
-from pipelines.datasets import DATASETS
+from pipelines import ingest
+from pipelines.spec.datasets import DATASETS
+from pipelines.store import schema, warehouse
 from tests.conftest import MINI, REPO_DIR
 
 
@@ -73,7 +75,7 @@ def test_a_killed_ingest_leaves_the_warehouse_as_it_was(mini_db, tmp_path):
         import sys, time
         sys.path.insert(0, {str(REPO_DIR)!r})
         from pathlib import Path
-        from pipelines import warehouse
+        from pipelines.store import warehouse
         with warehouse.write_transaction(Path({str(mini_db)!r})) as con:
             con.execute("DELETE FROM accompagnements")
             print("inside", flush=True)
@@ -90,35 +92,117 @@ def test_a_killed_ingest_leaves_the_warehouse_as_it_was(mini_db, tmp_path):
     assert not list(mini_db.parent.glob(f".{mini_db.name}.tmp-*"))
 
 
+# A dashboard-like process: reads until its standard input closes (bounded), printing for each read its
+# wall-clock start and end and what it saw, so the test can place every read against the write.
 READER = textwrap.dedent("""
-    import sys, time
+    import sys, threading, time
     sys.path.insert(0, {repo!r})
     from pathlib import Path
-    from pipelines import indicators, warehouse
-    deadline = time.monotonic() + {seconds}
-    reads = 0
-    while time.monotonic() < deadline:
+    from pipelines.queries import indicators
+    from pipelines.store import warehouse
+    stop = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    deadline = time.monotonic() + 120
+    while not stop.is_set() and time.monotonic() < deadline:
+        start = time.time()
         with warehouse.read_connection(Path({db!r})) as con:
-            indicators.kpis(con, indicators.Scope())
-        reads += 1
-    print(reads)
+            figures = indicators.kpis(con, indicators.Scope())
+            structures = con.execute("SELECT count(*) FROM structures").fetchone()[0]
+        print(start, time.time(), structures, figures["accompagnements"], flush=True)
 """)
 
 
+@dataclasses.dataclass(frozen=True)
+class Read:
+    start: float
+    end: float
+    structures: int
+    accompagnements: int
+
+
+def start_reader(db) -> tuple[subprocess.Popen, Iterator[Read]]:
+    """The reader process, and its reads as they come (the first one already done)."""
+    reader = subprocess.Popen([sys.executable, "-c", READER.format(repo=str(REPO_DIR), db=str(db))],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    reads = (Read(float(a), float(b), int(s), int(n)) for a, b, s, n in (line.split() for line in reader.stdout))
+    next(reads)
+    return reader, reads
+
+
+def reads_until(reads: Iterator[Read], done) -> list[Read]:
+    """Reads as they come, until `done(those so far)`."""
+    seen: list[Read] = []
+    for read in reads:
+        seen.append(read)
+        if done(seen):
+            break
+    return seen
+
+
+def stop_reader(reader: subprocess.Popen) -> None:
+    reader.stdin.close()
+    assert reader.wait(timeout=60) == 0, reader.stderr.read()
+
+
+def key_counts(db) -> tuple[int, int]:
+    with warehouse.read_connection(db) as con:
+        return (con.execute("SELECT count(*) FROM structures").fetchone()[0],
+                con.execute("SELECT count(*) FROM accompagnements").fetchone()[0])
+
+
+WRITER = textwrap.dedent("""
+    import sys, time
+    sys.path.insert(0, {repo!r})
+    from pathlib import Path
+    from pipelines.store import warehouse
+    with warehouse.write_transaction(Path({db!r})) as con:
+        con.execute("DELETE FROM accompagnements")
+        print("inside", time.time(), flush=True)
+        sys.stdin.readline()  # commit when told
+    print("committed", time.time(), flush=True)
+""")
+
+
+def test_reads_go_on_during_a_write_and_see_it_once_committed(mini_db):
+    """Reads that start and end while a writer holds its transaction open succeed and see the version
+    before it; a read started after the commit sees the new one."""
+    _, accompagnements = key_counts(mini_db)
+    assert accompagnements > 0
+    reader, reads = start_reader(mini_db)
+    writer = subprocess.Popen([sys.executable, "-c", WRITER.format(repo=str(REPO_DIR), db=str(mini_db))],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    word, inside = writer.stdout.readline().split()
+    assert word == "inside"
+    during = reads_until(reads, lambda seen: sum(r.start > float(inside) for r in seen) >= 3)
+    writer.stdin.write("\n")
+    writer.stdin.flush()
+    word, committed = writer.stdout.readline().split()
+    assert word == "committed" and writer.wait(timeout=60) == 0
+    after = reads_until(reads, lambda seen: seen[-1].start > float(committed))
+    stop_reader(reader)
+
+    overlapping = [r for r in during + after if float(inside) < r.start and r.end < float(committed)]
+    assert len(overlapping) >= 3, "reads ran while the write was in progress"
+    assert {r.accompagnements for r in overlapping} == {accompagnements}, "a write in progress is invisible"
+    assert after[-1].accompagnements == 0, "a read started after the commit sees it"
+
+
 def test_cli_ingest_runs_while_the_dashboard_reads(mini_db, tmp_path):
-    """A dashboard-like process reads non-stop while an analyst runs the CLI ingest."""
-    reader = subprocess.Popen(
-        [sys.executable, "-c", READER.format(repo=str(REPO_DIR), db=str(mini_db), seconds=8)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1)
+    """The real command: an analyst's `python -m pipelines ingest` while a dashboard-like process reads
+    non-stop. Reads succeed while the command runs, and those started after it see its structure."""
+    structures, _ = key_counts(mini_db)
+    reader, reads = start_reader(mini_db)
     new_structure = tmp_path / "nouvelle.csv"
     new_structure.write_text("id_structure;nom;forme_juridique;domaine;code_commune\nS99;Nouvelle;association;musique;14118\n")
+    cli_start = time.time()
     cli = subprocess.run([sys.executable, "-m", "pipelines", "ingest", "structures", str(new_structure), "--db", str(mini_db)],
                          cwd=REPO_DIR, capture_output=True, text=True, timeout=120)
+    cli_end = time.time()
     assert cli.returncode == 0, cli.stderr + cli.stdout
-    out, err = reader.communicate(timeout=60)
-    assert reader.returncode == 0, err
-    assert int(out) > 10  # it kept reading throughout
+    seen = reads_until(reads, lambda seen: seen[-1].start > cli_end)
+    stop_reader(reader)
+    assert [r for r in seen if cli_start < r.start and r.end < cli_end], "reads went on while the command ran"
+    assert seen[-1].structures == structures + 1, "a read started after the command sees its structure"
     with warehouse.read_connection(mini_db) as con:
         assert con.execute("SELECT nom FROM structures WHERE id_structure = 'S99'").fetchall() == [("Nouvelle",)]
 

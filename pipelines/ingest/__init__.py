@@ -14,11 +14,11 @@ from typing import Callable
 import duckdb
 import pandas as pd
 
-from pipelines import warehouse
-from pipelines.datasets import DATASETS
 from pipelines.ingest import load
 from pipelines.ingest.read import RawTable, UnreadableFile, read_file
 from pipelines.ingest.validate import BatchCheck, DatasetNotRecognised, check_batch, detect_dataset
+from pipelines.spec.datasets import DATASETS
+from pipelines.store import warehouse
 
 __all__ = ["Upload", "IngestResult", "UnreadableFile", "DatasetNotRecognised", "read_uploads",
            "preview", "ingest", "ingest_paths", "undo", "history"]

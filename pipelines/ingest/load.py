@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from pipelines.datasets import DATASETS, LOAD_ORDER
+from pipelines.spec.datasets import DATASETS, LOAD_ORDER
 
 
 class UndoRefused(ValueError):

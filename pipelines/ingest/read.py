@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.ingest.values import normalize_key
+from pipelines.spec.datasets import DATASETS
 
 MAX_BYTES_DEFAULT = 500 * 1024 * 1024
 DELIMITERS = {";": "point-virgule", ",": "virgule", "\t": "tabulation"}
@@ -358,8 +359,6 @@ def _read_xlsx(file_name: str, data: bytes, sha: str, dataset_hint: str | None) 
 
 def choose_sheet(names: list[str], dataset_hint: str | None) -> str:
     """The sheet named after the dataset (or after any dataset when not chosen), else the first."""
-    from pipelines.datasets import DATASETS
-
     wanted = [dataset_hint] if dataset_hint else list(DATASETS)
     keys = {normalize_key(n): n for n in reversed(names)}
     return next((keys[w] for w in wanted if w in keys), names[0])

@@ -16,13 +16,29 @@ import numpy as np
 import pandas as pd
 from stdnum.fr import siret as stdnum_siret
 
-from pipelines import referentiels as ref
-from pipelines.datasets import (
-    BOOLEAN, COMMUNE, DATASETS, DATE, DECIMAL, ENUM, ENUM_LIST, FORME_JURIDIQUE, INTEGER,
-    LOAD_ORDER, REGION, RNA, SIRET, TEXT, TEXT_LIST, URL, Column, Dataset,
-)
 from pipelines.ingest import values as V
 from pipelines.ingest.read import RawTable
+from pipelines.spec import referentiels as ref
+from pipelines.spec.datasets import (
+    BOOLEAN,
+    COMMUNE,
+    DATASETS,
+    DATE,
+    DECIMAL,
+    ENUM,
+    ENUM_LIST,
+    FORME_JURIDIQUE,
+    INTEGER,
+    LOAD_ORDER,
+    REGION,
+    RNA,
+    SIRET,
+    TEXT,
+    TEXT_LIST,
+    URL,
+    Column,
+    Dataset,
+)
 
 PROBLEM_COLUMNS = ["jeu", "fichier", "ligne", "colonne", "valeur", "erreur", "gravite"]
 ERROR, WARNING = "erreur", "avertissement"
@@ -206,12 +222,6 @@ class BatchCheck:
     @property
     def has_errors(self) -> bool:
         return any(f.file_refused or len(f.rejected_lines) for f in self.files)
-
-    def valid_frames(self) -> dict[str, pd.DataFrame]:
-        out: dict[str, list[pd.DataFrame]] = {}
-        for f in self.files:
-            out.setdefault(f.dataset.name, []).append(f.valid)
-        return {name: pd.concat(parts) for name, parts in out.items()}
 
 
 class DatasetNotRecognised(ValueError):
@@ -615,7 +625,7 @@ class Reference:
     def existing_ids(self, dataset: str, ids: pd.Series) -> pd.Index:
         """Those of `ids` present in the warehouse table of `dataset`."""
         id_col = DATASETS[dataset].id_column
-        wanted = pd.DataFrame({"id": ids.dropna().unique()})
+        wanted = pd.DataFrame({"id": ids.dropna().unique()})  # noqa: F841 (read by name in the SQL below)
         found = self.con.execute(
             f"SELECT w.id FROM wanted w SEMI JOIN {dataset} t ON t.{id_col} = w.id"
         ).df()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from pipelines import referentiels as ref
-from pipelines import roles, secret
-from pipelines.indicators import Scope, besoin_categories, query
+from pipelines.privacy import roles, secret
+from pipelines.queries.indicators import Scope, besoin_categories, query
+from pipelines.queries.masks import scope_hidden
+from pipelines.spec import referentiels as ref
 
 AXES = {"domaine": "Domaine culturel", "departement": "Département"}
 
@@ -140,7 +141,6 @@ def _protect(con: duckdb.DuckDBPyConnection, scope: Scope, data: dict, axe: str)
                year(date_debut) AS annee, {column} AS groupe,
                least(length(list_distinct(list_append(coalesce(besoins, []), besoin_principal))), 3) AS nb_besoins
         FROM acc""", scope)
-    from pipelines.queries.territoires import scope_hidden
 
     n, total = rows["id_structure"].nunique(), len(rows)
     everything_secret = n > 0 and scope_hidden(con, scope)

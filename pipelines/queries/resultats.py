@@ -5,9 +5,10 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from pipelines import referentiels as ref
-from pipelines import roles, secret
-from pipelines.indicators import Scope, query
+from pipelines.privacy import roles, secret
+from pipelines.queries.indicators import Scope, query
+from pipelines.queries.masks import hours_top, scope_hidden
+from pipelines.spec import referentiels as ref
 
 ETAPES = list(ref.ETAPES)  # accueil → diagnostic → accompagnement → suivi → clos
 PLACES_PAR_TYPE = {"pairs": 12}  # seats per workshop where the programme sets them (peer programme)
@@ -178,9 +179,7 @@ def _dominated(top: pd.Series, total: pd.Series) -> pd.Series:
 
 
 def _protect(con: duckdb.DuckDBPyConnection, scope: Scope, data: dict) -> dict:
-    from pipelines.queries.vue_ensemble import hours_top
 
-    from pipelines.queries.territoires import scope_hidden
 
     rows = query(con, "SELECT id_structure, type_programme, etape, id_programme, heures FROM acc", scope)
     n = rows["id_structure"].nunique()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from pipelines import referentiels as ref
-from pipelines import roles, secret
-from pipelines.indicators import Scope, query
+from pipelines.privacy import roles, secret
 from pipelines.queries import temoignages
+from pipelines.queries.indicators import Scope, query
+from pipelines.queries.masks import scope_hidden
+from pipelines.spec import referentiels as ref
 
 TAILLES = {
     "0": "Sans salarié (0 ETP)", "lt1": "Moins de 1 ETP", "1-3": "1 à moins de 3 ETP",
@@ -153,7 +154,6 @@ def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, recherche: str | Non
     breakdowns = structures_breakdowns(con, scope)
     if not roles.role(vue).statistical_secrecy:
         return {"table": structures_table(con, scope, recherche), "repartitions": breakdowns}
-    from pipelines.queries.territoires import scope_hidden
 
     total = int(query(con, "SELECT count(DISTINCT id_structure) AS n FROM acc", scope)["n"].iloc[0])
     hidden = total > 0 and scope_hidden(con, scope)

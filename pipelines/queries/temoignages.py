@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import duckdb
-import pandas as pd
 
-from pipelines import roles
-from pipelines.indicators import Scope, query
+from pipelines.privacy import roles
+from pipelines.queries.indicators import Scope, query
 
 # A testimony's territory is its structure's commune, else its programme's région.
 _SQL = """
@@ -71,11 +70,3 @@ def temoignages(con: duckdb.DuckDBPyConnection, scope: Scope, include_unconsente
 def _wrap(select: str) -> str:
     """The `t` CTE after `acc` (query() opens the WITH clause), then `select`."""
     return _SQL + select
-
-
-def par_programme(con: duckdb.DuckDBPyConnection, scope: Scope, include_unconsented: bool = False) -> pd.DataFrame:
-    """Publishable testimonies per programme."""
-    return query(con, _wrap("""
-        SELECT programme, count(*) AS temoignages FROM t WHERE $tous OR consentement_publication
-        GROUP BY programme ORDER BY temoignages DESC, programme"""),
-        scope, id_structure=None, tous=include_unconsented)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from pipelines import indicators, roles, secret
-from pipelines.indicators import Scope, query
+from pipelines.privacy import roles, secret
+from pipelines.queries import indicators
+from pipelines.queries.indicators import Scope, query
+from pipelines.queries.masks import hours_top, scope_hidden, territory_masks
 
 KEY_FIGURES = ("structures", "accompagnements", "heures", "programmes")
 
@@ -33,23 +35,11 @@ def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str = "analyste
     return out
 
 
-def hours_top(con: duckdb.DuckDBPyConnection, scope: Scope, key_sql: str | None = None) -> pd.DataFrame:
-    """Largest single structure's hours per `key_sql` AS cle (or over the whole scope): the dominance rule's input."""
-    if key_sql is None:
-        return query(con, """SELECT max(h) AS top FROM (
-                                 SELECT id_structure, coalesce(sum(heures), 0) AS h FROM acc GROUP BY 1)""", scope)
-    return query(con, f"""SELECT cle, max(h) AS top FROM (
-                              SELECT {key_sql} AS cle, id_structure, coalesce(sum(heures), 0) AS h FROM acc GROUP BY 1, 2)
-                          GROUP BY 1""", scope)
-
-
 def protect_key_figures(con: duckdb.DuckDBPyConnection, scope: Scope, figures: dict,
                         top: float | None = None) -> dict:
     """Key figures under secrecy: all but the programme count go when the scope is hidden (fewer than
     the threshold of structures, or a territory the hierarchy masks); hours also go when one structure
     makes most of them (`top`: that structure's hours, when the caller has them already)."""
-    from pipelines.queries.territoires import scope_hidden
-
     shown = dict(figures)
     if figures["structures"] == 0:
         return shown
@@ -91,8 +81,6 @@ def protect(con: duckdb.DuckDBPyConnection, scope: Scope, data: dict) -> dict:
         hidden_total.add("accompagnements")
 
     # Départements: the masks of the whole territorial hierarchy, the same in every view.
-    from pipelines.queries.territoires import territory_masks
-
     masks = territory_masks(con, scope)["code_departement"]["structures"]
     departements = data["departements"]
     departements = secret.apply_mask(departements, departements["code"].map(masks).fillna(False).astype(bool),
@@ -120,8 +108,6 @@ def kpis(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str = "analyste") ->
     figures = data["chiffres"]
     per_region = indicators.structures_par_region(con, scope)
     regions = pd.DataFrame({"code": list(per_region), "structures": list(per_region.values())})
-    from pipelines.queries.territoires import territory_masks
-
     hidden = territory_masks(con, scope)["code_region"]["structures"]
     if figures["structures"] is None:  # a hidden scope: no breakdown either
         hidden = hidden.map(lambda _: True)

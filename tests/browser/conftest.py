@@ -39,7 +39,7 @@ def test_accounts() -> Path:
     if _ACCOUNTS is None:
         import tempfile
 
-        from pipelines import accounts, roles
+        from pipelines.privacy import accounts, roles
 
         _ACCOUNTS = Path(tempfile.mkdtemp(prefix="comptes-")) / "comptes.toml"
         for role in roles.ROLES:
@@ -111,12 +111,31 @@ def page(browser):
     context.close()
 
 
+# Streamlit states its run on its root element (the attributes its own end-to-end tests read): connected,
+# script run to the end, and no element of the previous run left stale.
+APP_IDLE = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    return !!app && app.dataset.testConnectionState === 'CONNECTED' && app.dataset.testScriptState === 'notRunning'
+        && !document.querySelector('[data-stale="true"]');
+}"""
+
+# Every Plotly chart plotted, at least `n` of them, and every MapLibre map of them loaded (painted).
+CHARTS_DRAWN = """(n) => {
+    const plots = [...document.querySelectorAll('.js-plotly-plot')];
+    return plots.length >= n && plots.every(p => p._fullLayout && Object.keys(p._fullLayout)
+        .filter(k => /^map[0-9]*$/.test(k))
+        .every(k => { const sub = p._fullLayout[k]._subplot; return !!sub && !!sub.map && sub.map.loaded(); }));
+}"""
+
+
 def wait_for_app(page, timeout_ms: int = 60_000) -> None:
-    """Wait until Streamlit has finished running the script (no 'Running…' status)."""
-    page.wait_for_selector("[data-testid='stApp']", timeout=timeout_ms)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
-    page.wait_for_timeout(800)
+    """Wait until Streamlit has run the script to the end and drawn what it sent."""
+    page.wait_for_function(APP_IDLE, timeout=timeout_ms)
+
+
+def wait_for_charts(page, minimum: int = 1, timeout_ms: int = 30_000) -> None:
+    """Wait until at least `minimum` charts are on the page, all plotted, their maps painted."""
+    page.wait_for_function(CHARTS_DRAWN, arg=minimum, timeout=timeout_ms)
 
 
 DEMO_BUTTONS = {"analyste": "Entrer comme analyste", "comite": "Entrer comme comité de pilotage",

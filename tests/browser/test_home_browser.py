@@ -4,9 +4,10 @@ import re
 
 import pytest
 
-from pipelines import indicators, warehouse
-from pipelines.indicators import Scope
-from tests.browser.conftest import ARTIFACTS, open_page, wait_for_app
+from pipelines.queries import indicators
+from pipelines.queries.indicators import Scope
+from pipelines.store import warehouse
+from tests.browser.conftest import ARTIFACTS, open_page, wait_for_charts
 
 pytestmark = pytest.mark.browser
 
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.browser
 def test_home_page_shows_key_figures_and_charts(server, page, demo_db):
     open_page(page, f"{server}/")
     page.get_by_text("Structures accompagnées").first.wait_for(timeout=30_000)
-    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    wait_for_charts(page, 3)
     page.screenshot(path=str(ARTIFACTS / "vue_ensemble.png"))
 
     with warehouse.read_connection(demo_db) as con:
@@ -34,6 +35,5 @@ def test_the_app_asks_nothing_of_any_other_host(server, page):
     page.on("request", lambda request: outside.append(request.url)
             if not request.url.startswith((server, "data:", "blob:")) else None)
     open_page(page, f"{server}/territoires")
-    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
-    page.wait_for_timeout(1500)  # the map paints, the favicon loads
+    wait_for_charts(page)  # the map painted, the favicon loaded with the page
     assert not outside, outside

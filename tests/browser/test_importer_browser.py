@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from pipelines import warehouse
+from pipelines.store import warehouse
 from tests.browser.conftest import ARTIFACTS, open_page, start_streamlit, stop, wait_for_app
 
 pytestmark = pytest.mark.browser
@@ -32,6 +32,12 @@ def grid_rows(page) -> list[list[str]]:
     return [rows.nth(i).locator("td, th").all_inner_texts() for i in range(rows.count())]
 
 
+def grid_cell(page, text: str):
+    """The first grid cell holding `text`, in the accessible table the grid mirrors its drawn rows into
+    (hidden from view, so it is waited for as attached): waiting on it waits for the grid to draw that row."""
+    return page.locator("[data-testid='stDataFrame'] table td", has_text=text).first
+
+
 def test_upload_cp1252_file_shows_french_report_then_imports_valid_lines(mini_db, tmp_path, browser):
     assert CP1252.decode("cp1252") and b"\x92" in CP1252 and b"\x9c" in CP1252  # real ’ and œ bytes
     db = tmp_path / "import.duckdb"
@@ -50,7 +56,7 @@ def test_upload_cp1252_file_shows_french_report_then_imports_valid_lines(mini_db
         page.get_by_text("Rapport de vérification").first.wait_for(timeout=60_000)
         wait_for_app(page)
         page.get_by_text("Aperçu de export_structures.csv").click()  # the parsed lines, as read
-        page.wait_for_timeout(800)
+        grid_cell(page, "S51").wait_for(state="attached", timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "importer_rapport.png"))
         preview = [r for r in grid_rows(page) if "S50" in r or "S51" in r]
         assert len(preview) == 2 and "Compagnie de l’Œuvre éphémère" in preview[0], preview
@@ -86,14 +92,14 @@ def test_upload_cp1252_file_shows_french_report_then_imports_valid_lines(mini_db
 
         page.get_by_role("tab", name="Historique des imports").click()
         page.get_by_role("heading", name="Annuler un import").wait_for(timeout=30_000)
-        page.wait_for_timeout(800)
+        grid_cell(page, "export_structures.csv").wait_for(state="attached", timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "importer_historique.png"))
         history = " ".join(" ".join(r) for r in grid_rows(page))
         assert "export_structures.csv" in history and "valides seulement" in history
 
         page.get_by_role("tab", name="Modèles et dictionnaire").click()
         page.get_by_role("heading", name="Dictionnaire des données").wait_for(timeout=30_000)
-        page.wait_for_timeout(800)
+        page.locator("[data-testid='stTable'] td", has_text="id_structure").first.wait_for(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "importer_modeles.png"))
         assert page.get_by_role("button", name="Modèle CSV").count() == 6
         assert page.get_by_role("button", name="Modèle XLSX").count() == 6

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, open_page, wait_for_app
+from tests.browser.conftest import ARTIFACTS, open_page, wait_for_charts
 
 pytestmark = pytest.mark.browser
 
@@ -18,27 +18,12 @@ PAGES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def app_started(server, browser):
-    """Open the home page once. Streamlit runs a server's very first session in "pages/ folder" mode
-    (PagesManager.uses_pages_directory) until app.py has called st.navigation: a first visitor landing
-    directly on /territoires gets the page without app.py (no filters, no banner). Reported, not fixed
-    here (app.py is not this module's); this fixture makes the screenshots show the real app."""
-    context = browser.new_context()
-    first = context.new_page()
-    open_page(first, f"{server}/")
-    context.close()
-    return server
-
-
 @pytest.mark.parametrize("path, name, text, charts", PAGES, ids=[p[1] for p in PAGES])
-def test_page_draws_its_charts(app_started, page, path, name, text, charts):
-    server = app_started
-    open_page(page, f"{server}/{path}")
+def test_page_draws_its_charts(server, page, path, name, text, charts):
+    open_page(page, f"{server}/{path}")  # a direct link, even as a fresh server's first visit (dashboard.page.through_app)
     page.get_by_text(text).first.wait_for(timeout=30_000)
     if charts:
-        page.locator(".js-plotly-plot").nth(charts - 1).wait_for(state="attached", timeout=30_000)
-        page.wait_for_timeout(1500)  # MapLibre paints after the plot is attached
+        wait_for_charts(page, charts)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     assert page.locator("[data-testid='stException']").count() == 0
     assert page.get_by_text("Filtres").count() >= 1, "the page runs inside app.py (sidebar filters drawn)"
@@ -49,8 +34,7 @@ def test_page_draws_its_charts(app_started, page, path, name, text, charts):
         assert page.locator(".js-plotly-plot .colorbar").count() >= 1
 
 
-def test_testimonies_are_plain_text(app_started, page):
-    server = app_started
+def test_testimonies_are_plain_text(server, page):
     open_page(page, f"{server}/temoignages", role="comite")
     page.get_by_text("témoignage(s) publiable(s)").first.wait_for(timeout=30_000)
     assert page.locator("[data-testid='stText']").count() > 10

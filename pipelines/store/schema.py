@@ -2,7 +2,7 @@
 
 `schema_meta.version` records the schema a file was built with; `migrate`
 applies the missing steps in order, so a file built by an older release is
-upgraded in place (on the writer's private copy, see pipelines.warehouse).
+upgraded in place (on the writer's private copy, see pipelines.store.warehouse).
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from typing import Callable
 
 import duckdb
 
-from pipelines import geo, referentiels as ref
-from pipelines.datasets import DATASETS
+from pipelines.geo import reference as geo
+from pipelines.spec import referentiels as ref
+from pipelines.spec.datasets import DATASETS
 
 
 def dataset_table_ddl(dataset_name: str, table: str | None = None, extra: str = "") -> str:
@@ -90,7 +91,7 @@ def _v2(con: duckdb.DuckDBPyConnection) -> None:
     """Optional reference population of cultural ESS structures, supplied by the analyst.
 
     Not a dataset of the interchange format v1: it feeds the *taux de couverture*
-    (structures accompagnées ÷ reference population). See pipelines.population.
+    (structures accompagnées ÷ reference population). See pipelines.ingest.population.
     """
     con.execute(
         """

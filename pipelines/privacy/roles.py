@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipelines.datasets import DATASETS
-
 
 @dataclass(frozen=True)
 class Role:
@@ -18,8 +16,7 @@ class Role:
     pages: frozenset[str]
     personal_data: bool  # intervenant names and other `Column.personal` fields
     unconsented_testimonies: bool
-    statistical_secrecy: bool  # pipelines.secret applied to every figure, table, map and export
-    history: bool  # import history and undo
+    statistical_secrecy: bool  # pipelines.privacy.secret applied to every figure, table, map and export
 
 
 DASHBOARD_PAGES = frozenset({"vue-ensemble", "structures", "besoins", "territoires", "resultats", "temoignages",
@@ -27,11 +24,11 @@ DASHBOARD_PAGES = frozenset({"vue-ensemble", "structures", "besoins", "territoir
 
 ROLES: dict[str, Role] = {
     "analyste": Role("analyste", "Analyste", DASHBOARD_PAGES | {"importer"}, personal_data=True,
-                     unconsented_testimonies=True, statistical_secrecy=False, history=True),
+                     unconsented_testimonies=True, statistical_secrecy=False),
     "comite": Role("comite", "Comité de pilotage", DASHBOARD_PAGES, personal_data=False,
-                   unconsented_testimonies=False, statistical_secrecy=False, history=False),
+                   unconsented_testimonies=False, statistical_secrecy=False),
     "financeur": Role("financeur", "Financeur", DASHBOARD_PAGES, personal_data=False,
-                      unconsented_testimonies=False, statistical_secrecy=True, history=False),
+                      unconsented_testimonies=False, statistical_secrecy=True),
 }
 
 # Pages anyone may open, signed in or not.
@@ -48,13 +45,3 @@ def role(code: str) -> Role:
 def may_open(code: str | None, page: str) -> bool:
     return page in PUBLIC_PAGES or (code in ROLES and page in ROLES[code].pages)
 
-
-def personal_columns() -> dict[str, list[str]]:
-    """Dataset → its personal columns (from the data dictionary)."""
-    return {d.name: [c.name for c in d.columns if c.personal] for d in DATASETS.values()
-            if any(c.personal for c in d.columns)}
-
-
-def hidden_columns(code: str, dataset: str) -> list[str]:
-    """Columns of `dataset` that must never reach this role."""
-    return [] if role(code).personal_data else personal_columns().get(dataset, [])

@@ -32,9 +32,10 @@ import numpy as np
 import pandas as pd
 from stdnum import luhn
 
-from pipelines import geo, referentiels as ref
-from pipelines.datasets import DATASETS
-from pipelines.warehouse import REPO_DIR
+from pipelines.geo import reference as geo
+from pipelines.spec import referentiels as ref
+from pipelines.spec.datasets import DATASETS
+from pipelines.store.warehouse import REPO_DIR
 
 DEMO_DIR = REPO_DIR / "data" / "demo"
 TODAY = dt.date(2026, 6, 30)
@@ -419,7 +420,7 @@ def generate_demo(out_dir: Path = DEMO_DIR, seed: int = 2026) -> dict[str, Path]
     return paths
 
 
-# The optional reference population of cultural ESS structures (pipelines.population),
+# The optional reference population of cultural ESS structures (pipelines.ingest.population),
 # drawn from its own generator so that the six datasets above do not move.
 REFERENCE_FILE = "population_reference"
 REFERENCE_SOURCE = "SYNTHÉTIQUE — démonstration, aucune donnée réelle"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from pipelines.secret import SECRET  # the word masked values read, on screen and in exports
+from pipelines.privacy.secret import SECRET  # the word masked values read, on screen and in exports
 
 THOUSANDS = "\u202f"
 # Plotly's layout.separators: decimal mark then thousands separator.

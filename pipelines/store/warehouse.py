@@ -25,7 +25,9 @@ from typing import Iterator
 
 import duckdb
 
-REPO_DIR = Path(__file__).resolve().parent.parent
+from pipelines.store import schema
+
+REPO_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_DB = REPO_DIR / "data" / "observatoire.duckdb"
 ENV_VAR = "OBSERVATOIRE_DB"
 
@@ -120,8 +122,6 @@ def write_transaction(
     On normal exit the transaction commits and the copy replaces the live file
     atomically; on any exception nothing of it is ever visible.
     """
-    from pipelines import schema  # local import: schema imports this module's helpers
-
     path = Path(path)
     if not path.exists() and not create:
         raise WarehouseMissing(

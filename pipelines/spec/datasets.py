@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from pipelines import referentiels as ref
+from pipelines.spec import referentiels as ref
 
 # Column kinds understood by the validator (pipelines.ingest.validate).
 TEXT = "text"

@@ -1,4 +1,4 @@
-"""Upload templates and the data dictionary, generated from pipelines.datasets.
+"""Upload templates and the data dictionary, generated from pipelines.spec.datasets.
 
 The validator reads the same definitions, so a template's example line always
 passes validation and the dictionary always says what the validator enforces.
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines import referentiels as ref
-from pipelines.datasets import DATASETS, KIND_LABELS, LOAD_ORDER, Column, Dataset
+from pipelines.spec import referentiels as ref
+from pipelines.spec.datasets import DATASETS, KIND_LABELS, LOAD_ORDER, Column, Dataset
 
 DICTIONARY_COLUMNS = ["jeu", "colonne", "obligatoire", "type", "regle", "exemple", "description"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-GEO_DIR = Path(__file__).resolve().parent.parent / "data" / "geo"
+GEO_DIR = Path(__file__).resolve().parents[2] / "data" / "geo"
 LAYERS = ("regions", "departements", "regions_carte", "departements_carte")
 
 

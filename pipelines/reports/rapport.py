@@ -10,10 +10,13 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from dashboard import charts, fmt
-from pipelines import demo_loader, exports, geo, indicators, roles, secret
-from pipelines.indicators import Scope
-from pipelines.queries import resultats, temoignages, territoires, vue_ensemble
+from pipelines.demo import loader as demo_loader
+from pipelines.geo import reference as geo
+from pipelines.privacy import roles, secret
+from pipelines.queries import indicators, resultats, temoignages, territoires, vue_ensemble
+from pipelines.queries.indicators import Scope
+from pipelines.reports import charts, exports, fmt
+from pipelines.store import warehouse
 
 TESTIMONIES = 6
 
@@ -94,7 +97,5 @@ def committee_report_pdf(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str)
 
 def pdf_for(db, scope: Scope, vue: str) -> bytes:
     """The PDF for a download button: opens its own short read connection when clicked."""
-    from pipelines import warehouse
-
     with warehouse.read_connection(db) as con:
         return committee_report_pdf(con, scope, vue)

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import ingest, population
-from pipelines.datasets import LOAD_ORDER
-from pipelines.warehouse import REPO_DIR
+from pipelines import ingest
+from pipelines.ingest import population
+from pipelines.spec.datasets import LOAD_ORDER
+from pipelines.store.warehouse import REPO_DIR
 
 DEMO_DIR = REPO_DIR / "data" / "demo"
 DEMO_ROLE = "demo"

@@ -9,7 +9,7 @@
 * `committee_report_pdf`: the "Rapport du comité", HTML + SVG charts turned
   into PDF by WeasyPrint. It takes plain data; the caller decides what the
   role may see (in the funder view, tables and figures arrive already
-  protected by `pipelines.secret`).
+  protected by `pipelines.privacy.secret`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Mapping, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from pipelines.secret import SECRET
+from pipelines.privacy.secret import SECRET
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^-?\d+([.,]\d+)?$")

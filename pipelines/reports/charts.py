@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.fmt import PLOTLY_SEPARATORS
+from pipelines.reports.fmt import PLOTLY_SEPARATORS
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 FONT = dict(family="Source Sans Pro, DejaVu Sans, sans-serif", size=15, color="#1f2430")

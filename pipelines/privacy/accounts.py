@@ -11,19 +11,18 @@ The file (``$OBSERVATOIRE_COMPTES``, default ``~/.config/observatoire/comptes.to
 
 Demo accounts (one per role, passwords documented below and on the sign-in
 page) are accepted only when the warehouse holds the synthetic demo; the
-caller says so with `demo=True` (see `pipelines.demo_loader.is_demo`).
+caller says so with `demo=True` (see `pipelines.demo.loader.is_demo`).
 
 Command line::
 
-    python -m pipelines.accounts ajouter IDENTIFIANT --role analyste
-    echo "mot de passe" | python -m pipelines.accounts ajouter IDENTIFIANT --role financeur --mot-de-passe-stdin
-    python -m pipelines.accounts oidc courriel@exemple.fr --role comite
-    python -m pipelines.accounts lister
+    python -m pipelines comptes ajouter IDENTIFIANT --role analyste
+    echo "mot de passe" | python -m pipelines comptes ajouter IDENTIFIANT --role financeur --mot-de-passe-stdin
+    python -m pipelines comptes oidc courriel@exemple.fr --role comite
+    python -m pipelines comptes lister
 """
 
 from __future__ import annotations
 
-import argparse
 import getpass
 import hmac
 import json
@@ -38,8 +37,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from pipelines.roles import ROLES
-from pipelines.warehouse import REPO_DIR
+from pipelines.privacy.roles import ROLES
+from pipelines.store.warehouse import REPO_DIR
 
 ENV_VAR = "OBSERVATOIRE_COMPTES"
 DEFAULT_PATH = Path("~/.config/observatoire/comptes.toml")
@@ -105,7 +104,7 @@ def _toml_string(text: str) -> str:
 def save(accounts: Accounts, path: Path | None = None) -> Path:
     """Write the file atomically, readable by its owner only."""
     path = accounts_path(path)
-    lines = ["# Comptes de l'Observatoire : ne pas versionner. Modifier avec « python -m pipelines.accounts ».", ""]
+    lines = ["# Comptes de l'Observatoire : ne pas versionner. Modifier avec « python -m pipelines comptes ».", ""]
     for name, entry in sorted(accounts.comptes.items()):
         lines += [f"[comptes.{_toml_string(name)}]", f"role = {_toml_string(entry['role'])}",
                   f"hash = {_toml_string(entry['hash'])}", ""]
@@ -184,19 +183,22 @@ def _read_password(from_stdin: bool) -> str:
     return first
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.accounts", description="Comptes de l'Observatoire.")
+def add_command(sub) -> None:
+    """`python -m pipelines comptes …`: the accounts commands, under the one CLI."""
+    parser = sub.add_parser("comptes", help="comptes locaux et rôles des adresses OIDC")
     parser.add_argument("--fichier", help=f"fichier des comptes (sinon ${ENV_VAR}, sinon {DEFAULT_PATH})")
-    sub = parser.add_subparsers(dest="commande", required=True)
-    add = sub.add_parser("ajouter", help="crée ou remplace un compte local")
+    commands = parser.add_subparsers(dest="commande", required=True)
+    add = commands.add_parser("ajouter", help="crée ou remplace un compte local")
     add.add_argument("identifiant")
     add.add_argument("--role", required=True, choices=list(ROLES))
     add.add_argument("--mot-de-passe-stdin", action="store_true", help="lit le mot de passe sur l'entrée standard")
-    oidc = sub.add_parser("oidc", help="donne un rôle à une adresse e-mail connectée par OIDC")
+    oidc = commands.add_parser("oidc", help="donne un rôle à une adresse e-mail connectée par OIDC")
     oidc.add_argument("courriel")
     oidc.add_argument("--role", required=True, choices=list(ROLES))
-    sub.add_parser("lister", help="liste les comptes (sans les mots de passe)")
-    args = parser.parse_args(argv)
+    commands.add_parser("lister", help="liste les comptes (sans les mots de passe)")
+
+
+def run_command(args) -> int:
     try:
         if args.commande == "ajouter":
             path = add_account(args.identifiant, args.role, _read_password(args.mot_de_passe_stdin), args.fichier)
@@ -214,7 +216,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Erreur : {exc}", file=sys.stderr)
         return 2
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines import warehouse
+from pipelines.store import warehouse
 
 COLUMNS = ("code_territoire", "niveau", "nb_structures_reference", "source", "annee")
 REQUIRED = ("code_territoire", "niveau", "nb_structures_reference")

@@ -21,8 +21,7 @@ from dataclasses import asdict, dataclass, replace
 import duckdb
 import pandas as pd
 
-from pipelines import referentiels as ref
-
+from pipelines.spec import referentiels as ref
 
 # What each indicator means, in French, for methodology pages and report annexes.
 DEFINITIONS = [

@@ -1,0 +1,1 @@
+"""The offline geographic reference in data/geo: its readers, and the maintainers' build from sources."""
