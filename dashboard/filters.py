@@ -10,7 +10,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import data
+from dashboard import auth, data
 from pipelines.queries import indicators
 from pipelines.queries.indicators import Scope
 
@@ -70,6 +70,18 @@ def sidebar_scope() -> Scope:
     bounds = choices["periode"].iloc[0]
     lo = pd.Timestamp(bounds["debut"]).date() if pd.notna(bounds["debut"]) else dt.date(2000, 1, 1)
     hi = pd.Timestamp(bounds["fin"]).date() if pd.notna(bounds["fin"]) else dt.date.today()
+    if auth.rules().statistical_secrecy:
+        depuis, jusqu_au = _year_period(lo, hi)
+    else:
+        depuis, jusqu_au = _day_period()
+    st.sidebar.caption(f"Données du {lo:%d/%m/%Y} au {hi:%d/%m/%Y}.")
+
+    scope = Scope(region, departement, programme, domaine, depuis, jusqu_au)
+    _write_url(scope)
+    return scope
+
+
+def _day_period() -> tuple[dt.date | None, dt.date | None]:
     for field in ("depuis", "jusqu_au"):
         key = f"filtre_{field}"
         if key not in st.session_state:
@@ -78,11 +90,25 @@ def sidebar_scope() -> Scope:
     col1, col2 = st.sidebar.columns(2)
     depuis = col1.date_input("Du", key="filtre_depuis", min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 1, 1), format="DD/MM/YYYY")
     jusqu_au = col2.date_input("Au", key="filtre_jusqu_au", min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 1, 1), format="DD/MM/YYYY")
-    st.sidebar.caption(f"Données du {lo:%d/%m/%Y} au {hi:%d/%m/%Y}.")
+    return depuis, jusqu_au
 
-    scope = Scope(region, departement, programme, domaine, depuis, jusqu_au)
-    _write_url(scope)
-    return scope
+
+def _year_period(lo: dt.date, hi: dt.date) -> tuple[dt.date | None, dt.date | None]:
+    """The funder's period: one whole calendar year or all of them (pipelines.privacy.secret.PERIOD_RULE).
+    A shared link with other dates opens on every year, and says so."""
+    years = list(range(lo.year, hi.year + 1))
+    key = "filtre_annee"
+    if key not in st.session_state:
+        linked = Scope(depuis=_parse_date(_from_url("depuis")), jusqu_au=_parse_date(_from_url("jusqu_au")))
+        st.session_state[key] = linked.whole_year if linked.whole_year in years else ALL
+        if (linked.depuis or linked.jusqu_au) and st.session_state[key] == ALL:
+            st.session_state["periode_ramenee"] = True
+    year = st.sidebar.selectbox("Année d'activité des accompagnements", [ALL, *years], key=key,
+                                format_func=lambda y: "Toutes les années" if y == ALL else str(y))
+    if st.session_state.get("periode_ramenee"):
+        st.sidebar.caption("Le lien demandait une autre période : la vue financeur montre des années civiles "
+                           "entières, ou toutes les années.")
+    return Scope.year_period(None if year == ALL else year)
 
 
 def _write_url(scope: Scope) -> None:

@@ -34,7 +34,7 @@ def demo_banner() -> None:
 def signed_in_badge() -> None:
     """Who is signed in, with which role, at the top of the sidebar (the Connexion page signs out)."""
     rules = auth.rules()
-    st.sidebar.caption(f":material/account_circle: {auth.current_user() or 'Compte'} · rôle **{rules.label}**"
+    st.sidebar.caption(f":material/account_circle: {escape_markdown(auth.current_user() or 'Compte')} · rôle **{rules.label}**"
                        + (" · secret statistique appliqué" if rules.statistical_secrecy else ""))
 
 
@@ -116,7 +116,7 @@ def table(frame, columns: dict[str, tuple[str, str]], *, height: int | str = "au
     read "secret"; their columns are then shown as French-formatted text.
     """
     shown = frame[[c for c in columns if c in frame.columns]].copy()
-    flagged = frame["secret"].fillna(False).astype(bool) if "secret" in frame.columns else None
+    flagged = frame["secret"].astype(object).fillna(True).astype(bool) if "secret" in frame.columns else None
     config = {}
     for column, (label, kind) in columns.items():
         if column not in shown.columns:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from dashboard import auth, filters
+from dashboard import auth, filters, layout
 from pipelines.privacy import roles
 from pipelines.queries.indicators import Scope
 
@@ -37,7 +37,8 @@ class Page:
     def heading(self, title: str, description: str = "", container=st) -> None:
         """The page's title, and under it the scope and what the page counts."""
         container.title(title)
-        container.caption(" · ".join(part for part in (f"Périmètre : {self.where}", description) if part))
+        where = layout.escape_markdown(self.where)  # names from the data (programmes) are shown as plain text
+        container.caption(" · ".join(part for part in (f"Périmètre : {where}", description) if part))
 
 
 def start(url_path: str, title: str | None = None, description: str = "") -> Page:

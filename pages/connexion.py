@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import auth
+from dashboard import auth, layout
 from dashboard.page import through_app
 from pipelines.privacy import roles
 
@@ -13,7 +13,7 @@ st.title("Connexion")
 role = auth.current_role()
 if role:
     auth.forward_after_sign_in("pages/vue_ensemble.py")
-    st.success(f"Connecté·e en tant que **{auth.current_user()}** — rôle **{roles.ROLES[role].label}**.",
+    st.success(f"Connecté·e en tant que **{layout.escape_markdown(auth.current_user())}** — rôle **{roles.ROLES[role].label}**.",
                icon=":material/verified_user:")
     st.button("Se déconnecter", icon=":material/logout:", on_click=auth.sign_out, key="se_deconnecter")
     st.stop()

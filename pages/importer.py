@@ -11,7 +11,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, layout
 from dashboard.page import start
 from pipelines import ingest
 from pipelines.ingest.load import UndoRefused
@@ -320,7 +320,7 @@ def history_tab() -> None:
         text, button = st.columns([5, 1], vertical_alignment="center")
         text.markdown(f"**N° {import_id}** · {row.cree_le:%d/%m/%Y %H:%M} · {row.jeux} · "
                       f"{plural(row.nb_nouveaux, 'nouvelle')}, {plural(row.nb_modifies, 'modifiée')} · "
-                      f"{row.fichiers}")
+                      f"{layout.escape_markdown(row.fichiers)}")
         button.button("Annuler", key=f"annuler_{import_id}", icon=":material/undo:", on_click=ask_undo,
                       args=(import_id,), disabled=pending == import_id)
         if pending == import_id:

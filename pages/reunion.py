@@ -103,7 +103,9 @@ def build_screens(scope: indicators.Scope, where: str, role: str | None) -> list
     screens.append(Screen(AGENDA[1], "Besoins principaux des structures", chart(charts.besoin_shares(needs, "", where))))
 
     territories = layout.without_secret(overview["departements"])
-    territories = territories.assign(libelle=territories["code"] + " – " + territories["nom"])
+    # Visible rows only, so numbers (masked rows made the column an object one, which nlargest refuses).
+    territories = territories.assign(libelle=territories["code"] + " – " + territories["nom"],
+                                     structures=territories["structures"].astype(float))
     # A projector shows a dozen bars legibly, not two dozen: the largest, named in the title.
     shown = territories.nlargest(TERRITORIES_SHOWN, "structures") if len(territories) > TERRITORIES_SHOWN else territories
     title = ("Structures accompagnées par département" if len(shown) == len(territories)

@@ -36,7 +36,8 @@ for column, (label, key, decimals) in zip(st.columns(len(cards)), cards):
     change = fmt.variation(value, previous.get(key)) if value is not None and previous.get(key) is not None else None
     column.metric(label, fmt.chiffre(value, decimals), change, border=True)
 if not scope.previous_period():
-    st.caption("Choisissez une période (du… au…) pour comparer à la période précédente de même durée.")
+    st.caption("Choisissez une année pour comparer à l'année précédente." if page.rules.statistical_secrecy
+               else "Choisissez une période (du… au…) pour comparer à la période précédente de même durée.")
 layout.secret_note(figures.values(), trend, needs, territories)
 
 layout.chart_of_visible(trend.assign(secret=trend[["accompagnements", "structures"]].isna().all(axis=1)),

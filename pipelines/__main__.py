@@ -16,7 +16,7 @@ from pipelines import ingest
 from pipelines.demo import loader as demo_loader
 from pipelines.ingest import population
 from pipelines.ingest.load import UndoRefused
-from pipelines.privacy import accounts, roles
+from pipelines.privacy import accounts, roles, secret
 from pipelines.queries import indicators, vue_ensemble
 from pipelines.spec import templates
 from pipelines.spec.datasets import DATASETS
@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(f"--{name}")
         p.add_argument("--depuis", type=_date)
         p.add_argument("--jusqu-au", dest="jusqu_au", type=_date)
+        p.add_argument("--annee", type=int, metavar="AAAA",
+                       help="une année civile entière (du 1er janvier au 31 décembre) : la seule période, avec "
+                            "« toutes les années », de la vue financeur")
         p.add_argument("--vue", choices=list(roles.ROLES), default=default_view,
                        help=f"rôle du lecteur : « financeur » applique le secret statistique (défaut : {default_view})")
         return with_db(p)
@@ -90,10 +93,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     db = warehouse.db_path(getattr(args, "db", None))
+    if getattr(args, "annee", None) is not None:
+        if args.depuis or args.jusqu_au:
+            print("Erreur d'utilisation : --annee remplace --depuis et --jusqu-au ; n'indiquez que l'un ou l'autre.",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        args.depuis, args.jusqu_au = indicators.Scope.year_period(args.annee)
     try:
         return COMMANDS[args.command](args, db)
     except warehouse.WarehouseError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except secret.SecretError as exc:  # e.g. a period the funder view does not publish
+        print(f"Refusé : {exc}", file=sys.stderr)
         return EXIT_USAGE
 
 

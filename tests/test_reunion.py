@@ -140,3 +140,16 @@ def test_the_whole_set_shows_its_largest_departements_on_the_projector(reunion, 
         frame = indicators.departements_couverts(con, Scope())
     largest = frame.nlargest(1, "structures").iloc[0]
     assert f'"{largest["code"]} \\u2013' in spec
+
+
+@pytest.mark.parametrize("role", ["analyste", "comite", "financeur"])
+def test_every_screen_runs_for_every_role_on_the_whole_scope(reunion, role):
+    """The funder's unfiltered meeting crashed on the territories screen (masked counts are not numbers)."""
+    at = reunion(role=role)
+    assert not at.exception
+    total = counter(at)[1]
+    for screen in range(1, total + 1):
+        at = reunion(role=role, ecran=str(screen))
+        assert not at.exception, f"{role}, écran {screen}: {at.exception}"
+        assert counter(at) == (screen, total)
+        assert at.title, f"{role}, écran {screen} has a title"

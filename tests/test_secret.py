@@ -245,3 +245,16 @@ def tables(draw):
 def test_differencing_never_recovers_a_masked_value(stats):
     result = secret.protect(stats)
     assert_safe(stats, result)
+
+
+@pytest.mark.parametrize("count, top, value", [(None, None, None), (float("nan"), None, None),
+                                               (5, float("nan"), 100), (5, 10, None), (5, 10, float("nan"))])
+def test_an_unknown_count_or_value_is_secret(count, top, value):
+    assert secret.is_primary_secret(count, top=top, value=value)
+
+
+def test_a_table_cell_of_unknown_value_or_count_is_secret():
+    values = pd.DataFrame({"valeur": [10.0, float("nan"), 20.0, 40.0]}, index=["a", "b", "c", secret.TOTAL])
+    counts = pd.DataFrame({"valeur": [5.0, 5.0, float("nan"), 15.0]}, index=values.index)
+    primary = secret.primary_mask(secret.TableStats(values, counts, total_row=True))
+    assert primary[:, 0].tolist() == [False, True, True, False]

@@ -72,6 +72,19 @@ def threshold(explicit: int | None = None) -> int:
     return value
 
 
+PERIOD_RULE = ("Vue financeur : la période est une année civile entière (du 1er janvier au 31 décembre) ou "
+               "toutes les années. Des périodes au jour près permettraient de retrouver, par différence, des "
+               "valeurs secrètes.")
+
+
+def check_published_period(scope) -> None:
+    """Refuse (SecretError, in French) a period a funder may not choose: only one whole calendar year,
+    or none. Two periods that differ by a day or a year would give back, by difference, what lies
+    between them. `scope` is a pipelines.queries.indicators.Scope."""
+    if (scope.depuis or scope.jusqu_au) and not scope.whole_year:
+        raise SecretError(PERIOD_RULE)
+
+
 def rule_text(seuil: int | None = None) -> str:
     """The secrecy rule in French, for methodology pages and export footers."""
     return RULE_TEXT.format(seuil=threshold(seuil))
@@ -79,14 +92,20 @@ def rule_text(seuil: int | None = None) -> str:
 
 def is_primary_secret(count: int | float | None, top: float | None = None, value: float | None = None,
                       *, seuil: int | None = None, dominance: float = DOMINANCE) -> bool:
-    """Primary rule for one value (a KPI card, a map cell)."""
+    """Primary rule for one value (a KPI card, a map cell).
+
+    Fails closed: an unknown count is secret, and so is a summed value (`top` given: the dominance rule
+    applies) whose value or top contribution is unknown. Counts pass no `top`: they have no dominance rule.
+    """
     if count is None or pd.isna(count):
-        return False
+        return True
     if 0 < count < threshold(seuil):
         return True
-    if top is not None and value is not None and not pd.isna(top) and not pd.isna(value) and value > 0:
-        return top >= dominance * value
-    return False
+    if top is None:
+        return False
+    if pd.isna(top) or value is None or pd.isna(value):
+        return count > 0
+    return value > 0 and top >= dominance * value
 
 
 @dataclass(frozen=True)
@@ -149,11 +168,12 @@ class Protected:
 def primary_mask(stats: TableStats, *, seuil: int | None = None, dominance: float = DOMINANCE) -> np.ndarray:
     values = stats.values.to_numpy(dtype=float)
     counts = stats.counts.to_numpy(dtype=float)
-    mask = (counts > 0) & (counts < threshold(seuil))
+    # Fails closed: an unknown count is secret, and so is an unknown value behind known structures.
+    mask = np.isnan(counts) | ((counts > 0) & (counts < threshold(seuil))) | (np.isnan(values) & (counts != 0))
     if stats.top is not None:
         top = stats.top.to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
-            mask |= (values > 0) & ~np.isnan(top) & (top >= dominance * values)
+            mask |= (values > 0) & (np.isnan(top) | (top >= dominance * values))
     return mask
 
 
@@ -249,9 +269,13 @@ def _cost_of(stats: TableStats, cell: tuple[int, int], values: np.ndarray) -> tu
     return (is_margin, np.inf if np.isnan(value) else abs(value), r, c)
 
 
-def protect(stats: TableStats, *, seuil: int | None = None, dominance: float = DOMINANCE) -> Protected:
-    """Apply primary then complementary secrecy to a table (margins included)."""
+def protect(stats: TableStats, *, seuil: int | None = None, dominance: float = DOMINANCE,
+            forced: np.ndarray | None = None) -> Protected:
+    """Apply primary then complementary secrecy to a table (margins included). `forced` cells (masked
+    elsewhere) are protected as primary ones."""
     primary = primary_mask(stats, seuil=seuil, dominance=dominance)
+    if forced is not None:
+        primary = primary | forced
     mask = complementary_mask(stats, primary)
     values = stats.values.astype(object).where(~mask, None)
     frame = lambda array: pd.DataFrame(array, index=stats.values.index, columns=stats.values.columns)
@@ -338,13 +362,15 @@ def protect_breakdown(frame: pd.DataFrame, rows: str, *, measure: str | None = N
 # Breakdowns the query layer has already aggregated (one row per category, SQL did the counting).
 
 def mask_breakdown(frame: pd.DataFrame, value: str, *, structures: str = "structures", top: str | None = None,
-                   total: tuple[float, float, float | None], seuil: int | None = None) -> tuple[pd.Series, bool]:
+                   total: tuple[float, float, float | None], seuil: int | None = None,
+                   forced: pd.Series | None = None) -> tuple[pd.Series, bool]:
     """Which rows of a breakdown must be masked, and whether its total must be.
 
     `frame` has one row per category with the shown `value`, the number of distinct
     `structures` behind it and, for summed values, the `top` structure's contribution.
     `total` is (value, structures, top) of the whole scope: the margin a screen shows
-    as a key figure, so that complementary masking accounts for it.
+    as a key figure, so that complementary masking accounts for it. `forced`: rows masked whatever
+    their own figures (masked in another table the screen shows), protected like primary ones.
     """
     index = [*range(len(frame)), TOTAL]
 
@@ -354,7 +380,8 @@ def mask_breakdown(frame: pd.DataFrame, value: str, *, structures: str = "struct
 
     stats = TableStats(column(value, total[0]), column(structures, total[1]),
                        column(top, total[2]) if top else None, total_row=True)
-    mask = protect(stats, seuil=seuil).mask["valeur"]
+    extra = None if forced is None else np.append(np.asarray(forced, dtype=bool), False)[:, None]
+    mask = protect(stats, seuil=seuil, forced=extra).mask["valeur"]
     return pd.Series(mask.iloc[:-1].to_numpy(), index=frame.index), bool(mask.iloc[-1])
 
 

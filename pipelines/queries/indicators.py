@@ -56,10 +56,25 @@ class Scope:
     def params(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def year_period(cls, year: int | None) -> tuple[dt.date | None, dt.date | None]:
+        """`depuis`, `jusqu_au` of one calendar year (both None for every year)."""
+        return (None, None) if year is None else (dt.date(year, 1, 1), dt.date(year, 12, 31))
+
+    @property
+    def whole_year(self) -> int | None:
+        """The calendar year this scope's period is exactly, if it is one."""
+        if self.depuis and self.jusqu_au and (self.depuis, self.jusqu_au) == self.year_period(self.depuis.year):
+            return self.depuis.year
+        return None
+
     def previous_period(self) -> "Scope | None":
-        """The period of equal length just before this one (None without a full period)."""
+        """The period of equal length just before this one (None without a full period); the year before
+        a calendar year."""
         if self.depuis is None or self.jusqu_au is None:
             return None
+        if self.whole_year:
+            return replace(self, **dict(zip(("depuis", "jusqu_au"), self.year_period(self.whole_year - 1))))
         length = self.jusqu_au - self.depuis
         end = self.depuis - dt.timedelta(days=1)
         return replace(self, depuis=end - length, jusqu_au=end)

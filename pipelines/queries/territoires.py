@@ -18,7 +18,7 @@ import pandas as pd
 
 from pipelines.privacy import roles, secret
 from pipelines.queries.indicators import Scope, query
-from pipelines.queries.masks import hours_top, scope_hidden, territory_masks
+from pipelines.queries.masks import LEVELS, hours_top, scope_hidden, territory_masks
 
 NIVEAUX = ("region", "departement")
 INDICATEURS = {
@@ -227,15 +227,13 @@ def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, niveau: str = "depar
         "sources_reference": reference_sources(con),
     }
     if roles.role(vue).statistical_secrecy:
-        masks = territory_masks(con, scope, "code_commune" if scope.region or scope.departement else
-                                "code_departement")
+        masks = {level: territory_masks(con, scope)[level] for level in LEVELS}
         if scope_hidden(con, scope):  # the whole view is secret: every territory and commune with it
             masks = {level: m.assign(structures=True, heures=True) for level, m in masks.items()}
         key = "code_region" if niveau == "region" else "code_departement"
         data["territoires"] = _protect_areas(data["territoires"], masks[key])
         # A masked commune is left out altogether: its name beside "secret" would still point at a structure.
-        commune_masks = masks.get("code_commune", pd.DataFrame({"structures": [], "heures": []}, dtype=bool))
-        communes_shown = _protect_areas(data["communes"], commune_masks)
+        communes_shown = _protect_areas(data["communes"], masks["code_commune"])
         data["communes"] = communes_shown[~communes_shown["secret"]].reset_index(drop=True)
         data["zones_blanches"] = data["zones_blanches"].drop(columns="structures_connues")
     return data

@@ -83,7 +83,7 @@ def protect(con: duckdb.DuckDBPyConnection, scope: Scope, data: dict) -> dict:
     # Départements: the masks of the whole territorial hierarchy, the same in every view.
     masks = territory_masks(con, scope)["code_departement"]["structures"]
     departements = data["departements"]
-    departements = secret.apply_mask(departements, departements["code"].map(masks).fillna(False).astype(bool),
+    departements = secret.apply_mask(departements, departements["code"].map(masks).astype(object).fillna(True).astype(bool),
                                      ["structures", "accompagnements"])
 
     # A key figure is the margin of these tables: masked in one of them, it is masked on the card too.

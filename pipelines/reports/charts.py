@@ -6,6 +6,8 @@ a projector. Numbers: French separators (1 234,5).
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -16,7 +18,10 @@ FONT = dict(family="Source Sans Pro, DejaVu Sans, sans-serif", size=15, color="#
 
 
 def style(fig: go.Figure, title: str, scope: str = "", height: int = 420) -> go.Figure:
-    """House style. The title says what is shown; `scope` (the filters in words) goes under it."""
+    """House style. The title says what is shown; `scope` (the filters in words) goes under it.
+
+    Both may hold names from the data (a programme in the scope): escaped, since plotly reads tags in titles."""
+    title, scope = html.escape(title, quote=False), html.escape(scope, quote=False)
     text = f"{title}<br><span style='font-size:13px;color:#555'>{scope}</span>" if scope else title
     fig.update_layout(
         title=dict(text=text, x=0, xanchor="left", font=dict(size=18)),

@@ -59,7 +59,7 @@ def shown_with_secret(frame: pd.DataFrame) -> pd.DataFrame:
     column), with those cells reading "secret" and the flag column dropped. Other tables pass as they are."""
     if "secret" not in frame.columns:
         return frame
-    flagged = frame["secret"].fillna(False).astype(bool)
+    flagged = frame["secret"].astype(object).fillna(True).astype(bool)
     out = frame.drop(columns="secret")
     for column in out.columns:
         hidden = flagged & out[column].isna()

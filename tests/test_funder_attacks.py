@@ -1,0 +1,128 @@
+"""The attacks that recovered masked values from the funder view, each replayed as a funder would.
+
+A funder sees every page, export, PDF, meeting screen and `kpis --vue financeur` answer, for any filter
+the funder view offers, and subtracts, adds and compares them (threat model: pipelines.privacy.secret).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import auth
+from pipelines import __main__ as cli
+from pipelines.privacy import secret
+from pipelines.queries import besoins, indicators, masks, resultats, structures, territoires, vue_ensemble
+from pipelines.queries.indicators import Scope
+from pipelines.store import warehouse
+from tests.conftest import REPO_DIR
+
+DAY_LEVEL = [Scope(departement="61", jusqu_au=dt.date(2023, 12, 31)),  # "up to 2023 minus up to 2022"
+             Scope(depuis=dt.date(2021, 1, 18)),  # "from the 18th minus from the 19th"
+             Scope(depuis=dt.date(2022, 1, 1), jusqu_au=dt.date(2023, 12, 31))]  # two years minus one
+
+FUNDER_QUERIES = {
+    "vue_ensemble": lambda con, s: vue_ensemble.page_data(con, s, "financeur"),
+    "kpis": lambda con, s: vue_ensemble.kpis(con, s, "financeur"),
+    "structures": lambda con, s: structures.page_data(con, s, None, "financeur"),
+    "besoins": lambda con, s: besoins.page_data(con, s, "domaine", "financeur"),
+    "territoires": lambda con, s: territoires.page_data(con, s, "departement", "financeur"),
+    "portrait": lambda con, s: territoires.protected_portrait(con, s, "14", "region", "financeur"),
+    "resultats": lambda con, s: resultats.page_data(con, s, "financeur"),
+}
+
+
+@pytest.mark.parametrize("scope", DAY_LEVEL, ids=["jusqu-au", "au-jour-pres", "deux-annees"])
+@pytest.mark.parametrize("name", list(FUNDER_QUERIES))
+def test_the_funder_view_refuses_periods_other_than_one_whole_year(demo_db, name, scope):
+    with warehouse.read_connection(demo_db) as con, pytest.raises(secret.SecretError, match="année civile"):
+        FUNDER_QUERIES[name](con, scope)
+
+
+def test_the_funder_view_answers_a_whole_year_and_the_analyst_view_any_period(demo_db):
+    with warehouse.read_connection(demo_db) as con:
+        year = Scope(departement="61", depuis=dt.date(2023, 1, 1), jusqu_au=dt.date(2023, 12, 31))
+        assert year.whole_year == 2023
+        assert vue_ensemble.kpis(con, year, "financeur")["vue"] == "financeur"
+        assert vue_ensemble.kpis(con, DAY_LEVEL[0], "analyste")["structures"] > 0
+
+
+def test_the_cli_refuses_a_day_level_period_for_the_funder_in_french(demo_db, capsys):
+    code = cli.main(["kpis", "--db", str(demo_db), "--vue", "financeur", "--departement", "61",
+                     "--jusqu-au", "2023-12-31"])
+    assert code == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "année civile entière" in err and "Traceback" not in err
+    assert cli.main(["kpis", "--db", str(demo_db), "--vue", "financeur", "--annee", "2023"]) == cli.EXIT_OK
+    assert json.loads(capsys.readouterr().out)["vue"] == "financeur"
+
+
+def test_the_year_before_a_calendar_year_is_the_previous_calendar_year():
+    leap = Scope(depuis=dt.date(2024, 1, 1), jusqu_au=dt.date(2024, 12, 31))
+    assert leap.previous_period() == Scope(depuis=dt.date(2023, 1, 1), jusqu_au=dt.date(2023, 12, 31))
+    assert Scope(depuis=dt.date(2024, 1, 1), jusqu_au=dt.date(2024, 12, 30)).whole_year is None
+
+
+def test_a_territory_secret_in_its_own_view_is_secret_in_every_view_that_shows_it(demo_db):
+    """The Lot (46) was entirely secret in its own view and showed 9 structures in région 76's view."""
+    checked = 0
+    with warehouse.read_connection(demo_db) as con:
+        choices = indicators.filter_choices(con)
+        region_of = dict(zip(choices["departements"]["code"], choices["departements"]["code_region"]))
+        national = vue_ensemble.page_data(con, Scope(), "financeur")["departements"].set_index("code")
+        for code, region in region_of.items():
+            own = vue_ensemble.page_data(con, Scope(departement=code), "financeur")["chiffres"]
+            if own["structures"] is not None or indicators.key_figures(con, Scope(departement=code))["structures"] == 0:
+                continue
+            checked += 1
+            regional = vue_ensemble.page_data(con, Scope(region=region), "financeur")["departements"]
+            territories = territoires.page_data(con, Scope(region=region), "departement", "financeur")["territoires"]
+            for where, frame in (("région", regional.set_index("code")), ("national", national),
+                                 ("carte", territories.set_index("code"))):
+                if code in frame.index:
+                    assert frame.loc[code, "structures"] is None, f"{code} shows in the {where} view"
+    assert checked, "the demo has départements secret in their own view"
+
+
+def test_the_masks_hide_a_territory_whole_and_say_when_france_is_secret(demo_db):
+    with warehouse.read_connection(demo_db) as con:
+        found = masks.territory_masks(con, Scope())
+    assert found[masks.NATIONAL] is False
+    for level in masks.LEVELS:
+        assert found[level]["structures"].equals(found[level]["heures"]), level
+    assert found["code_commune"]["structures"].any() and not found["code_region"]["structures"].all()
+
+
+def funder_app(demo_db, monkeypatch, **query_params) -> AppTest:
+    monkeypatch.setenv(warehouse.ENV_VAR, str(demo_db))
+    at = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=60)
+    at.session_state[auth.ROLE_KEY] = "financeur"
+    for key, value in query_params.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def test_the_funders_sidebar_offers_whole_years_only(demo_db, monkeypatch):
+    at = funder_app(demo_db, monkeypatch)
+    assert not at.exception
+    assert not at.date_input, "no day-level dates for a funder"
+    year = at.selectbox(key="filtre_annee")
+    assert year.options[0] == "Toutes les années" and "2023" in year.options
+    year.set_value(2023).run()
+    assert not at.exception
+    assert at.query_params["du"] == "2023-01-01" and at.query_params["au"] == "2023-12-31"
+    with warehouse.read_connection(demo_db) as con:
+        truth = vue_ensemble.kpis(con, Scope(depuis=dt.date(2023, 1, 1), jusqu_au=dt.date(2023, 12, 31)), "financeur")
+    shown = {m.label: m.value for m in at.metric}
+    assert int(shown["Structures accompagnées"].replace("\u202f", "")) == truth["structures"]
+
+
+def test_a_shared_link_with_day_level_dates_opens_every_year_for_a_funder(demo_db, monkeypatch):
+    at = funder_app(demo_db, monkeypatch, du="2021-01-18", au="2023-06-30")
+    assert not at.exception
+    assert at.selectbox(key="filtre_annee").value == "__tous__"
+    assert "du" not in at.query_params and "au" not in at.query_params
+    assert any("années civiles entières" in c.value for c in at.sidebar.caption)
