@@ -129,12 +129,15 @@ def test_a_single_small_cell_in_a_breakdown_takes_the_smallest_other_cell_with_i
     assert_safe(stats, result)
 
 
-def test_two_small_cells_protect_each_other():
+def test_two_small_cells_alone_do_not_protect_each_other_enough():
+    """2 and 1 masked together sum to 3: the 2 is known to lie in [0, 3], short of the 3 units a count
+    needs beyond it. The smallest cell that widens it enough, 12, is masked too: the 2 then lies in [0, 15]."""
     stats = table([[12], [2], [1], [30]], [[12], [2], [1], [30]], total_column=False)
     result = secret.protect(stats)
-    assert result.mask["c0"].tolist() == [False, True, True, False, False]
-    assert result.complementary.to_numpy().sum() == 0
+    assert result.mask["c0"].tolist() == [True, True, True, False, False]
+    assert result.complementary.to_numpy().sum() == 1
     assert_safe(stats, result)
+    assert all(cell.protected for cell in secret.audit(stats, result.mask.to_numpy(), result.primary.to_numpy()))
 
 
 def test_dominance_in_a_cross_table_with_margins():
@@ -173,7 +176,7 @@ def test_without_margins_nothing_more_is_masked():
 def test_display_writes_secret():
     stats = table([[12], [2], [1]], [[12], [2], [1]], total_column=False)
     shown = secret.protect(stats).display(lambda v: f"{v:.0f}")
-    assert shown["c0"].tolist() == ["12", "secret", "secret", "15"]
+    assert shown["c0"].tolist() == ["secret", "secret", "secret", "15"]  # 2 and 1 alone: too narrow a range
 
 
 # From rows (an `acc`-like frame) to cell statistics.
@@ -258,3 +261,57 @@ def test_a_table_cell_of_unknown_value_or_count_is_secret():
     counts = pd.DataFrame({"valeur": [5.0, 5.0, float("nan"), 15.0]}, index=values.index)
     primary = secret.primary_mask(secret.TableStats(values, counts, total_row=True))
     assert primary[:, 0].tolist() == [False, True, True, False]
+
+
+# Protection ranges and the audit, against intervals computed by hand.
+
+def interval_of(stats, mask_cells, cell):
+    mask = np.zeros(stats.values.shape, dtype=bool)
+    for masked in mask_cells:
+        mask[masked] = True
+    primary = np.zeros_like(mask)
+    primary[cell] = True
+    (found,) = secret.audit(stats, mask, primary)
+    return found
+
+
+def test_audit_of_a_cross_table_whose_four_inner_cells_are_masked():
+    # [[2, 5], [4, 6]] with margins 7, 10 / 6, 11 / 17: x00 = t gives x01 = 7 - t, x10 = 6 - t, x11 = 4 + t,
+    # all non-negative for t in [0, 6].
+    stats = table([[2, 5], [4, 6]], [[2, 5], [4, 6]])
+    found = interval_of(stats, [(0, 0), (0, 1), (1, 0), (1, 1)], (0, 0))
+    assert (found.lower, found.upper) == pytest.approx((0, 6))
+    assert found.required == 3 and found.protected  # reaches 2 + 3 above, and 0 below
+
+
+def test_audit_of_distinct_counts_that_do_not_add_up_uses_inequalities():
+    # Structures per year 2, 5, 6 with 10 structures in all (some counted in two years): the masked 2 and 5
+    # are only known to sum to at least 10 - 6 and to be at most 10 each.
+    stats = table([[2], [5], [6]], [[2], [5], [6]], total_column=False)
+    stats.values.loc[secret.TOTAL, "c0"] = stats.counts.loc[secret.TOTAL, "c0"] = 10
+    found = interval_of(stats, [(0, 0), (1, 0)], (0, 0))
+    assert (found.lower, found.upper) == pytest.approx((0, 10))
+
+
+def test_a_complementary_cell_is_chosen_for_the_range_it_gives_not_for_being_smallest():
+    """Hours [500 (one structure makes them), 3, 200, 300], total 1,003: masking the 3 beside the 500
+    left it in [0, 503], 3 hours above a value that needs 50. The 200 gives [0, 700]."""
+    stats = table([[500], [3], [200], [300]], [[5], [5], [5], [5]], [[500], [1], [40], [60]], total_column=False)
+    result = secret.protect(stats)
+    assert result.mask["c0"].tolist() == [True, False, True, False, False]
+    (found,) = secret.audit(stats, result.mask.to_numpy(), result.primary.to_numpy())
+    assert (found.lower, found.upper) == pytest.approx((0, 700)) and found.protected
+    weak = interval_of(stats, [(0, 0), (1, 0)], (0, 0))
+    assert weak.upper == pytest.approx(503) and not weak.protected
+
+
+def test_every_protected_table_passes_its_audit():
+    rng = np.random.default_rng(2026)
+    for _ in range(40):
+        counts = rng.integers(0, 9, size=(4, 3)).tolist()
+        hours = [[c * float(rng.integers(1, 40)) for c in row] for row in counts]
+        top = [[h * (0.9 if rng.random() < 0.15 else 0.4) for h in row] for row in hours]
+        stats = table(hours, counts, top)
+        result = secret.protect(stats)
+        found = secret.audit(stats, result.mask.to_numpy(), result.primary.to_numpy())
+        assert all(cell.protected for cell in found) or result.mask.to_numpy().all()

@@ -211,13 +211,26 @@ def _can_hide(stats: TableStats, mask: np.ndarray, cell: tuple[int, int], allow_
 
 
 def _smallest_visible(stats: TableStats, mask: np.ndarray, line: list[tuple[int, int, int]],
-                      values: np.ndarray, allow_empty: bool = False) -> tuple[int, int] | None:
+                      values: np.ndarray, allow_empty: bool = False, need: float = 0.0) -> tuple[int, int] | None:
+    """The cell of `line` to mask next: the smallest that gives the protection `need`, else the largest."""
     candidates = [(r, c) for r, c, _ in line if _can_hide(stats, mask, (r, c), allow_empty)]
-    return min(candidates, key=lambda cell: _cost_of(stats, cell, values)) if candidates else None
+    return min(candidates, key=lambda cell: _cost_of(stats, cell, values, need)) if candidates else None
+
+
+def _need(stats: TableStats, primary: np.ndarray, line: list[tuple[int, int, int]], values: np.ndarray) -> float:
+    """The protection the primary cells of `line` ask of a complementary cell there."""
+    wanted = [required_protection(values[r, c], stats.top is None) for r, c, _ in line
+              if primary[r, c] and not np.isnan(values[r, c])]
+    return max(wanted, default=0.0)
 
 
 def complementary_mask(stats: TableStats, mask: np.ndarray) -> np.ndarray:
-    """Grow `mask` until no masked value is recoverable (a fixed point; at worst, everything)."""
+    """Grow `mask` until no masked value is recoverable (a fixed point; at worst, everything).
+
+    Cells are chosen for the protection they give the primary ones (`mask` as given), not only for being
+    small: in a line, the smallest visible cell at least as large as the protection its primary cells
+    need (pipelines.privacy.secret.required_protection), else the largest one there is."""
+    primary = mask.copy()
     mask = mask.copy()
     values = stats.values.to_numpy(dtype=float)
     lines = stats.equations()
@@ -226,7 +239,7 @@ def complementary_mask(stats: TableStats, mask: np.ndarray) -> np.ndarray:
         # A line with exactly one masked cell gives it away by subtraction.
         for line in lines:
             if sum(mask[r, c] for r, c, _ in line) == 1:
-                cell = _smallest_visible(stats, mask, line, values)
+                cell = _smallest_visible(stats, mask, line, values, need=_need(stats, primary, line, values))
                 if cell is not None:
                     mask[cell] = True
                     changed = True
@@ -261,12 +274,122 @@ def complementary_mask(stats: TableStats, mask: np.ndarray) -> np.ndarray:
         mask[cell] = True
 
 
-def _cost_of(stats: TableStats, cell: tuple[int, int], values: np.ndarray) -> tuple:
+def _cost_of(stats: TableStats, cell: tuple[int, int], values: np.ndarray, need: float = 0.0) -> tuple:
+    """Margins last; then cells large enough for `need`, smallest first; then the others, largest first."""
     n_rows, n_cols = values.shape
     r, c = cell
     is_margin = (stats.total_row and r == n_rows - 1) or (stats.total_column and c == n_cols - 1)
-    value = values[r, c]
-    return (is_margin, np.inf if np.isnan(value) else abs(value), r, c)
+    value = np.inf if np.isnan(values[r, c]) else abs(values[r, c])
+    enough = value >= need
+    return (is_margin, not enough, value if enough else -value, r, c)
+
+
+# Protection ranges (τ-ARGUS's protection levels) and their audit by linear programming.
+
+PROTECTION_RATIO = 0.10  # the attacker's interval reaches 10 % of a masked value beyond it, on each side
+PROTECTION_UNITS = 3  # and at least 3 units for counts
+_EPS = 1e-6
+
+
+def required_protection(value: float, count_table: bool) -> float:
+    """How far beyond a masked primary value, on each side, the attacker's interval must reach."""
+    return max(PROTECTION_RATIO * abs(float(value)), PROTECTION_UNITS if count_table else 0.0)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """What an attacker can deduce of one masked primary cell from every visible cell of its table."""
+
+    cell: tuple[int, int]
+    value: float
+    lower: float
+    upper: float
+    required: float
+
+    @property
+    def protected(self) -> bool:
+        """The interval reaches `required` beyond the value on each side (below, down to zero at least)."""
+        return (self.upper >= self.value + self.required - _EPS
+                and self.lower <= max(self.value - self.required, 0.0) + _EPS)
+
+
+def audit(stats: TableStats, mask: np.ndarray, primary: np.ndarray | None = None) -> list[Interval]:
+    """The feasible interval of every masked primary cell, by linear programming (HiGHS) over what the
+    table shows: each visible cell, each margin relation, and values never below zero.
+
+    A line whose parts add up to its margin is an equation. One that does not — distinct structures,
+    when a structure counts in several parts (years, programmes) — gives the attacker inequalities
+    only: the parts sum to at least the margin, and none exceeds it.
+    """
+    import highspy  # imported when used: pages of roles without secrecy never need it
+
+    values = stats.values.to_numpy(dtype=float)
+    primary = primary_mask(stats) if primary is None else primary
+    cells = [tuple(map(int, cell)) for cell in np.argwhere(mask)]
+    targets = [cell for cell in cells if primary[cell] and not np.isnan(values[cell])]
+    if not targets:
+        return []
+    position = {cell: i for i, cell in enumerate(cells)}
+    solver = highspy.Highs()
+    solver.setOptionValue("output_flag", False)
+    infinity = highspy.kHighsInf
+    solver.addVars(len(cells), np.zeros(len(cells)), np.full(len(cells), infinity))
+
+    def add_row(lower: float, upper: float, terms: dict[int, float]) -> None:
+        if terms:
+            solver.addRow(lower, upper, len(terms), np.array(list(terms), dtype=np.int32),
+                          np.array(list(terms.values()), dtype=float))
+
+    for line in stats.equations():
+        known = sum(k * values[r, c] for r, c, k in line if (r, c) not in position)
+        terms = {position[(r, c)]: float(k) for r, c, k in line if (r, c) in position}
+        if abs(np.nansum([k * values[r, c] for r, c, k in line])) <= _EPS * max(1.0, np.nanmax(np.abs(values))):
+            add_row(-known, -known, terms)
+        else:  # parts >= margin, each part <= margin (the margin is the line's cell of coefficient -1)
+            add_row(-known, infinity, terms)
+            (mr, mc), = [(r, c) for r, c, k in line if k < 0]
+            for r, c, k in line:
+                if k > 0 and ((r, c) in position or (mr, mc) in position):
+                    part = {position[(r, c)]: 1.0} if (r, c) in position else {}
+                    margin = values[mr, mc] if (mr, mc) not in position else None
+                    if margin is None:
+                        part[position[(mr, mc)]] = part.get(position[(mr, mc)], 0.0) - 1.0
+                    constant = -values[r, c] if (r, c) not in position else 0.0
+                    add_row(-infinity, (margin if margin is not None else 0.0) + constant, part)
+    out = []
+    for cell in targets:
+        bounds = []
+        for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
+            solver.changeColsCost(len(cells), np.arange(len(cells), dtype=np.int32),
+                                  np.eye(len(cells))[position[cell]])
+            solver.changeObjectiveSense(sense)
+            solver.run()
+            status = solver.getModelStatus()
+            if status == highspy.HighsModelStatus.kOptimal:
+                bounds.append(solver.getInfo().objective_function_value)
+            elif status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+                bounds.append(infinity)
+            else:  # cannot tell: fail closed, report the cell as exposed
+                bounds.append(values[cell])
+        value = values[cell]
+        out.append(Interval(cell, value, bounds[0], bounds[1], required_protection(value, stats.top is None)))
+    return out
+
+
+def _strengthen(stats: TableStats, mask: np.ndarray, weak: Interval) -> tuple[int, int] | None:
+    """One more cell to mask for an under-protected primary cell: in its lines the cell that best widens
+    its interval (the smallest large enough for the deficit, else the largest), else any visible cell."""
+    values = stats.values.to_numpy(dtype=float)
+    deficit = max(weak.value + weak.required - weak.upper, weak.lower - max(weak.value - weak.required, 0.0), 0.0)
+    lines = [line for line in stats.equations() if any((r, c) == weak.cell for r, c, _ in line)]
+    everything = [[(i, j, 1) for i in range(mask.shape[0]) for j in range(mask.shape[1])]]
+    for allow_empty in (False, True):
+        for group in (lines, everything):
+            cell = _smallest_visible(stats, mask, [cell for line in group for cell in line], values,
+                                     allow_empty, need=deficit)
+            if cell is not None:
+                return cell
+    return None
 
 
 def protect(stats: TableStats, *, seuil: int | None = None, dominance: float = DOMINANCE,
@@ -277,6 +400,13 @@ def protect(stats: TableStats, *, seuil: int | None = None, dominance: float = D
     if forced is not None:
         primary = primary | forced
     mask = complementary_mask(stats, primary)
+    # Repaired until the audit finds every primary cell protected (at worst, everything is masked).
+    while weak := [cell for cell in audit(stats, mask, primary) if not cell.protected]:
+        extra = _strengthen(stats, mask, weak[0])
+        if extra is None:
+            break
+        mask[extra] = True
+        mask = complementary_mask(stats, mask)
     values = stats.values.astype(object).where(~mask, None)
     frame = lambda array: pd.DataFrame(array, index=stats.values.index, columns=stats.values.columns)
     return Protected(values=values, mask=frame(mask), primary=frame(primary))
