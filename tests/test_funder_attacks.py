@@ -126,3 +126,66 @@ def test_a_shared_link_with_day_level_dates_opens_every_year_for_a_funder(demo_d
     assert at.selectbox(key="filtre_annee").value == "__tous__"
     assert "du" not in at.query_params and "au" not in at.query_params
     assert any("années civiles entières" in c.value for c in at.sidebar.caption)
+
+
+# The attacker harness: every accompaniment count a funder sees over a bounded set of views, solved for
+# the masked ones by linear programming (HiGHS) over the finest cells those views add up.
+
+HARNESS_DOMAINES = ["autre", "architecture", "publicite", "musique", "patrimoine"]
+
+
+def harness_views(con) -> list[Scope]:
+    programmes = [p for (p,) in con.execute("""
+        SELECT id_programme FROM accompagnements a JOIN structures s USING (id_structure)
+        JOIN geo_communes c ON c.code = s.code_commune WHERE c.code_region = '76'
+        GROUP BY 1 ORDER BY count(*), 1 LIMIT 5""").fetchall()]
+    territories = [Scope(), Scope(region="76"), Scope(departement="46"), Scope(departement="48"),
+                   Scope(departement="12")]
+    return [Scope(t.region, t.departement, p, d) for t in territories
+            for d in [None, *HARNESS_DOMAINES] for p in [None, *programmes]]
+
+
+def test_no_masked_count_can_be_solved_for_from_the_views_a_funder_sees(demo_db):
+    import highspy
+    import numpy as np
+
+    with warehouse.read_connection(demo_db) as con:
+        fine = indicators.query(con, """SELECT code_commune, code_departement, code_region, domaine, id_programme,
+                                               count(*) AS n FROM acc GROUP BY ALL""", Scope())
+        views = harness_views(con)
+        seen, targets = [], []
+        for view in views:
+            shown = vue_ensemble.kpis(con, view, "financeur")["accompagnements"]
+            truth = indicators.key_figures(con, view)
+            members = np.ones(len(fine), dtype=bool)
+            for field, column in (("region", "code_region"), ("departement", "code_departement"),
+                                  ("domaine", "domaine"), ("programme", "id_programme")):
+                if getattr(view, field):
+                    members &= (fine[column] == getattr(view, field)).to_numpy()
+            if shown != secret.SECRET:
+                assert shown == truth["accompagnements"]
+                seen.append((members, shown))
+            elif 0 < truth["structures"] < secret.threshold():
+                targets.append((view, members, truth["accompagnements"]))
+    assert len(targets) >= 5 and len(seen) >= 20, "the harness looks at small cells among visible ones"
+
+    solver = highspy.Highs()
+    solver.setOptionValue("output_flag", False)
+    count = len(fine)
+    solver.addVars(count, np.zeros(count), np.full(count, highspy.kHighsInf))
+    for members, value in seen:
+        index = np.flatnonzero(members).astype(np.int32)
+        solver.addRow(value, value, len(index), index, np.ones(len(index)))
+    for view, members, value in targets:
+        bounds = []
+        for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
+            solver.changeColsCost(count, np.arange(count, dtype=np.int32), members.astype(float))
+            solver.changeObjectiveSense(sense)
+            solver.run()
+            status = solver.getModelStatus()
+            assert status in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kUnbounded), status
+            bounds.append(solver.getInfo().objective_function_value
+                          if status == highspy.HighsModelStatus.kOptimal else float("inf"))
+        need = secret.required_protection(value, count_table=True)
+        assert bounds[1] >= value + need and bounds[0] <= max(value - need, 0), \
+            f"{view}: {value} accompaniment(s) solved into [{bounds[0]}, {bounds[1]}]"

@@ -412,6 +412,79 @@ def protect(stats: TableStats, *, seuil: int | None = None, dominance: float = D
     return Protected(values=values, mask=frame(mask), primary=frame(primary))
 
 
+# Linked tables: many breakdowns sharing cells (a cube and its margins), protected together.
+
+@dataclass(frozen=True)
+class Line:
+    """One relation of a linked table: `margin` is the sum of `parts` (cell indexes) for the measures
+    `additive` (indexes of the value columns; a distinct count that a structure can enter twice is not)."""
+
+    margin: int
+    parts: tuple[int, ...]
+    additive: tuple[int, ...]
+
+
+def protect_linked(values: np.ndarray, primary: np.ndarray, lines: list[Line], count_measures: tuple[bool, ...],
+                   forced: np.ndarray | None = None) -> np.ndarray:
+    """One mask over the cells of linked tables (a cell masked whole, every measure), modular style: each
+    line is settled on its own — never exactly one masked cell among its margin and parts, and each
+    masked primary part left with the protection range it needs (required_protection) by the other
+    masked parts of the line — and lines are settled again until none changes. A line whose parts can
+    give no more protection hides its margin, which its own lines then protect in turn.
+
+    `values` is cells × measures (NaN read as unknown: the cell is primary), `count_measures` which
+    measures are counts. Returns the mask. Cells shared by two lines keep one verdict: what a view hides,
+    every other view that shows the cell hides too. The whole pattern is audited separately
+    (tests/test_funder_attacks.py solves for the masked cells over every view)."""
+    mask = primary | (np.isnan(values).any(axis=1)) | (forced if forced is not None else False)
+    filled = np.nan_to_num(values)
+    ratio = np.full(values.shape[1], PROTECTION_RATIO)
+    units = np.array([PROTECTION_UNITS if count else 0.0 for count in count_measures])
+    changed = True
+    while changed:
+        changed = False
+        for line in lines:
+            while (cell := _next_in_line(line, mask, primary, filled, ratio, units)) is not None:
+                mask[cell] = True
+                changed = True
+    return mask
+
+
+def _next_in_line(line: Line, mask: np.ndarray, primary: np.ndarray, values: np.ndarray, ratio: np.ndarray,
+                  units: np.ndarray) -> int | None:
+    """The cell this line needs masked next, or None when the line is settled."""
+    parts = np.asarray(line.parts, dtype=int)
+    masked_parts = parts[mask[parts]]
+    visible_parts = parts[~mask[parts]]
+    if not len(masked_parts) and not mask[line.margin]:
+        return None
+    if mask[line.margin]:
+        # The margin gives nothing away unless every part is visible (their sum is the margin).
+        return None if len(masked_parts) else _pick(visible_parts, values[:, line.additive[0]], 0.0)
+    measures = list(line.additive)
+    sums = values[np.ix_(masked_parts, measures)].sum(axis=0)
+    worst, worst_measure = 0.0, measures[0]
+    for cell in masked_parts[primary[masked_parts]]:
+        own = values[cell, measures]
+        deficit = np.maximum(ratio[measures] * np.abs(own), units[measures]) - (sums - own)
+        if deficit.max() > worst:
+            worst, worst_measure = float(deficit.max()), measures[int(deficit.argmax())]
+    if worst <= _EPS and len(masked_parts) != 1:
+        return None
+    if not len(visible_parts):
+        return line.margin  # nothing left to hide in the line: its margin goes, and its own lines protect it
+    return _pick(visible_parts, values[:, worst_measure], worst)
+
+
+def _pick(candidates: np.ndarray, measure: np.ndarray, need: float) -> int:
+    """The smallest candidate at least `need` large on `measure`, else the largest."""
+    amounts = measure[candidates]
+    enough = amounts >= need - _EPS
+    if enough.any():
+        return int(candidates[enough][np.argmin(amounts[enough])])
+    return int(candidates[np.argmax(amounts)])
+
+
 # Building the statistics from rows (e.g. `SELECT * FROM acc`).
 
 def _aggregate(frame: pd.DataFrame, keys: list[str], measure: str | None, structure: str) -> pd.DataFrame:
@@ -530,15 +603,21 @@ def apply_mask(frame: pd.DataFrame, mask: pd.Series, columns: list[str]) -> pd.D
 
 
 def mask_cross(rows: pd.DataFrame, row_key: str, column_key: str, *, measure: str | None = "lignes",
-               structure: str = "id_structure", seuil: int | None = None) -> tuple[pd.DataFrame, pd.Series]:
+               structure: str = "id_structure", seuil: int | None = None,
+               forced_rows: set | None = None) -> tuple[pd.DataFrame, pd.Series]:
     """Masks of a cross-table row_key × column_key computed from `rows`, its margins included.
 
     Returns the masked cells as a long frame (row_key, column_key, secret) and the
     masked row totals (a Series indexed by row_key): a screen showing shares of each
-    row needs both, since a share is hidden with its cell or with its row's total.
+    row needs both, since a share is hidden with its cell or with its row's total. `forced_rows`: rows
+    masked whole (secret elsewhere), protected like primary cells.
     """
     stats = cell_stats(rows, row_key, column_key, measure=measure, structure=structure)
-    mask = protect(stats, seuil=seuil).mask
+    forced = None
+    if forced_rows:
+        forced = np.zeros(stats.values.shape, dtype=bool)
+        forced[np.isin(stats.values.index, list(forced_rows))] = True
+    mask = protect(stats, seuil=seuil, forced=forced).mask
     inner = mask.drop(index=TOTAL, columns=TOTAL)
     long = inner.rename_axis(index=row_key, columns=column_key).stack().rename("secret").reset_index()
     return long, mask[TOTAL].drop(TOTAL)

@@ -7,7 +7,7 @@ import pandas as pd
 
 from pipelines.privacy import roles, secret
 from pipelines.queries.indicators import Scope, besoin_categories, query
-from pipelines.queries.masks import scope_hidden
+from pipelines.queries.masks import children_secret, scope_hidden
 from pipelines.spec import referentiels as ref
 
 AXES = {"domaine": "Domaine culturel", "departement": "Département"}
@@ -134,6 +134,13 @@ def _treemap_nodes(hierarchie: pd.DataFrame, categories: pd.DataFrame, total: in
     return nodes.assign(accompagnements=nodes["accompagnements"].astype(int))
 
 
+def _secret_groups(con: duckdb.DuckDBPyConnection, scope: Scope, axe: str, groups: pd.Series) -> set:
+    """The domaines or départements of the comparison that the published cube hides (their own views'
+    totals): their rows are masked whole, and protected as such."""
+    published = children_secret(con, scope, axe)
+    return {g for g in groups.dropna().unique() if published.get(g, True)}
+
+
 def _protect(con: duckdb.DuckDBPyConnection, scope: Scope, data: dict, axe: str) -> dict:
     column = "domaine" if axe == "domaine" else "code_departement"
     rows = query(con, f"""
@@ -170,10 +177,11 @@ def _protect(con: duckdb.DuckDBPyConnection, scope: Scope, data: dict, axe: str)
             needs.append(one_way(part, "code", ["accompagnements", "part"], margin)[0])
     pluralite, _ = one_way(data["pluralite"], "nb_besoins", ["accompagnements", "part"], (total, n, None))
 
-    def cross(frame: pd.DataFrame, row_key: str, row_rows: str) -> pd.DataFrame:
+    def cross(frame: pd.DataFrame, row_key: str, row_rows: str, forced_rows: set | None = None) -> pd.DataFrame:
         if everything_secret:
             return secret.apply_mask(frame, pd.Series(True, index=frame.index), ["accompagnements", "part"])
-        cells, row_totals = secret.mask_cross(rows.rename(columns={row_rows: row_key}), row_key, "categorie")
+        cells, row_totals = secret.mask_cross(rows.rename(columns={row_rows: row_key}), row_key, "categorie",
+                                              forced_rows=forced_rows)
         flagged = frame.merge(cells, on=[row_key, "categorie"], how="left")["secret"].fillna(True).astype(bool)
         share_hidden = flagged | frame[row_key].map(row_totals).fillna(True).astype(bool)
         out = secret.apply_mask(frame, flagged, ["accompagnements"])
@@ -187,5 +195,6 @@ def _protect(con: duckdb.DuckDBPyConnection, scope: Scope, data: dict, axe: str)
     hierarchie = pd.concat(needs, ignore_index=True)
     return {**data, "categories": categories, "hierarchie": hierarchie,
             "treemap": None if everything_secret else _treemap_nodes(hierarchie, categories, total),
-            "pluralite": pluralite, "comparaison": cross(data["comparaison"], "groupe", "groupe"),
+            "pluralite": pluralite, "comparaison": cross(
+                data["comparaison"], "groupe", "groupe", _secret_groups(con, scope, axe, rows["groupe"])),
             "annees": cross(data["annees"], "annee", "annee"), "cooccurrence": None}

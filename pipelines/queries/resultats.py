@@ -7,7 +7,7 @@ import pandas as pd
 
 from pipelines.privacy import roles, secret
 from pipelines.queries.indicators import Scope, query
-from pipelines.queries.masks import hours_top, scope_hidden
+from pipelines.queries.masks import children_secret, hours_top, scope_hidden
 from pipelines.spec import referentiels as ref
 
 ETAPES = list(ref.ETAPES)  # accueil → diagnostic → accompagnement → suivi → clos
@@ -208,8 +208,10 @@ def _protect(con: duckdb.DuckDBPyConnection, scope: Scope, data: dict) -> dict:
         rows.groupby("id_programme")["id_structure"].nunique().rename("structures"), on="id_programme", how="left")
     hours = hours.merge(hours_top(con, scope, "id_programme").rename(columns={"cle": "id_programme"}),
                         on="id_programme", how="left")
+    published = hours["id_programme"].map(children_secret(con, scope, "programme")).astype(object).fillna(True)
     mask, _ = secret.mask_breakdown(hours, "heures_realisees", top="top",
-                                    total=(total_hours, n, hours_top(con, scope)["top"].iloc[0]))
+                                    total=(total_hours, n, hours_top(con, scope)["top"].iloc[0]),
+                                    forced=published.astype(bool))
     out["heures"] = secret.apply_mask(hours, mask, ["heures_realisees", "taux_realisation", "accompagnements"]
                                       ).drop(columns=["structures", "top"])
 

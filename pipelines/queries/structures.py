@@ -8,7 +8,7 @@ import pandas as pd
 from pipelines.privacy import roles, secret
 from pipelines.queries import temoignages
 from pipelines.queries.indicators import Scope, query
-from pipelines.queries.masks import scope_hidden
+from pipelines.queries.masks import children_secret, scope_hidden
 from pipelines.spec import referentiels as ref
 
 TAILLES = {
@@ -161,7 +161,9 @@ def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, recherche: str | Non
     for axe, frame in breakdowns.items():
         if hidden:
             mask = pd.Series(True, index=frame.index)
-        else:
-            mask, _ = secret.mask_breakdown(frame, "structures", total=(total, total, None))
+        else:  # by domaine, the published cube's cells: what a domaine's own view hides, this hides too
+            forced = (frame["modalite"].map(children_secret(con, scope, "domaine")).astype(object).fillna(True)
+                      .astype(bool) if axe == "domaine" else None)
+            mask, _ = secret.mask_breakdown(frame, "structures", total=(total, total, None), forced=forced)
         protected[axe] = secret.apply_mask(frame, mask, ["structures", "part"])
     return {"table": None, "repartitions": protected, "total": None if hidden else total}
