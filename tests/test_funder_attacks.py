@@ -189,3 +189,16 @@ def test_no_masked_count_can_be_solved_for_from_the_views_a_funder_sees(demo_db)
         need = secret.required_protection(value, count_table=True)
         assert bounds[1] >= value + need and bounds[0] <= max(value - need, 0), \
             f"{view}: {value} accompaniment(s) solved into [{bounds[0]}, {bounds[1]}]"
+
+
+def test_an_error_in_the_masking_shows_nothing_rather_than_everything(demo_db, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("masking failed")
+
+    monkeypatch.setattr(secret, "protect_linked", broken)
+    monkeypatch.setattr("pipelines.queries.cube._CUBES", {})
+    with warehouse.read_connection(demo_db) as con, pytest.raises(RuntimeError):
+        vue_ensemble.kpis(con, Scope(region="76"), "financeur")
+    at = funder_app(demo_db, monkeypatch)
+    assert at.exception, "the page stops on the error"
+    assert not at.metric and not at.get("plotly_chart"), "and draws no figure"

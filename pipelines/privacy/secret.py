@@ -1,31 +1,35 @@
-"""Statistical secrecy ("secret statistique") for the tables of the funder view.
+"""Statistical secrecy ("secret statistique") for the funder view.
 
-INSEE's rules, as the interchange format states them:
+Threat model. A funder sees every page, export, PDF, meeting screen and `kpis --vue financeur`
+answer, for any filter the funder view offers (territory, domaine, programme, one whole calendar year
+or every year), and subtracts, adds and compares them. What is promised: no value computed from fewer
+than `threshold` structures (3), nor one that a single structure dominates (85 % or more of a sum), can
+be recovered exactly, or narrowed to less than its protection range, from any combination of them.
+What is not promised (open, said in the README): breakdowns by an attribute the funder cannot filter
+on (year of start, need, step, format, legal form) are protected view by view with the view's total
+as their margin, not yet as linked tables across views; years are separate slices (a year counts the
+accompaniments active during it, so years do not add up), linked only by inequalities.
 
-* primary secrecy: a cell computed from fewer than `threshold` distinct
-  structures (3 by default; env ``OBSERVATOIRE_SEUIL_SECRET``), or a summed
-  value (hours, budget, jobs) of which one structure makes 85 % or more, is
-  masked;
-* complementary (secondary) secrecy: further cells are masked so that no
-  masked value can be recomputed exactly from the visible cells and the
-  margins of the same table.
+How it holds:
+* primary secrecy: a cell computed from fewer than `threshold` distinct structures
+  (env ``OBSERVATOIRE_SEUIL_SECRET``), or a summed value (hours, budget, jobs) of which one structure
+  makes 85 % or more, is masked; an unknown count or value is masked too (fail closed);
+* the funder's periods are whole calendar years (`check_published_period`): two periods a day apart
+  would give back what lies between them;
+* every key figure a funder's filters can select is a cell of one published cube protected once
+  (pipelines.queries.cube, with `protect_linked`): a cell secret in one view is secret in all;
+* complementary (secondary) secrecy masks further cells, chosen for the protection range they give
+  (τ-ARGUS's protection level: the attacker's interval must reach 10 % of the value beyond it on each
+  side, and at least 3 units for counts), and `audit` computes by linear programming (HiGHS) the
+  feasible interval of every masked primary cell; a table whose pattern fails is repaired before it is
+  shown.
 
-A table is a grid of cells with, optionally, a total row (the sum of each
-column) and a total column (the sum of each row); with both, the corner is the
-grand total. A breakdown with its total is a one-column table with a total
-row. Each cell carries its value, the number of distinct structures behind it
-and, for summed values, the largest single structure's contribution.
-
-Complementary suppression works on the equations the margins give (each row
-sums to its total, each column to its total). A masked value can be recovered
-exactly if and only if its unit vector lies in the row space of those
-equations restricted to the masked cells; the algorithm masks the smallest
-visible cells of the lines involved until no masked cell is recoverable.
-Caveat: values are protected against exact recovery, not against bounds
-(non-negative cells give intervals), as in most observatory practice.
-
-Whatever else a screen shows (a KPI card with the grand total, say) must be a
-margin of the table it belongs to, so that it is counted in the equations.
+A table is a grid of cells with, optionally, a total row (the sum of each column) and a total column
+(the sum of each row); with both, the corner is the grand total. A breakdown with its total is a
+one-column table with a total row. Each cell carries its value, the number of distinct structures
+behind it and, for summed values, the largest single structure's contribution. Whatever else a screen
+shows (a KPI card with the grand total, say) must be a margin of the table it belongs to, so that it is
+counted in the equations.
 """
 
 from __future__ import annotations
