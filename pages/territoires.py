@@ -73,7 +73,12 @@ else:
         "heures_par_structure": ("Heures par structure", "decimal")}, name=f"territoires_{niveau}")
 
 communes = bundle["communes"]
-if (scope.region or scope.departement) and communes.empty:
+role_secrecy = page.rules.statistical_secrecy
+if (scope.region or scope.departement) and communes.empty and role_secrecy and (scope.domaine or scope.programme):
+    st.info("En vue financeur, les communes sont détaillées sans filtre de domaine ni de programme : retirez ces "
+            "filtres pour les voir (le secret statistique ne peut pas protéger chaque commune de chaque domaine).",
+            icon=":material/lock:")
+elif (scope.region or scope.departement) and communes.empty:
     st.info("Aucune commune ne compte assez de structures accompagnées pour être montrée sans lever le secret "
             "statistique.", icon=":material/lock:")
 elif scope.region or scope.departement:

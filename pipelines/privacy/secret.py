@@ -444,13 +444,22 @@ def protect_linked(values: np.ndarray, primary: np.ndarray, lines: list[Line], c
     filled = np.nan_to_num(values)
     ratio = np.full(values.shape[1], PROTECTION_RATIO)
     units = np.array([PROTECTION_UNITS if count else 0.0 for count in count_measures])
-    changed = True
-    while changed:
-        changed = False
-        for line in lines:
-            while (cell := _next_in_line(line, mask, primary, filled, ratio, units)) is not None:
-                mask[cell] = True
-                changed = True
+    lines_of: dict[int, list[int]] = {}  # cell → the lines it is a margin or a part of
+    for number, line in enumerate(lines):
+        for cell in (line.margin, *line.parts):
+            lines_of.setdefault(cell, []).append(number)
+    # Only lines with a masked cell can need more; a newly masked cell puts its own lines back in the queue.
+    pending = sorted({number for cell in np.flatnonzero(mask) for number in lines_of.get(int(cell), [])})
+    queued = set(pending)
+    while pending:
+        number = pending.pop()
+        queued.discard(number)
+        while (cell := _next_in_line(lines[number], mask, primary, filled, ratio, units)) is not None:
+            mask[cell] = True
+            for other in lines_of.get(cell, []):
+                if other != number and other not in queued:
+                    queued.add(other)
+                    pending.append(other)
     return mask
 
 

@@ -50,47 +50,48 @@ def protected_cube(con: duckdb.DuckDBPyConnection, scope: Scope, version: tuple)
     if key not in _CUBES:
         if len(_CUBES) >= 4:  # a few years at a time: funders compare a year with the one before
             _CUBES.pop(next(iter(_CUBES)))
-        fine = query(con, """
-            SELECT id_structure, coalesce(code_region, '?') AS region, coalesce(code_departement, '?') AS departement,
-                   coalesce(code_commune, '?') AS commune, coalesce(domaine, '?') AS domaine, id_programme AS programme,
-                   count(*) AS accompagnements, sum(coalesce(heures, 0)) AS heures
-            FROM acc GROUP BY ALL""", year)
-        parents = {**{("departement", d): ("region", r) for d, r in zip(fine["departement"], fine["region"])},
-                   **{("commune", c): ("departement", d) for c, d in zip(fine["commune"], fine["departement"])}}
-        _CUBES[key] = _protect(_cells(fine), parents)
+        cells, parents = _cells(con, year)
+        _CUBES[key] = _protect(cells, parents)
     return _CUBES[key]
 
 
 _CUBES: dict[tuple, pd.DataFrame] = {}
 
-
-def _cells(fine: pd.DataFrame) -> pd.DataFrame:
-    """Every non-empty cell: each territory level × (every or one domaine) × (every or one programme)."""
-    frames = []
-    for level, territory in zip(LEVELS, (None, "region", "departement", "commune")):
-        for by_domaine in (False, True):
-            for by_programme in (False, True):
-                keys = [k for k, used in ((territory, territory), ("domaine", by_domaine),
-                                          ("programme", by_programme)) if used]
-                cells = _aggregate(fine, keys)
-                frames.append(pd.DataFrame({
-                    "level": level, "code": cells[territory] if territory else ALL,
-                    "domaine": cells["domaine"] if by_domaine else ALL,
-                    "programme": cells["programme"] if by_programme else ALL,
-                    **{column: cells[column] for column in (*MEASURES, "top")}}))
-    return pd.concat(frames, ignore_index=True).set_index(["level", "code", "domaine", "programme"]).sort_index()
+# The cells, one grouping set each: France, a région, a département (each by every or one domaine and
+# programme), and a commune (a funder sees communes without a domaine or programme filter only).
+_SETS = [(*territory, *by) for territory in ((), ("region",), ("departement",))
+         for by in ((), ("domaine",), ("programme",), ("domaine", "programme"))] + [("commune",)]
 
 
-def _aggregate(fine: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Per group of `keys` (one group when none): distinct structures, accompaniments, hours, top structure's hours."""
-    grouping = keys + ["id_structure"]
-    per_structure = fine.groupby(grouping)[["accompagnements", "heures"]].sum().reset_index()
-    if not keys:
-        per_structure = per_structure.assign(_all=ALL)
-    out = per_structure.groupby(keys or ["_all"]).agg(
-        structures=("id_structure", "size"), accompagnements=("accompagnements", "sum"),
-        heures=("heures", "sum"), top=("heures", "max")).reset_index()
-    return out
+def _cells(con: duckdb.DuckDBPyConnection, year: Scope) -> tuple[pd.DataFrame, dict[tuple, tuple]]:
+    """Every non-empty cell with its measures and top structure's hours, aggregated by DuckDB in one
+    pass (a structure's hours summed per cell before their maximum is taken); and each territory's parent."""
+    sets = ", ".join("(" + ", ".join([*keys, "id_structure"]) + ")" for keys in _SETS)
+    frame = query(con, f"""
+        , fine AS (
+            SELECT id_structure, coalesce(code_region, '{UNKNOWN}') AS region,
+                   coalesce(code_departement, '{UNKNOWN}') AS departement, coalesce(code_commune, '{UNKNOWN}') AS commune,
+                   coalesce(domaine, '{UNKNOWN}') AS domaine, id_programme AS programme, coalesce(heures, 0) AS heures
+            FROM acc),
+        per_structure AS (
+            SELECT region, departement, commune, domaine, programme, id_structure,
+                   count(*) AS accompagnements, sum(heures) AS heures
+            FROM fine GROUP BY GROUPING SETS ({sets}))
+        SELECT region, departement, commune, domaine, programme, count(*) AS structures,
+               sum(accompagnements) AS accompagnements, sum(heures) AS heures, max(heures) AS top
+        FROM per_structure GROUP BY ALL""", year)
+    level = np.select([frame["commune"].notna(), frame["departement"].notna(), frame["region"].notna()],
+                      ["commune", "departement", "region"], "france")
+    code = frame["commune"].fillna(frame["departement"]).fillna(frame["region"]).fillna(ALL)
+    cells = pd.DataFrame({"level": level, "code": code.to_numpy(), "domaine": frame["domaine"].fillna(ALL).to_numpy(),
+                          "programme": frame["programme"].fillna(ALL).to_numpy(),
+                          **{c: frame[c].to_numpy(dtype=float) for c in (*MEASURES, "top")}})
+    links = query(con, f"""
+        SELECT DISTINCT coalesce(code_commune, '{UNKNOWN}') AS commune, coalesce(code_departement, '{UNKNOWN}') AS departement,
+               coalesce(code_region, '{UNKNOWN}') AS region FROM acc""", year)
+    parents = {**{("departement", d): ("region", r) for d, r in zip(links["departement"], links["region"])},
+               **{("commune", c): ("departement", d) for c, d in zip(links["commune"], links["departement"])}}
+    return cells.set_index(["level", "code", "domaine", "programme"]).sort_index(), parents
 
 
 def _lines(cells: pd.DataFrame, parents: dict[tuple, tuple]) -> list[secret.Line]:
