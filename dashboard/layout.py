@@ -81,14 +81,15 @@ def without_secret(frame):
     return secret.visible_rows(frame)
 
 
-def chart_of_visible(frame, draw, *, key: str | None = None) -> None:
-    """Plot `draw(visible rows)`, or say that secrecy leaves nothing to plot (never an empty chart)."""
+def chart_of_visible(frame, draw, *, key: str | None = None, marks: bool = False) -> None:
+    """Plot `draw(visible rows)` — or `draw(every row)` with `marks`, for charts that show masked rows as
+    "secret" (pipelines.reports.charts.bars and its kin) — or say that secrecy leaves nothing to plot."""
     visible = without_secret(frame)
     if visible.empty and len(frame):
         st.info("Toutes les valeurs de ce graphique sont couvertes par le secret statistique (moins de 3 "
                 "structures) : élargissez les filtres.", icon=":material/lock:")
         return
-    st.plotly_chart(draw(visible), width="stretch", key=key)
+    st.plotly_chart(draw(frame if marks else visible), width="stretch", key=key)
 
 
 def secret_note(*parts) -> None:

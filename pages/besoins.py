@@ -32,7 +32,7 @@ left, right = st.columns(2)
 with left:
     categories = bundle["categories"]
     layout.chart_of_visible(categories, lambda shown: charts.besoin_shares(
-        shown, "Part de chaque catégorie comme besoin principal", where), key="parts")
+        shown, "Part de chaque catégorie comme besoin principal", where), key="parts", marks=True)
     layout.data_table(categories, {"libelle": ("Catégorie", "texte"), "accompagnements": ("Accompagnements", "nombre"),
                                    "part": ("Part du besoin principal", "part")}, name="categories_besoins")
 with right:
@@ -40,7 +40,7 @@ with right:
         {1: "Un seul besoin", 2: "Deux besoins", 3: "Trois besoins ou plus"}))
     layout.chart_of_visible(plural.iloc[::-1], lambda shown: charts.bars(
         shown, "libelle", "part", "Nombre de besoins distincts par accompagnement", where,
-        axis_title="Part des accompagnements", percent=True, color=charts.OKABE_ITO[2]), key="pluralite")
+        axis_title="Part des accompagnements", percent=True, color=charts.OKABE_ITO[2]), key="pluralite", marks=True)
     layout.data_table(plural, {"libelle": ("Besoins", "texte"), "accompagnements": ("Accompagnements", "nombre"),
                                "part": ("Part", "part")}, name="pluralite_besoins")
 

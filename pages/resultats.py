@@ -123,7 +123,7 @@ with right:
     formats = bundle["formats"]
     layout.chart_of_visible(formats.assign(secret=formats["accompagnements"].isna()), lambda rows: charts.bars(
         rows, "libelle", "accompagnements", "Accompagnements longs et appuis courts", where,
-        axis_title="Accompagnements", color=charts.OKABE_ITO[4]), key="formats")
+        axis_title="Accompagnements", color=charts.OKABE_ITO[4]), key="formats", marks=True)
     layout.data_table(formats, {
         "libelle": ("Format", "texte"), "accompagnements": ("Accompagnements", "nombre"),
         "structures": ("Structures", "nombre"), "heures_moyennes": ("Heures moyennes", "decimal"),

@@ -50,7 +50,8 @@ for i, (axe, (label, _)) in enumerate(q.AXES.items()):
     with columns[i % 2]:
         layout.chart_of_visible(frame, lambda shown: charts.bars(
             shown, "libelle", "structures", f"Structures accompagnées — {label.lower()}", where,
-            axis_title="Structures", color=charts.OKABE_ITO[i % 3], hover_unit="structures"), key=f"repartition_{axe}")
+            axis_title="Structures", color=charts.OKABE_ITO[i % 3], hover_unit="structures"), key=f"repartition_{axe}",
+            marks=True)
         layout.data_table(frame, {"libelle": (label, "texte"), "structures": ("Structures", "nombre"),
                                   "part": ("Part", "part")}, name=f"structures_{axe}")
 layout.secret_note(*breakdowns.values())

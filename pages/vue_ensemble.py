@@ -60,7 +60,7 @@ with left:
 with right:
     territories = territories.assign(libelle=territories["code"] + " – " + territories["nom"])
     layout.chart_of_visible(territories, lambda shown: charts.structures_by_territory(
-        shown, "Structures accompagnées par département", where))
+        shown, "Structures accompagnées par département", where), marks=True)
     layout.data_expander(territories[[c for c in ("code", "nom", "structures", "accompagnements", "secret")
                                       if c in territories]].rename(columns={
         "code": "Département", "nom": "Nom", "structures": "Structures", "accompagnements": "Accompagnements"}),

@@ -197,3 +197,19 @@ def test_report_accepts_svg_text_and_png_bytes():
     section = exports.Section("Carte", figures=["<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>", png])
     html = exports._section_html(section)
     assert "image/svg+xml" in html and "image/png" in html
+
+
+def test_masked_bars_stay_on_the_chart_and_read_secret():
+    """A masked category used to vanish from the funder's chart, as if it did not exist."""
+    frame = pd.DataFrame({"libelle": ["Musique", "Autre", "Théâtre"], "structures": [12, None, 30],
+                          "secret": [False, True, False]})
+    figure = charts.bars(frame, "libelle", "structures", "Structures")
+    drawn, marked = figure.data
+    assert list(drawn.y) == ["Théâtre", "Musique"] and list(marked.y) == ["Autre"]  # given order, drawn bottom-up
+    assert list(marked.text) == ["secret"] and list(marked.x) == [0]
+    assert list(figure.layout.yaxis.categoryarray)[0] == "Autre", "masked categories go below the others"
+    by_territory = charts.structures_by_territory(frame, "Départements")
+    assert list(by_territory.data[1].text) == ["secret"]
+    unmasked = charts.bars(frame.drop(columns="secret").dropna(), "libelle", "structures", "Structures")
+    assert len(unmasked.data) == 1
+    assert figure.layout.showlegend is False, "no legend entry for the marks"

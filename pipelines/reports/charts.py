@@ -41,6 +41,29 @@ def style(fig: go.Figure, title: str, scope: str = "", height: int = 420) -> go.
     return fig
 
 
+SECRET_COLOR = "#bdbdbd"
+
+
+def _split_secret(frame: pd.DataFrame, value: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows with a value to draw, and those the secrecy masked (flagged `secret`, value missing)."""
+    if "secret" not in frame.columns:
+        return frame, frame.iloc[:0]
+    masked = frame["secret"].astype(object).fillna(True).astype(bool) & frame[value].isna()
+    return frame[~masked], frame[masked]
+
+
+def _mark_secret(fig: go.Figure, labels: pd.Series, shown_order: list) -> go.Figure:
+    """Masked categories stay on a horizontal bar chart, below the others, read "secret" in grey: a bar
+    that vanished would say nothing, or that the category does not exist."""
+    if len(labels):
+        fig.add_bar(x=[0] * len(labels), y=list(labels), orientation="h", marker_color=SECRET_COLOR,
+                    text=["secret"] * len(labels), textposition="outside", textfont=dict(color="#6b6b6b"),
+                    cliponaxis=False, showlegend=False, hovertemplate="%{y} : secret statistique<extra></extra>")
+        fig.update_layout(barmode="overlay", showlegend=False)
+        fig.update_yaxes(categoryorder="array", categoryarray=[*labels, *shown_order])
+    return fig
+
+
 def trend_by_year(frame: pd.DataFrame, title: str, scope: str = "") -> go.Figure:
     fig = go.Figure()
     fig.add_bar(x=frame["annee"].astype(str), y=frame["accompagnements"], name="Accompagnements",
@@ -54,8 +77,9 @@ def trend_by_year(frame: pd.DataFrame, title: str, scope: str = "") -> go.Figure
 
 
 def besoin_shares(frame: pd.DataFrame, title: str, scope: str = "") -> go.Figure:
-    """Horizontal bars of main-need categories (columns libelle, part, accompagnements)."""
-    frame = frame.sort_values("part")
+    """Horizontal bars of main-need categories (columns libelle, part, accompagnements); masked ones read "secret"."""
+    frame, masked = _split_secret(frame, "part")
+    frame = frame.assign(part=frame["part"].astype(float)).sort_values("part")
     fig = go.Figure(go.Bar(
         x=frame["part"], y=frame["libelle"], orientation="h", marker_color=OKABE_ITO[0],
         text=[f"{100 * p:.0f} %".replace(".", ",") for p in frame["part"]], textposition="outside",
@@ -64,19 +88,22 @@ def besoin_shares(frame: pd.DataFrame, title: str, scope: str = "") -> go.Figure
     ))
     fig.update_xaxes(tickformat=".0%", title_text="Part des accompagnements",
                      range=[0, float(frame["part"].max()) * 1.2 if len(frame) else 1.0])
-    return style(fig, title, scope, height=max(300, 60 * len(frame) + 140))
+    _mark_secret(fig, masked["libelle"], list(frame["libelle"]))
+    return style(fig, title, scope, height=max(300, 60 * (len(frame) + len(masked)) + 140))
 
 
 def structures_by_territory(frame: pd.DataFrame, title: str, scope: str = "") -> go.Figure:
-    """Bars of structures per territory (columns libelle, structures)."""
-    frame = frame.sort_values("structures")
+    """Bars of structures per territory (columns libelle, structures); masked ones read "secret"."""
+    frame, masked = _split_secret(frame, "structures")
+    frame = frame.assign(structures=frame["structures"].astype(float)).sort_values("structures")
     fig = go.Figure(go.Bar(
         x=frame["structures"], y=frame["libelle"], orientation="h", marker_color=OKABE_ITO[2],
-        text=frame["structures"], textposition="outside",
+        text=[f"{v:,.0f}".replace(",", "\u202f") for v in frame["structures"]], textposition="outside",
         hovertemplate="%{y} : %{x:,.0f} structures<extra></extra>",
     ))
     fig.update_xaxes(title_text="Structures accompagnées", range=[0, float(frame["structures"].max()) * 1.15 if len(frame) else 1])
-    return style(fig, title, scope, height=max(300, 28 * len(frame) + 140))
+    _mark_secret(fig, masked["libelle"], list(frame["libelle"]))
+    return style(fig, title, scope, height=max(300, 28 * (len(frame) + len(masked)) + 140))
 
 
 # Charts of the detailed pages. Each takes the DataFrame a query-layer function returns.
@@ -91,7 +118,8 @@ def _pct(value: float) -> str:
 
 def bars(frame: pd.DataFrame, label: str, value: str, title: str, scope: str = "", *, axis_title: str = "",
          percent: bool = False, color: str = OKABE_ITO[0], hover_unit: str = "") -> go.Figure:
-    """Horizontal bars, largest at the top, value printed at the end of each bar."""
+    """Horizontal bars, largest at the top, value printed at the end of each bar; masked rows read "secret"."""
+    frame, masked = _split_secret(frame, value)
     frame = frame.iloc[::-1]
     values = frame[value].astype(float)
     text = [_pct(v) for v in values] if percent else [f"{v:,.0f}".replace(",", "\u202f") for v in values]
@@ -102,7 +130,8 @@ def bars(frame: pd.DataFrame, label: str, value: str, title: str, scope: str = "
     fig.update_xaxes(title_text=axis_title, tickformat=".0%" if percent else ",.0f",
                      range=[0, float(values.max()) * 1.2 if len(values) and values.max() > 0 else 1])
     fig.update_yaxes(automargin=True)
-    return style(fig, title, scope, height=max(260, 34 * len(frame) + 150))
+    _mark_secret(fig, masked[label], list(frame[label]))
+    return style(fig, title, scope, height=max(260, 34 * (len(frame) + len(masked)) + 150))
 
 
 def needs_treemap(frame: pd.DataFrame, title: str, scope: str = "") -> go.Figure:
