@@ -81,13 +81,14 @@ def without_secret(frame):
     return secret.visible_rows(frame)
 
 
-def chart_of_visible(frame, draw, *, key: str | None = None, marks: bool = False) -> None:
+def chart_of_visible(frame, draw, *, key: str | None = None, marks: bool = False, title: str = "") -> None:
     """Plot `draw(visible rows)` — or `draw(every row)` with `marks`, for charts that show masked rows as
     "secret" (pipelines.reports.charts.bars and its kin) — or say that secrecy leaves nothing to plot."""
     visible = without_secret(frame)
-    if visible.empty and len(frame):
-        st.info("Toutes les valeurs de ce graphique sont couvertes par le secret statistique (moins de 3 "
-                "structures) : élargissez les filtres.", icon=":material/lock:")
+    if visible.empty and len(frame):  # the chart's title still says which chart it would have been
+        st.info((f"**{escape_markdown(title)}** — t" if title else "T") + "outes les valeurs de ce graphique sont "
+                "couvertes par le secret statistique (moins de 3 structures) : élargissez les filtres.",
+                icon=":material/lock:")
         return
     st.plotly_chart(draw(frame if marks else visible), width="stretch", key=key)
 

@@ -48,7 +48,9 @@ comparison = bundle["comparaison"]
 label = q.AXES[axe].lower()
 layout.chart_of_visible(comparison, lambda shown: charts.heatmap(
     shown, "categorie_libelle", "groupe_libelle", "part", f"Répartition des besoins principaux par {label}",
-    f"{where} · chaque ligne totalise 100 %", y_title=q.AXES[axe]), key="heatmap")
+    f"{where} · chaque ligne totalise 100 %"
+    + (", cases secrètes comprises" if "secret" in comparison and comparison["secret"].any() else ""),
+    y_title=q.AXES[axe]), key="heatmap")
 layout.data_table(comparison, {"groupe_libelle": (q.AXES[axe], "texte"), "categorie_libelle": ("Catégorie", "texte"),
                                "accompagnements": ("Accompagnements", "nombre"), "part": ("Part de la ligne", "part")},
                   name=f"besoins_par_{axe}")

@@ -18,7 +18,7 @@ if steps.empty:
 
 layout.secret_note(*(frame for frame in bundle.values()))
 st.header("Parcours et volumes")
-layout.chart_of_visible(steps, lambda shown: charts.funnel(
+layout.chart_of_visible(steps, marks=True, draw=lambda shown: charts.funnel(
     shown, "Part des accompagnements ayant atteint chaque étape, par type de programme",
     f"{where} · l'étape enregistrée est la plus avancée atteinte"), key="entonnoir")
 layout.data_table(steps, {"programme": ("Type de programme", "texte"), "etape_libelle": ("Étape", "texte"),

@@ -40,9 +40,10 @@ if not scope.previous_period():
                else "Choisissez une période (du… au…) pour comparer à la période précédente de même durée.")
 layout.secret_note(figures.values(), trend, needs, territories)
 
+TITLES = {"annees": "Accompagnements et structures par année de début", "besoins": "Les cinq premiers besoins principaux",
+          "departements": "Structures accompagnées par département"}
 layout.chart_of_visible(trend.assign(secret=trend[["accompagnements", "structures"]].isna().all(axis=1)),
-                        lambda shown: charts.trend_by_year(shown, "Accompagnements et structures par année de début",
-                                                           where))
+                        lambda shown: charts.trend_by_year(shown, TITLES["annees"], where), title=TITLES["annees"])
 last_day = data.fetch(indicators.filter_choices)["periode"].iloc[0]["fin"]
 if last_day is not None and (last_day.month, last_day.day) != (12, 31) and int(trend["annee"].max()) == last_day.year:
     st.caption(f"{last_day.year} est une année incomplète : données jusqu'au {last_day:%d/%m/%Y}.")
@@ -51,8 +52,8 @@ layout.data_expander(trend.rename(columns={"annee": "Année", "accompagnements":
 
 left, right = st.columns(2)
 with left:
-    layout.chart_of_visible(needs, lambda shown: charts.besoin_shares(
-        shown.head(5), "Les cinq premiers besoins principaux", where))
+    layout.chart_of_visible(needs, lambda shown: charts.besoin_shares(shown.head(5), TITLES["besoins"], where),
+                            title=TITLES["besoins"])
     layout.data_expander(needs[[c for c in ("categorie", "libelle", "accompagnements", "part", "secret")
                                 if c in needs]].rename(columns={
         "categorie": "Code", "libelle": "Catégorie", "accompagnements": "Accompagnements", "part": "Part"}),
@@ -60,7 +61,7 @@ with left:
 with right:
     territories = territories.assign(libelle=territories["code"] + " – " + territories["nom"])
     layout.chart_of_visible(territories, lambda shown: charts.structures_by_territory(
-        shown, "Structures accompagnées par département", where), marks=True)
+        shown, TITLES["departements"], where), marks=True, title=TITLES["departements"])
     layout.data_expander(territories[[c for c in ("code", "nom", "structures", "accompagnements", "secret")
                                       if c in territories]].rename(columns={
         "code": "Département", "nom": "Nom", "structures": "Structures", "accompagnements": "Accompagnements"}),

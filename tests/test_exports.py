@@ -213,3 +213,23 @@ def test_masked_bars_stay_on_the_chart_and_read_secret():
     unmasked = charts.bars(frame.drop(columns="secret").dropna(), "libelle", "structures", "Structures")
     assert len(unmasked.data) == 1
     assert figure.layout.showlegend is False, "no legend entry for the marks"
+
+
+def test_a_masked_funnel_step_stays_and_reads_secret():
+    """DLA and the pôle vanished from the funder's steps chart after "Accueil"."""
+    frame = pd.DataFrame({"programme": ["DLA", "DLA", "Pôle"], "etape_libelle": ["Accueil", "Diagnostic", "Accueil"],
+                          "ordre": [0, 1, 0], "accompagnements": [10, None, 8], "part": [1.0, None, 1.0],
+                          "secret": [False, True, False]})
+    figure = charts.funnel(frame, "Parcours")
+    dla = next(trace for trace in figure.data if trace.name == "DLA")
+    assert list(dla.y) == ["Accueil", "Diagnostic"] and list(dla.text)[1] == "secret" and dla.x[1] == 0
+
+
+def test_the_maps_grey_has_a_legend_entry():
+    geojson = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": code, "nom": name},
+         "geometry": {"type": "Polygon", "coordinates": [[[x, 45], [x + 1, 45], [x + 1, 46], [x, 45]]]}}
+        for code, name, x in (("14", "Calvados", 0), ("48", "Lozère", 2))]}
+    frame = pd.DataFrame({"code": ["14", "48"], "nom": ["Calvados", "Lozère"], "structures": [35, None]})
+    grey = charts.choropleth(frame, geojson, "structures", "Carte").data[0]
+    assert grey.showlegend and "secret statistique" in grey.name

@@ -203,3 +203,11 @@ def test_an_error_in_the_masking_shows_nothing_rather_than_everything(demo_db, m
     at = funder_app(demo_db, monkeypatch)
     assert at.exception, "the page stops on the error"
     assert not at.metric and not at.get("plotly_chart"), "and draws no figure"
+
+
+def test_a_fully_secret_overview_names_each_chart_it_cannot_draw(demo_db, monkeypatch):
+    at = funder_app(demo_db, monkeypatch, departement="48")
+    assert not at.exception
+    boxes = [i.value for i in at.info if "secret statistique" in i.value]
+    assert len(boxes) == 3 and len(set(boxes)) == 3, boxes
+    assert any("par département" in box for box in boxes)

@@ -239,10 +239,11 @@ def funnel(frame: pd.DataFrame, title: str, scope: str = "") -> go.Figure:
     fig = go.Figure()
     frame = frame.sort_values("ordre")
     for i, (name, part) in enumerate(frame.groupby("programme", sort=True)):
+        shares = part["part"].astype(float)  # a masked step stays, at 0, and reads "secret"
         fig.add_bar(
-            y=part["etape_libelle"], x=part["part"], name=name, orientation="h",
+            y=part["etape_libelle"], x=shares.fillna(0), name=name, orientation="h",
             marker_color=OKABE_ITO[i % len(OKABE_ITO)], customdata=part["accompagnements"],
-            text=[f"{100 * v:.0f}\u00a0%" for v in part["part"]], textposition="outside",
+            text=["secret" if pd.isna(v) else f"{100 * v:.0f}\u00a0%" for v in shares], textposition="outside",
             hovertemplate=f"{name}<br>%{{y}} : %{{x:.0%}} (%{{customdata:,.0f}} accompagnements)<extra></extra>",
         )
     fig.update_layout(barmode="group", bargroupgap=0.05)
@@ -296,6 +297,7 @@ def choropleth(frame: pd.DataFrame, geojson: dict, value: str, title: str, scope
         geojson=shapes, locations=list(names), z=[0] * len(names), featureidkey="properties.code",
         colorscale=[[0, NO_DATA], [1, NO_DATA]], showscale=False, marker_line_color="white", marker_line_width=0.8,
         text=list(names.values()), hovertemplate="%{text} : non disponible<extra></extra>",
+        showlegend=True, name="En gris : pas de valeur publiable (secret statistique) ou non disponible",
     ))
     number = ".1%" if percent else f",.{decimals}f"
     if len(known):
@@ -312,7 +314,8 @@ def choropleth(frame: pd.DataFrame, geojson: dict, value: str, title: str, scope
     lon, lat, zoom = _view(features)
     fig.update_layout(map=dict(style="white-bg", center=dict(lon=lon, lat=lat), zoom=zoom))
     fig = style(fig, title, scope, height=620)
-    fig.update_layout(margin=dict(l=0, r=0, t=80, b=0))
+    fig.update_layout(margin=dict(l=0, r=0, t=80, b=0),
+                      legend=dict(orientation="h", x=0, y=0, xanchor="left", yanchor="bottom", bgcolor="rgba(255,255,255,0.8)"))
     return fig
 
 
