@@ -231,5 +231,5 @@ def test_the_maps_grey_has_a_legend_entry():
          "geometry": {"type": "Polygon", "coordinates": [[[x, 45], [x + 1, 45], [x + 1, 46], [x, 45]]]}}
         for code, name, x in (("14", "Calvados", 0), ("48", "Lozère", 2))]}
     frame = pd.DataFrame({"code": ["14", "48"], "nom": ["Calvados", "Lozère"], "structures": [35, None]})
-    grey = charts.choropleth(frame, geojson, "structures", "Carte").data[0]
-    assert grey.showlegend and "secret statistique" in grey.name
+    figure = charts.choropleth(frame, geojson, "structures", "Carte")
+    assert any("secret statistique" in note.text and charts.NO_DATA in note.text for note in figure.layout.annotations)

@@ -110,6 +110,7 @@ def structures_by_territory(frame: pd.DataFrame, title: str, scope: str = "") ->
 
 SEQUENTIAL = [[0.0, "#eef4fa"], [0.35, "#9ecae1"], [0.7, "#3182bd"], [1.0, "#08306b"]]  # light → dark blue
 NO_DATA = "#d9d9d9"
+NO_DATA_TEXT = "en gris : pas de valeur publiable (secret statistique) ou non disponible"
 
 
 def _pct(value: float) -> str:
@@ -297,7 +298,6 @@ def choropleth(frame: pd.DataFrame, geojson: dict, value: str, title: str, scope
         geojson=shapes, locations=list(names), z=[0] * len(names), featureidkey="properties.code",
         colorscale=[[0, NO_DATA], [1, NO_DATA]], showscale=False, marker_line_color="white", marker_line_width=0.8,
         text=list(names.values()), hovertemplate="%{text} : non disponible<extra></extra>",
-        showlegend=True, name="En gris : pas de valeur publiable (secret statistique) ou non disponible",
     ))
     number = ".1%" if percent else f",.{decimals}f"
     if len(known):
@@ -314,8 +314,11 @@ def choropleth(frame: pd.DataFrame, geojson: dict, value: str, title: str, scope
     lon, lat, zoom = _view(features)
     fig.update_layout(map=dict(style="white-bg", center=dict(lon=lon, lat=lat), zoom=zoom))
     fig = style(fig, title, scope, height=620)
-    fig.update_layout(margin=dict(l=0, r=0, t=80, b=0),
-                      legend=dict(orientation="h", x=0, y=0, xanchor="left", yanchor="bottom", bgcolor="rgba(255,255,255,0.8)"))
+    fig.update_layout(margin=dict(l=0, r=0, t=80, b=0))
+    # The grey's legend, as an annotation: a legend entry on a map trace stops MapLibre from painting.
+    fig.add_annotation(text=f"<span style='color:{NO_DATA}'>■</span> {NO_DATA_TEXT}", xref="paper", yref="paper",
+                       x=0, y=0, xanchor="left", yanchor="bottom", showarrow=False, font=dict(size=13, color="#555"),
+                       bgcolor="rgba(255,255,255,0.85)")
     return fig
 
 

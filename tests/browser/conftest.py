@@ -6,6 +6,7 @@ Screenshots go to tests/artifacts/ (look at them).
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import socket
@@ -131,6 +132,28 @@ CHARTS_DRAWN = """(n) => {
 def wait_for_app(page, timeout_ms: int = 60_000) -> None:
     """Wait until Streamlit has run the script to the end and drawn what it sent."""
     page.wait_for_function(APP_IDLE, timeout=timeout_ms)
+
+
+def painted_share(png: bytes) -> float:
+    """The share of a screenshot's pixels in colour: a map whose canvas is not painted yet still has its
+    title and colour bar (about 1 % of the chart), a painted map of France at least 3 %."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    pixels = list(getattr(image, "get_flattened_data", image.getdata)())  # getdata: before Pillow 13
+    return sum(1 for r, g, b in pixels if max(r, g, b) - min(r, g, b) > 15) / len(pixels)
+
+
+def wait_for_painted_map(page, timeout_s: float = 20.0) -> bool:
+    """MapLibre paints a frame after it reports itself loaded: look at the first map's own pixels until
+    they show colour (True), or give up after `timeout_s` (False)."""
+    chart = page.locator(".js-plotly-plot:has(canvas)").first
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if painted_share(chart.screenshot()) > 0.025:
+            return True
+        page.wait_for_timeout(250)  # between two looks at the pixels, not a fixed wait for the paint
+    return False
 
 
 def wait_for_charts(page, minimum: int = 1, timeout_ms: int = 30_000) -> None:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, open_page, wait_for_charts
+from tests.browser.conftest import ARTIFACTS, open_page, wait_for_charts, wait_for_painted_map
 
 pytestmark = pytest.mark.browser
 
@@ -24,6 +24,8 @@ def test_page_draws_its_charts(server, page, path, name, text, charts):
     page.get_by_text(text).first.wait_for(timeout=30_000)
     if charts:
         wait_for_charts(page, charts)
+    if "territoires" in path:
+        wait_for_painted_map(page)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     assert page.locator("[data-testid='stException']").count() == 0
     assert page.get_by_text("Filtres").count() >= 1, "the page runs inside app.py (sidebar filters drawn)"
@@ -32,6 +34,7 @@ def test_page_draws_its_charts(server, page, path, name, text, charts):
         # The map is drawn: MapLibre canvas present, and a colour bar for the values.
         assert page.locator(".js-plotly-plot canvas").count() >= 1
         assert page.locator(".js-plotly-plot .colorbar").count() >= 1
+        assert wait_for_painted_map(page), "the map is painted (its territories in colour)"
 
 
 def test_testimonies_are_plain_text(server, page):
