@@ -145,14 +145,15 @@ def harness_views(con) -> list[Scope]:
             for d in [None, *HARNESS_DOMAINES] for p in [None, *programmes]]
 
 
-def test_no_masked_count_can_be_solved_for_from_the_views_a_funder_sees(demo_db):
+def solve_for_masked(db, views: list[Scope]) -> tuple[list[tuple], int]:
+    """Each masked primary count's interval, from every accompaniment count the funder sees over `views`
+    (key figures of every view, as `kpis --vue financeur` prints them), by LP over the finest cells."""
     import highspy
     import numpy as np
 
-    with warehouse.read_connection(demo_db) as con:
+    with warehouse.read_connection(db) as con:
         fine = indicators.query(con, """SELECT code_commune, code_departement, code_region, domaine, id_programme,
                                                count(*) AS n FROM acc GROUP BY ALL""", Scope())
-        views = harness_views(con)
         seen, targets = [], []
         for view in views:
             shown = vue_ensemble.kpis(con, view, "financeur")["accompagnements"]
@@ -167,8 +168,6 @@ def test_no_masked_count_can_be_solved_for_from_the_views_a_funder_sees(demo_db)
                 seen.append((members, shown))
             elif 0 < truth["structures"] < secret.threshold():
                 targets.append((view, members, truth["accompagnements"]))
-    assert len(targets) >= 5 and len(seen) >= 20, "the harness looks at small cells among visible ones"
-
     solver = highspy.Highs()
     solver.setOptionValue("output_flag", False)
     count = len(fine)
@@ -176,6 +175,7 @@ def test_no_masked_count_can_be_solved_for_from_the_views_a_funder_sees(demo_db)
     for members, value in seen:
         index = np.flatnonzero(members).astype(np.int32)
         solver.addRow(value, value, len(index), index, np.ones(len(index)))
+    intervals = []
     for view, members, value in targets:
         bounds = []
         for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
@@ -186,9 +186,57 @@ def test_no_masked_count_can_be_solved_for_from_the_views_a_funder_sees(demo_db)
             assert status in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kUnbounded), status
             bounds.append(solver.getInfo().objective_function_value
                           if status == highspy.HighsModelStatus.kOptimal else float("inf"))
+        intervals.append((view, value, *bounds))
+    return intervals, len(seen)
+
+
+def assert_protected(intervals) -> None:
+    for view, value, lower, upper in intervals:
         need = secret.required_protection(value, count_table=True)
-        assert bounds[1] >= value + need and bounds[0] <= max(value - need, 0), \
-            f"{view}: {value} accompaniment(s) solved into [{bounds[0]}, {bounds[1]}]"
+        assert upper >= value + need and lower <= max(value - need, 0), \
+            f"{view}: {value} accompaniment(s) solved into [{lower}, {upper}]"
+
+
+def test_no_masked_count_can_be_solved_for_from_the_views_a_funder_sees(demo_db):
+    with warehouse.read_connection(demo_db) as con:
+        views = harness_views(con)
+    intervals, seen = solve_for_masked(demo_db, views)
+    assert len(intervals) >= 5 and seen >= 20, "the harness looks at small cells among visible ones"
+    assert_protected(intervals)
+
+
+# A warehouse built to tempt the attacker: in one région, a domaine with a single structure, a
+# département with two, a programme with one, next to larger cells whose totals a funder sees.
+TEMPTING = {
+    "programmes": ["id_programme;nom;operateur;type;code_region;date_debut;date_fin;financeurs;heures_prevues",
+                   "PA;DLA tentation;Op;dla;28;01/01/2022;;Etat;100", "PB;Pôle tentation;Op;pole_accompagnement;28;01/01/2022;;;100",
+                   "PC;Pairs tentation;Op;pairs;28;01/01/2022;;;50"],
+    "structures": ["id_structure;nom;forme_juridique;domaine;code_commune"]
+    + [f"T{i};Structure tentante {i};association;{domaine};{commune}" for i, (domaine, commune) in enumerate(
+        [("musique", "14118")] * 6 + [("spectacle_vivant", "14118")] * 5 + [("patrimoine", "50129")] * 2
+        + [("musique", "50129")] * 3 + [("architecture", "61001")] + [("spectacle_vivant", "61001")] * 4)],
+    "accompagnements": ["id_accompagnement;id_structure;id_programme;date_debut;etape;modalite;heures;besoin_principal"]
+    + [f"AT{i};T{i};{'PC' if i == 3 else ('PB' if i % 3 else 'PA')};01/03/2023;accueil;individuel;{5 + i};ECO.MODELE"
+       for i in range(21)],
+}
+
+
+def test_a_warehouse_built_to_tempt_the_attacker_gives_nothing_away(empty_db, tmp_path):
+    from pipelines import ingest
+
+    uploads = []
+    for name in ("programmes", "structures", "accompagnements"):
+        path = tmp_path / f"{name}.csv"
+        path.write_text("\n".join(TEMPTING[name]) + "\n", encoding="utf-8")
+        uploads.append(ingest.Upload.from_path(path, name))
+    assert ingest.ingest(empty_db, uploads).status == "importe"
+    territories = [Scope(), Scope(region="28"), *(Scope(departement=d) for d in ("14", "50", "61"))]
+    domaines = [None, "musique", "spectacle_vivant", "patrimoine", "architecture"]
+    views = [Scope(t.region, t.departement, p, d) for t in territories for d in domaines
+             for p in (None, "PA", "PB", "PC")]
+    intervals, seen = solve_for_masked(empty_db, views)
+    assert len(intervals) >= 3 and seen >= 10, (len(intervals), seen)
+    assert_protected(intervals)
 
 
 def test_an_error_in_the_masking_shows_nothing_rather_than_everything(demo_db, monkeypatch):

@@ -6,8 +6,8 @@ Its key figures — structures accompanied, accompaniments, hours — are the ce
 its département's map), and the cube's lines are the sums a funder can take: a région is the sum of
 its départements, a département of its communes, all domaines the sum of the
 domaines, all programmes the sum of the programmes (for accompaniments and hours: a structure followed by
-two programmes counts once in all programmes). The cells are protected together
-(pipelines.privacy.secret.protect_linked), so that a cell secret in one view is secret in every view
+two programmes counts once in all programmes). The cells are protected together, line by line then
+audited as a whole (pipelines.privacy.secret.protect_linked_audited), so that a cell secret in one view is secret in every view
 that could show it: a région's total less its visible domaines no longer gives back the masked one.
 
 Years are separate slices: a year counts the accompaniments active during it, so years do not add up to
@@ -127,5 +127,5 @@ def _protect(cells: pd.DataFrame, parents: dict[tuple, tuple]) -> pd.DataFrame:
     # A cell no funder can select (territory or domaine not known) is never published: masked from the start.
     unpublished = np.asarray((cells.index.get_level_values("code") == UNKNOWN)
                              | (cells.index.get_level_values("domaine") == UNKNOWN))
-    mask = secret.protect_linked(values, primary, _lines(cells, parents), COUNT_MEASURES, forced=unpublished)
+    mask = secret.protect_linked_audited(values, primary, _lines(cells, parents), COUNT_MEASURES, forced=unpublished)
     return cells.assign(primary=primary, secret=mask)
