@@ -15,6 +15,7 @@ The two tools are not runtime dependencies: `pip install pytauargus==0.6.0 secre
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 import time
@@ -54,7 +55,7 @@ def ours(stats: secret.TableStats, rows: pd.DataFrame) -> np.ndarray:
 def tauargus(stats: secret.TableStats, rows: pd.DataFrame) -> np.ndarray:
     from pytauargus import protect
 
-    with tempfile.TemporaryDirectory() as work:
+    with tempfile.TemporaryDirectory() as work, contextlib.chdir(work):  # its engine writes logs in the cwd
         result = protect(rows, ["departement", "domaine"], response="heures",
                          safety_rules="FREQ(3,10)|NK(1,85)", suppress="OPT(1)", workdir=work)
         table = result.tables[0].dataframe()
