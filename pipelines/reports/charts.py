@@ -76,34 +76,36 @@ def trend_by_year(frame: pd.DataFrame, title: str, scope: str = "") -> go.Figure
     return style(fig, title, scope)
 
 
+def _ranked_bars(frame: pd.DataFrame, value: str, title: str, scope: str, *, color: str, label, hovertemplate: str,
+                 x_axis: dict, headroom: float, row_height: int, customdata: str | None = None) -> go.Figure:
+    """Horizontal bars of `libelle` by `value`, largest at the top, masked ones below them reading "secret"."""
+    frame, masked = _split_secret(frame, value)
+    frame = frame.assign(**{value: frame[value].astype(float)}).sort_values(value)
+    fig = go.Figure(go.Bar(
+        x=frame[value], y=frame["libelle"], orientation="h", marker_color=color,
+        text=[label(v) for v in frame[value]], textposition="outside",
+        customdata=frame[customdata] if customdata else None, hovertemplate=hovertemplate,
+    ))
+    fig.update_xaxes(**x_axis, range=[0, float(frame[value].max()) * headroom if len(frame) else 1.0])
+    _mark_secret(fig, masked["libelle"], list(frame["libelle"]))
+    return style(fig, title, scope, height=max(300, row_height * (len(frame) + len(masked)) + 140))
+
+
 def besoin_shares(frame: pd.DataFrame, title: str, scope: str = "") -> go.Figure:
     """Horizontal bars of main-need categories (columns libelle, part, accompagnements); masked ones read "secret"."""
-    frame, masked = _split_secret(frame, "part")
-    frame = frame.assign(part=frame["part"].astype(float)).sort_values("part")
-    fig = go.Figure(go.Bar(
-        x=frame["part"], y=frame["libelle"], orientation="h", marker_color=OKABE_ITO[0],
-        text=[f"{100 * p:.0f} %".replace(".", ",") for p in frame["part"]], textposition="outside",
-        customdata=frame["accompagnements"],
-        hovertemplate="%{y} : %{x:.1%} (%{customdata:,.0f} accompagnements)<extra></extra>",
-    ))
-    fig.update_xaxes(tickformat=".0%", title_text="Part des accompagnements",
-                     range=[0, float(frame["part"].max()) * 1.2 if len(frame) else 1.0])
-    _mark_secret(fig, masked["libelle"], list(frame["libelle"]))
-    return style(fig, title, scope, height=max(300, 60 * (len(frame) + len(masked)) + 140))
+    return _ranked_bars(frame, "part", title, scope, color=OKABE_ITO[0],
+                        label=lambda p: f"{100 * p:.0f} %".replace(".", ","), customdata="accompagnements",
+                        hovertemplate="%{y} : %{x:.1%} (%{customdata:,.0f} accompagnements)<extra></extra>",
+                        x_axis=dict(tickformat=".0%", title_text="Part des accompagnements"), headroom=1.2,
+                        row_height=60)
 
 
 def structures_by_territory(frame: pd.DataFrame, title: str, scope: str = "") -> go.Figure:
     """Bars of structures per territory (columns libelle, structures); masked ones read "secret"."""
-    frame, masked = _split_secret(frame, "structures")
-    frame = frame.assign(structures=frame["structures"].astype(float)).sort_values("structures")
-    fig = go.Figure(go.Bar(
-        x=frame["structures"], y=frame["libelle"], orientation="h", marker_color=OKABE_ITO[2],
-        text=[f"{v:,.0f}".replace(",", "\u202f") for v in frame["structures"]], textposition="outside",
-        hovertemplate="%{y} : %{x:,.0f} structures<extra></extra>",
-    ))
-    fig.update_xaxes(title_text="Structures accompagnées", range=[0, float(frame["structures"].max()) * 1.15 if len(frame) else 1])
-    _mark_secret(fig, masked["libelle"], list(frame["libelle"]))
-    return style(fig, title, scope, height=max(300, 28 * (len(frame) + len(masked)) + 140))
+    return _ranked_bars(frame, "structures", title, scope, color=OKABE_ITO[2],
+                        label=lambda v: f"{v:,.0f}".replace(",", "\u202f"),
+                        hovertemplate="%{y} : %{x:,.0f} structures<extra></extra>",
+                        x_axis=dict(title_text="Structures accompagnées"), headroom=1.15, row_height=28)
 
 
 # Charts of the detailed pages. Each takes the DataFrame a query-layer function returns.
