@@ -317,6 +317,72 @@ class Interval:
                 and self.lower <= max(self.value - self.required, 0.0) + _EPS)
 
 
+class _AttackerModel:
+    """What an attacker knows of the masked cells, as a linear program (HiGHS): every visible cell is a
+    constant, every value is at least zero, and each line (margin, parts) is an equation when it adds up,
+    else — distinct structures, one counting in several parts — the inequalities it still gives: the parts
+    sum to at least the margin, and none exceeds it. One model, re-solved per cell from the last basis."""
+
+    def __init__(self, values: np.ndarray, masked: np.ndarray, lines: list[tuple[int, tuple[int, ...], bool]]):
+        import highspy  # imported when used: pages of roles without secrecy never need it
+
+        self.highspy, self.infinity = highspy, highspy.kHighsInf
+        self.position = {int(cell): i for i, cell in enumerate(masked)}
+        self.solver = highspy.Highs()
+        self.solver.setOptionValue("output_flag", False)
+        self.solver.setOptionValue("presolve", "off")  # re-solved per cell: start from the last basis
+        self.solver.setOptionValue("simplex_strategy", 4)  # primal: a new objective keeps that basis feasible
+        self.solver.addVars(len(masked), np.zeros(len(masked)), np.full(len(masked), self.infinity))
+        self._costs = np.zeros(len(masked))
+        for margin, parts, additive in lines:
+            self._add_line(values, margin, parts, additive)
+
+    def _add_row(self, lower: float, upper: float, terms: dict[int, float]) -> None:
+        terms = {k: v for k, v in terms.items() if v}
+        if terms:
+            self.solver.addRow(lower, upper, len(terms), np.array(list(terms), dtype=np.int32),
+                               np.array(list(terms.values()), dtype=float))
+
+    def _add_line(self, values: np.ndarray, margin: int, parts: tuple[int, ...], additive: bool) -> None:
+        position = self.position
+        members = [(part, 1.0) for part in parts] + [(margin, -1.0)]
+        if not any(cell in position for cell, _ in members):
+            return
+        terms: dict[int, float] = {}
+        known = 0.0
+        for cell, coefficient in members:
+            if cell in position:
+                terms[position[cell]] = terms.get(position[cell], 0.0) + coefficient
+            else:
+                known += coefficient * values[cell]
+        if additive:
+            self._add_row(-known, -known, terms)
+            return
+        self._add_row(-known, self.infinity, terms)
+        for part in parts:
+            part_terms = {position[part]: 1.0} if part in position else {}
+            if margin in position:
+                part_terms[position[margin]] = part_terms.get(position[margin], 0.0) - 1.0
+            bound = (0.0 if margin in position else values[margin]) - (0.0 if part in position else values[part])
+            self._add_row(-self.infinity, bound, part_terms)
+
+    def bound(self, cell: int, maximise: bool) -> tuple[float | None, np.ndarray | None]:
+        """The largest (or smallest) value `cell` can take, with the optimal point found (None when the
+        solver cannot tell: the caller fails closed)."""
+        self._costs[:] = 0.0
+        self._costs[self.position[cell]] = 1.0
+        self.solver.changeColsCost(len(self._costs), np.arange(len(self._costs), dtype=np.int32), self._costs)
+        self.solver.changeObjectiveSense(self.highspy.ObjSense.kMaximize if maximise
+                                         else self.highspy.ObjSense.kMinimize)
+        self.solver.run()
+        status = self.solver.getModelStatus()
+        if status == self.highspy.HighsModelStatus.kOptimal:
+            return self.solver.getInfo().objective_function_value, np.asarray(self.solver.getSolution().col_value)
+        if status in (self.highspy.HighsModelStatus.kUnbounded, self.highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            return (self.infinity if maximise else 0.0), None
+        return None, None
+
+
 def audit(stats: TableStats, mask: np.ndarray, primary: np.ndarray | None = None) -> list[Interval]:
     """The feasible interval of every masked primary cell, by linear programming (HiGHS) over what the
     table shows: each visible cell, each margin relation, and values never below zero.
@@ -325,58 +391,27 @@ def audit(stats: TableStats, mask: np.ndarray, primary: np.ndarray | None = None
     when a structure counts in several parts (years, programmes) — gives the attacker inequalities
     only: the parts sum to at least the margin, and none exceeds it.
     """
-    import highspy  # imported when used: pages of roles without secrecy never need it
-
     values = stats.values.to_numpy(dtype=float)
     primary = primary_mask(stats) if primary is None else primary
     cells = [tuple(map(int, cell)) for cell in np.argwhere(mask)]
     targets = [cell for cell in cells if primary[cell] and not np.isnan(values[cell])]
     if not targets:
         return []
-    position = {cell: i for i, cell in enumerate(cells)}
-    solver = highspy.Highs()
-    solver.setOptionValue("output_flag", False)
-    infinity = highspy.kHighsInf
-    solver.addVars(len(cells), np.zeros(len(cells)), np.full(len(cells), infinity))
-
-    def add_row(lower: float, upper: float, terms: dict[int, float]) -> None:
-        if terms:
-            solver.addRow(lower, upper, len(terms), np.array(list(terms), dtype=np.int32),
-                          np.array(list(terms.values()), dtype=float))
-
-    for line in stats.equations():
-        known = sum(k * values[r, c] for r, c, k in line if (r, c) not in position)
-        terms = {position[(r, c)]: float(k) for r, c, k in line if (r, c) in position}
-        if abs(np.nansum([k * values[r, c] for r, c, k in line])) <= _EPS * max(1.0, np.nanmax(np.abs(values))):
-            add_row(-known, -known, terms)
-        else:  # parts >= margin, each part <= margin (the margin is the line's cell of coefficient -1)
-            add_row(-known, infinity, terms)
-            (mr, mc), = [(r, c) for r, c, k in line if k < 0]
-            for r, c, k in line:
-                if k > 0 and ((r, c) in position or (mr, mc) in position):
-                    part = {position[(r, c)]: 1.0} if (r, c) in position else {}
-                    margin = values[mr, mc] if (mr, mc) not in position else None
-                    if margin is None:
-                        part[position[(mr, mc)]] = part.get(position[(mr, mc)], 0.0) - 1.0
-                    constant = -values[r, c] if (r, c) not in position else 0.0
-                    add_row(-infinity, (margin if margin is not None else 0.0) + constant, part)
+    n_cols = values.shape[1]
+    flat = values.ravel()
+    lines = []
+    for equation in stats.equations():
+        (margin,) = [r * n_cols + c for r, c, k in equation if k < 0]
+        parts = tuple(r * n_cols + c for r, c, k in equation if k > 0)
+        truth = np.nansum([k * values[r, c] for r, c, k in equation])
+        lines.append((margin, parts, abs(truth) <= _EPS * max(1.0, np.nanmax(np.abs(values)))))
+    model = _AttackerModel(flat, np.array([r * n_cols + c for r, c in cells]), lines)
     out = []
-    for cell in targets:
-        bounds = []
-        for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
-            solver.changeColsCost(len(cells), np.arange(len(cells), dtype=np.int32),
-                                  np.eye(len(cells))[position[cell]])
-            solver.changeObjectiveSense(sense)
-            solver.run()
-            status = solver.getModelStatus()
-            if status == highspy.HighsModelStatus.kOptimal:
-                bounds.append(solver.getInfo().objective_function_value)
-            elif status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
-                bounds.append(infinity)
-            else:  # cannot tell: fail closed, report the cell as exposed
-                bounds.append(values[cell])
-        value = values[cell]
-        out.append(Interval(cell, value, bounds[0], bounds[1], required_protection(value, stats.top is None)))
+    for r, c in targets:
+        value = values[r, c]
+        lower, upper = (model.bound(r * n_cols + c, maximise)[0] for maximise in (False, True))
+        out.append(Interval((r, c), value, value if lower is None else lower, value if upper is None else upper,
+                            required_protection(value, stats.top is None)))
     return out
 
 
@@ -502,81 +537,36 @@ def audit_linked(values: np.ndarray, mask: np.ndarray, primary: np.ndarray, line
     """The masked primary cells an attacker can narrow below their protection range from every visible
     cell of the linked tables and every line between them (linear programming, one HiGHS model per
     measure, re-solved per cell from the previous basis): [(cell, measure, deficit)]."""
-    import highspy  # imported when used: pages of roles without secrecy never need it
-
     filled = np.nan_to_num(values)
     masked = np.flatnonzero(mask)
-    position = {int(cell): i for i, cell in enumerate(masked)}
     targets = [int(cell) for cell in masked if primary[cell]]
     weak = []
-    infinity = highspy.kHighsInf
     for measure, is_count in enumerate(count_measures):
-        solver = highspy.Highs()
-        solver.setOptionValue("output_flag", False)
-        solver.setOptionValue("presolve", "off")  # one model re-solved per cell: start from the last basis
-        solver.setOptionValue("simplex_strategy", 4)  # primal: a new objective keeps the last basis feasible
-        solver.addVars(len(masked), np.zeros(len(masked)), np.full(len(masked), infinity))
-
-        def add_row(lower: float, upper: float, terms: dict[int, float]) -> None:
-            terms = {k: v for k, v in terms.items() if v}
-            if terms:
-                solver.addRow(lower, upper, len(terms), np.array(list(terms), dtype=np.int32),
-                              np.array(list(terms.values()), dtype=float))
-
-        for line in lines:
-            members = [(part, 1.0) for part in line.parts] + [(line.margin, -1.0)]
-            if not any(cell in position for cell, _ in members):
-                continue
-            terms: dict[int, float] = {}
-            known = 0.0
-            for cell, coefficient in members:
-                if cell in position:
-                    terms[position[cell]] = terms.get(position[cell], 0.0) + coefficient
-                else:
-                    known += coefficient * filled[cell, measure]
-            if measure in line.additive:
-                add_row(-known, -known, terms)
-            else:  # parts sum to at least the margin, and none exceeds it
-                add_row(-known, infinity, terms)
-                margin = filled[line.margin, measure] if line.margin not in position else None
-                for part in line.parts:
-                    part_terms = {position[part]: 1.0} if part in position else {}
-                    if margin is None:
-                        part_terms[position[line.margin]] = part_terms.get(position[line.margin], 0.0) - 1.0
-                    constant = filled[part, measure] if part not in position else 0.0
-                    add_row(-infinity, (margin or 0.0) - constant, part_terms)
+        model = _AttackerModel(filled[:, measure], masked,
+                               [(line.margin, line.parts, measure in line.additive) for line in lines])
         # Each solve's optimum is a point the attacker cannot rule out: any other target it already puts far
         # enough above (or below) its value needs no solve of its own in that direction.
-        wanted = {int(cell): (filled[cell, measure], required_protection(filled[cell, measure], is_count))
+        wanted = {cell: (filled[cell, measure], required_protection(filled[cell, measure], is_count))
                   for cell in targets if filled[cell, measure] > 0}
         above = {cell: value + need for cell, (value, need) in wanted.items()}
         below = {cell: max(value - need, 0.0) for cell, (value, need) in wanted.items()}
-        index = np.array([position[cell] for cell in wanted], dtype=np.int32)
         cells = np.array(list(wanted), dtype=int)
-        todo = {"max": set(wanted), "min": set(wanted)}
-        costs = np.zeros(len(masked))
+        index = np.array([model.position[cell] for cell in cells], dtype=int)
+        goals = {True: np.array([above[c] for c in cells]), False: np.array([below[c] for c in cells])}
+        todo = {True: set(wanted), False: set(wanted)}
         for cell in wanted:
-            for direction, sense in (("max", highspy.ObjSense.kMaximize), ("min", highspy.ObjSense.kMinimize)):
-                if cell not in todo[direction]:
+            for maximise in (True, False):
+                if cell not in todo[maximise]:
                     continue
-                costs[:] = 0.0
-                costs[position[cell]] = 1.0
-                solver.changeColsCost(len(masked), np.arange(len(masked), dtype=np.int32), costs)
-                solver.changeObjectiveSense(sense)
-                solver.run()
-                status = solver.getModelStatus()
-                todo[direction].discard(cell)
-                if status == highspy.HighsModelStatus.kOptimal:
-                    point = np.asarray(solver.getSolution().col_value)[index]
-                    bound = solver.getInfo().objective_function_value
-                    reached = (point >= np.array([above[c] for c in cells]) - _EPS if direction == "max"
-                               else point <= np.array([below[c] for c in cells]) + _EPS)
-                    todo[direction] -= set(cells[reached].tolist())
-                elif status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
-                    bound = infinity if direction == "max" else 0.0
-                else:  # cannot tell: fail closed, as exposed
+                todo[maximise].discard(cell)
+                bound, point = model.bound(cell, maximise)
+                if point is not None:
+                    reached = (point[index] >= goals[True] - _EPS if maximise
+                               else point[index] <= goals[False] + _EPS)
+                    todo[maximise] -= set(cells[reached].tolist())
+                if bound is None:  # cannot tell: fail closed, as exposed
                     bound = wanted[cell][0]
-                deficit = above[cell] - bound if direction == "max" else bound - below[cell]
+                deficit = above[cell] - bound if maximise else bound - below[cell]
                 if deficit > _EPS:
                     weak.append((cell, measure, deficit))
     return weak
