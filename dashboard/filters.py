@@ -105,7 +105,7 @@ def _year_period(lo: dt.date, hi: dt.date) -> tuple[dt.date | None, dt.date | No
             st.session_state["periode_ramenee"] = True
     year = st.sidebar.selectbox("Année d'activité des accompagnements", [ALL, *years], key=key,
                                 format_func=lambda y: "Toutes les années" if y == ALL else str(y))
-    if st.session_state.get("periode_ramenee"):
+    if st.session_state.get("periode_ramenee") and year == ALL:  # until the funder picks a year
         st.sidebar.caption("Le lien demandait une autre période : la vue financeur montre des années civiles "
                            "entières, ou toutes les années.")
     return Scope.year_period(None if year == ALL else year)
