@@ -259,3 +259,23 @@ def test_a_fully_secret_overview_names_each_chart_it_cannot_draw(demo_db, monkey
     boxes = [i.value for i in at.info if "secret statistique" in i.value]
     assert len(boxes) == 3 and len(set(boxes)) == 3, boxes
     assert any("par département" in box for box in boxes)
+
+
+def test_the_portraits_reference_column_hides_what_the_reference_areas_own_view_hides(demo_db):
+    """A tester recovered région cells the cube masks (région 76, programme P21, 2026: 4 structures,
+    5 accompaniments, 78.4 h) from the portrait's reference column, which checked only its own counts."""
+    checked = 0
+    with warehouse.read_connection(demo_db) as con:
+        programmes = indicators.filter_choices(con)["programmes"]["code"]
+        for year in (2026, None):
+            depuis, jusqu_au = Scope.year_period(year)
+            for programme in programmes:
+                scope = Scope(programme=programme, depuis=depuis, jusqu_au=jusqu_au)
+                region_hidden = masks.scope_hidden(con, Scope(region="76", programme=programme, depuis=depuis,
+                                                              jusqu_au=jusqu_au))
+                column = territoires.protected_portrait(con, scope, "09", "region", "financeur").set_index("cle")
+                if region_hidden:
+                    checked += 1
+                    assert column.loc["structures", "reference"] is None, (programme, year)
+                    assert column.loc["heures", "reference"] is None, (programme, year)
+    assert checked, "the demo has région 76 cells the cube masks"

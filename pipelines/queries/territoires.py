@@ -175,6 +175,11 @@ PORTRAIT_ROWS = [
 ]
 
 
+def _region_of(con: duckdb.DuckDBPyConnection, code_departement: str) -> str | None:
+    found = con.execute("SELECT code_region FROM geo_departements WHERE code = $c", {"c": code_departement}).fetchall()
+    return found[0][0] if found else None
+
+
 def portrait(con: duckdb.DuckDBPyConnection, scope: Scope, code_departement: str,
              reference: str = "region") -> pd.DataFrame:
     """A département's figures beside a reference area: its région ('region') or the whole perimeter ('ensemble').
@@ -182,9 +187,7 @@ def portrait(con: duckdb.DuckDBPyConnection, scope: Scope, code_departement: str
     Programme, domaine and period filters apply to both; the territory filters are
     replaced by the département and the reference area.
     """
-    region = con.execute("SELECT code_region FROM geo_departements WHERE code = $c",
-                         {"c": code_departement}).fetchall()
-    region = region[0][0] if region else None
+    region = _region_of(con, code_departement)
     areas = {
         "territoire": (None, code_departement),
         "reference": (region, None) if reference == "region" else (None, None),
@@ -255,9 +258,10 @@ def _protect_areas(frame: pd.DataFrame, masks: pd.DataFrame) -> pd.DataFrame:
 
 def protected_portrait(con: duckdb.DuckDBPyConnection, scope: Scope, code_departement: str,
                        reference: str = "region", vue: str = "analyste") -> pd.DataFrame:
-    """The portrait; under secrecy a column goes (population aside) when fewer than the threshold of
-    structures are behind it, or when the reference area less the département would be that small
-    (the difference of the two columns), and hours go when one structure makes most of them."""
+    """The portrait; under secrecy a column goes (population aside) when its area's cell of the published
+    cube is secret, when fewer than the threshold of structures are behind it, or when the reference area
+    less the département would be that small (the difference of the two columns), and the département's
+    hours go when one structure makes most of them."""
     frame = portrait(con, scope, code_departement, reference)
     if not roles.role(vue).statistical_secrecy:
         return frame
@@ -266,8 +270,11 @@ def protected_portrait(con: duckdb.DuckDBPyConnection, scope: Scope, code_depart
     n_reference = figures.loc["structures", "reference"] or 0
     territory_scope = dataclasses.replace(scope, region=None, departement=code_departement)
     top = hours_top(con, territory_scope)["top"].iloc[0]
+    reference_scope = dataclasses.replace(scope, departement=None,
+                                          region=_region_of(con, code_departement) if reference == "region" else None)
+    # The reference area is a cell of the published cube too: what its own view hides, the portrait hides.
     hidden = {"territoire": scope_hidden(con, territory_scope),
-              "reference": secret.is_primary_secret(n_reference)
+              "reference": scope_hidden(con, reference_scope) or secret.is_primary_secret(n_reference)
               or secret.is_primary_secret(n_reference - n_territory)}
     hours_hidden = hidden["territoire"] or secret.is_primary_secret(n_territory, top,
                                                                     figures.loc["heures", "territoire"])
