@@ -9,7 +9,7 @@ opened, and that page once signed in.
 
 import streamlit as st
 
-from dashboard import auth, filters, layout
+from dashboard import auth, data, filters, layout
 
 # A local icon: a Material icon as favicon is fetched from Google's font servers, which an offline
 # installation cannot reach.
@@ -41,5 +41,6 @@ navigation = st.navigation(auth.visible_pages(PAGES, SIGN_IN), position="sidebar
 layout.demo_banner()
 if auth.current_role():
     layout.signed_in_badge()
+    data.publish_ahead()  # the funder's published cube, protected in the background once per warehouse version
     st.session_state["scope"] = filters.sidebar_scope()
 navigation.run()

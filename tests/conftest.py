@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,10 @@ from pipelines.store import schema, warehouse
 FIXTURES = Path(__file__).parent / "fixtures"
 MINI = FIXTURES / "mini"
 REPO_DIR = Path(__file__).resolve().parent.parent
+
+# Each test's warehouse is read a few times: protecting every funder slice ahead of them (as a server
+# does after an import) would only load the two cores; tests/test_funder_attacks.py tests that publication.
+os.environ.setdefault("OBSERVATOIRE_PUBLICATION_ANTICIPEE", "0")
 
 
 def create_warehouse(path: Path) -> Path:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
+import threading
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -15,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import auth, data
 from pipelines import __main__ as cli
 from pipelines.privacy import secret
-from pipelines.queries import besoins, indicators, masks, resultats, structures, territoires, vue_ensemble
+from pipelines.queries import besoins, cube, indicators, masks, resultats, structures, territoires, vue_ensemble
 from pipelines.queries.indicators import Scope
 from pipelines.store import warehouse
 from tests.conftest import REPO_DIR
@@ -279,3 +281,104 @@ def test_the_portraits_reference_column_hides_what_the_reference_areas_own_view_
                     assert column.loc["structures", "reference"] is None, (programme, year)
                     assert column.loc["heures", "reference"] is None, (programme, year)
     assert checked, "the demo has région 76 cells the cube masks"
+
+
+def _join_publication() -> int:
+    threads = [t for t in threading.enumerate() if t.name == "publication-financeur"]
+    for thread in threads:
+        thread.join(timeout=120)
+    return len(threads)
+
+
+def test_the_server_protects_every_funder_slice_ahead_once_per_warehouse_version(demo_db, tmp_path, monkeypatch):
+    path = tmp_path / "demo.duckdb"
+    shutil.copyfile(demo_db, path)
+    monkeypatch.setenv(data.PUBLISH_AHEAD_VAR, "1")
+    monkeypatch.setattr("pipelines.queries.cube._CUBES", {})
+    monkeypatch.setattr("pipelines.queries.cube._LOCKS", {})
+    monkeypatch.setattr(data, "_published", set())
+    data.clear()
+    at = funder_app(path, monkeypatch)
+    assert _join_publication() == 1, "the first page of the process starts the publication"
+    offered = [None if y == "Toutes les années" else int(y) for y in at.selectbox(key="filtre_annee").options]
+    published = {(key[1].whole_year if key[1].depuis else None) for key in cube._CUBES}
+    assert published == set(offered), "every slice the funder's sidebar offers is protected"
+
+    # The next funder pages read those slices: none is protected again, and the figures are the same.
+    with warehouse.read_connection(path) as con:
+        on_demand = {year: vue_ensemble.kpis(con, Scope(**dict(zip(("depuis", "jusqu_au"), Scope.year_period(year)))),
+                                             "financeur") for year in (None, offered[1])}
+    published_names = {key[2] for key in cube._CUBES if len(key) == 3}
+    assert published_names == set(cube.BREAKDOWNS), "and every breakdown of each slice"
+    monkeypatch.setattr("pipelines.queries.cube._cells", lambda *a: pytest.fail("a slice protected twice"))
+    monkeypatch.setattr("pipelines.queries.cube._breakdown_cells", lambda *a: pytest.fail("a breakdown protected twice"))
+    at = funder_app(path, monkeypatch)
+    for page in ("pages/besoins.py", "pages/resultats.py", "pages/structures.py"):
+        assert not at.switch_page(page).run().exception, page
+    assert _join_publication() == 0, "once per warehouse version"
+    with warehouse.read_connection(path) as con:
+        for year, figures in on_demand.items():
+            scope = Scope(**dict(zip(("depuis", "jusqu_au"), Scope.year_period(year))))
+            assert vue_ensemble.kpis(con, scope, "financeur") == figures
+
+    with warehouse.write_transaction(path):  # a committed write: a new version to publish
+        pass
+    monkeypatch.undo()
+    monkeypatch.setenv(data.PUBLISH_AHEAD_VAR, "1")
+    funder_app(path, monkeypatch)
+    assert _join_publication() == 1
+
+
+def test_no_masked_need_count_can_be_solved_for_across_territories(demo_db):
+    """The needs a funder sees per territory (a view's categories, a région's comparison of its
+    départements) add up across the hierarchy: solved together, no masked département × category count
+    comes out within its protection range. (Protected view by view, 10 of 46 did; one exactly.)"""
+    import highspy
+    import numpy as np
+
+    with warehouse.read_connection(demo_db) as con:
+        fine = indicators.query(con, """
+            SELECT code_departement AS departement, code_region AS region, categorie_principale AS categorie,
+                   count(*) AS n, count(DISTINCT id_structure) AS structures
+            FROM acc WHERE code_departement IS NOT NULL GROUP BY ALL""", Scope())
+        views = [Scope(), *(Scope(region=r) for r in sorted(fine["region"].unique())),
+                 *(Scope(departement=d) for d in sorted(fine["departement"].unique()))]
+        seen = []
+        for view in views:
+            inside = np.ones(len(fine), dtype=bool)
+            if view.region:
+                inside &= (fine["region"] == view.region).to_numpy()
+            if view.departement:
+                inside &= (fine["departement"] == view.departement).to_numpy()
+            total = vue_ensemble.kpis(con, view, "financeur")["accompagnements"]
+            if total != secret.SECRET:
+                seen.append((inside, total))
+            shown = besoins.page_data(con, view, "departement", vue="financeur")
+            for row in shown["categories"].itertuples():
+                if not row.secret:
+                    seen.append((inside & (fine["categorie"] == row.categorie).to_numpy(), row.accompagnements))
+            for row in shown["comparaison"].itertuples():
+                if not row.secret:
+                    seen.append((inside & (fine["departement"] == row.groupe).to_numpy()
+                                 & (fine["categorie"] == row.categorie).to_numpy(), row.accompagnements))
+    solver = highspy.Highs()
+    solver.setOptionValue("output_flag", False)
+    count = len(fine)
+    solver.addVars(count, np.zeros(count), np.full(count, highspy.kHighsInf))
+    for members, value in seen:
+        index = np.flatnonzero(members).astype(np.int32)
+        solver.addRow(value, value, len(index), index, np.ones(len(index)))
+    intervals = []
+    for i, cell in fine[(fine["structures"] > 0) & (fine["structures"] < secret.threshold())].iterrows():
+        bounds = []
+        for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
+            costs = np.zeros(count)
+            costs[i] = 1.0
+            solver.changeColsCost(count, np.arange(count, dtype=np.int32), costs)
+            solver.changeObjectiveSense(sense)
+            solver.run()
+            optimal = solver.getModelStatus() == highspy.HighsModelStatus.kOptimal
+            bounds.append(solver.getInfo().objective_function_value if optimal else float("inf"))
+        intervals.append((f"{cell.departement} × {cell.categorie}", cell.n, *bounds))
+    assert len(intervals) >= 20 and len(seen) >= 100, (len(intervals), len(seen))
+    assert_protected(intervals)

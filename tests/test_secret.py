@@ -315,3 +315,51 @@ def test_every_protected_table_passes_its_audit():
         result = secret.protect(stats)
         found = secret.audit(stats, result.mask.to_numpy(), result.primary.to_numpy())
         assert all(cell.protected for cell in found) or result.mask.to_numpy().all()
+
+
+# Linked tables settled in rounds (the published breakdowns' millions of cells): every line ends as the
+# line-by-line rule would leave it — each masked primary part with its protection range from the other
+# masked parts, never exactly one masked cell in a line, fixed cells never masked.
+
+def _random_linked_table(rng: np.random.Generator):
+    """A two-level table (regions × categories, with their margins) of random counts."""
+    regions, categories = int(rng.integers(2, 5)), int(rng.integers(2, 5))
+    counts = rng.integers(0, 9, size=(regions, categories)).astype(float)
+    cells = [*((r, c) for r in range(regions) for c in range(categories)), *((r, None) for r in range(regions)),
+             *((None, c) for c in range(categories)), (None, None)]
+    position = {cell: i for i, cell in enumerate(cells)}
+
+    def total(cell):
+        r, c = cell
+        return counts[r if r is not None else slice(None), c if c is not None else slice(None)].sum()
+
+    values = np.array([[total(cell), total(cell), total(cell) * 2.5] for cell in cells])
+    lines = [secret.Line(position[(r, None)], tuple(position[(r, c)] for c in range(categories)), (0, 1, 2))
+             for r in [*range(regions), None]]
+    lines += [secret.Line(position[(None, c)], tuple(position[(r, c)] for r in range(regions)), (0, 1, 2))
+              for c in [*range(categories), None]]
+    return values, lines
+
+
+def _as_arrays(lines: list[secret.Line]) -> secret.LineArrays:
+    kinds = sorted({line.additive for line in lines})
+    return secret.LineArrays(margin=np.array([line.margin for line in lines]),
+                             start=np.concatenate([[0], np.cumsum([len(line.parts) for line in lines])]),
+                             parts=np.concatenate([line.parts for line in lines]).astype(int),
+                             kind=np.array([kinds.index(line.additive) for line in lines]), additive=tuple(kinds))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_lines_settled_in_rounds_end_as_the_line_by_line_rule_requires(seed):
+    rng = np.random.default_rng(seed)
+    values, lines = _random_linked_table(rng)
+    primary = secret.primary_cells(values[:, 0], values[:, 2], values[:, 2] * rng.uniform(0.2, 1.0, len(values)))
+    fixed = np.zeros(len(values), dtype=bool)
+    fixed[lines[-1].margin] = not primary[lines[-1].margin]  # the grand total already published, when it may be
+    mask = secret.protect_linked_rounds(values, primary, _as_arrays(lines), (True, True, False), fixed=fixed)
+    assert not (mask & fixed).any(), "a fixed cell is never masked"
+    assert (mask | ~primary | fixed).all(), "every primary cell is masked"
+    ratio, units = np.full(3, secret.PROTECTION_RATIO), np.array([secret.PROTECTION_UNITS, secret.PROTECTION_UNITS, 0])
+    for line in lines:
+        parts = np.asarray(line.parts)
+        assert secret._next_in_line(line, parts, mask, primary, values, ratio, units, fixed) is None, line

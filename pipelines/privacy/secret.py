@@ -5,10 +5,10 @@ answer, for any filter the funder view offers (territory, domaine, programme, on
 or every year), and subtracts, adds and compares them. What is promised: no value computed from fewer
 than `threshold` structures (3), nor one that a single structure dominates (85 % or more of a sum), can
 be recovered exactly, or narrowed to less than its protection range, from any combination of them.
-What is not promised (open, said in the README): breakdowns by an attribute the funder cannot filter
-on (year of start, need, step, format, legal form) are protected view by view with the view's total
-as their margin, not yet as linked tables across views; years are separate slices (a year counts the
-accompaniments active during it, so years do not add up), linked only by inequalities.
+What is not promised (open, said in the README): years are separate slices (a year counts the
+accompaniments active during it, so years do not add up), linked only by inequalities; breakdowns are
+settled line by line (`protect_linked_rounds`) without the cube's global audit; the means of results
+are masked by their own number of structures, view by view.
 
 How it holds:
 * primary secrecy: a cell computed from fewer than `threshold` distinct structures
@@ -18,6 +18,8 @@ How it holds:
   would give back what lies between them;
 * every key figure a funder's filters can select is a cell of one published cube protected once
   (pipelines.queries.cube, with `protect_linked_audited`): a cell secret in one view is secret in all;
+  breakdowns along what a funder cannot filter on (need, year of start, step, legal form…) are cells
+  below the cube's, protected with the same lines and the cube's cells as fixed margins;
 * complementary (secondary) secrecy masks further cells, chosen for the protection range they give
   (τ-ARGUS's protection level: the attacker's interval must reach 10 % of the value beyond it on each
   side, and at least 3 units for counts), and `audit` computes by linear programming (HiGHS) the
@@ -170,12 +172,16 @@ class Protected:
 
 
 def primary_mask(stats: TableStats, *, seuil: int | None = None, dominance: float = DOMINANCE) -> np.ndarray:
-    values = stats.values.to_numpy(dtype=float)
-    counts = stats.counts.to_numpy(dtype=float)
-    # Fails closed: an unknown count is secret, and so is an unknown value behind known structures.
+    return primary_cells(stats.counts.to_numpy(dtype=float), stats.values.to_numpy(dtype=float),
+                         None if stats.top is None else stats.top.to_numpy(dtype=float), seuil=seuil, dominance=dominance)
+
+
+def primary_cells(counts: np.ndarray, values: np.ndarray, top: np.ndarray | None = None, *, seuil: int | None = None,
+                  dominance: float = DOMINANCE) -> np.ndarray:
+    """The primary rule over arrays of cells (structure counts, values, largest contributions; `top` None for
+    counts). Fails closed: an unknown count is secret, and so is an unknown value behind known structures."""
     mask = np.isnan(counts) | ((counts > 0) & (counts < threshold(seuil))) | (np.isnan(values) & (counts != 0))
-    if stats.top is not None:
-        top = stats.top.to_numpy(dtype=float)
+    if top is not None:
         with np.errstate(invalid="ignore"):
             mask |= (values > 0) & (np.isnan(top) | (top >= dominance * values))
     return mask
@@ -464,7 +470,7 @@ class Line:
 
 
 def protect_linked(values: np.ndarray, primary: np.ndarray, lines: list[Line], count_measures: tuple[bool, ...],
-                   forced: np.ndarray | None = None) -> np.ndarray:
+                   forced: np.ndarray | None = None, fixed: np.ndarray | None = None) -> np.ndarray:
     """One mask over the cells of linked tables (a cell masked whole, every measure), modular style: each
     line is settled on its own — never exactly one masked cell among its margin and parts, and each
     masked primary part left with the protection range it needs (required_protection) by the other
@@ -474,11 +480,16 @@ def protect_linked(values: np.ndarray, primary: np.ndarray, lines: list[Line], c
     `values` is cells × measures (NaN read as unknown: the cell is primary), `count_measures` which
     measures are counts. Returns the mask. Cells shared by two lines keep one verdict: what a view hides,
     every other view that shows the cell hides too. Settling lines one by one can leave a cell narrowed
-    through several of them: `protect_linked_audited` audits the whole pattern and repairs it."""
-    mask = primary | (np.isnan(values).any(axis=1)) | (forced if forced is not None else False)
+    through several of them: `protect_linked_audited` audits the whole pattern and repairs it.
+
+    `fixed`: cells already published as visible (a breakdown's margins from the published cube), never
+    masked: a line that would need its fixed margin stays as settled as its parts allow."""
+    fixed = np.zeros(len(values), dtype=bool) if fixed is None else fixed
+    mask = (primary | (np.isnan(values).any(axis=1)) | (forced if forced is not None else False)) & ~fixed
     filled = np.nan_to_num(values)
     ratio = np.full(values.shape[1], PROTECTION_RATIO)
     units = np.array([PROTECTION_UNITS if count else 0.0 for count in count_measures])
+    parts = [np.asarray(line.parts, dtype=int) for line in lines]
     lines_of: dict[int, list[int]] = {}  # cell → the lines it is a margin or a part of
     for number, line in enumerate(lines):
         for cell in (line.margin, *line.parts):
@@ -489,7 +500,8 @@ def protect_linked(values: np.ndarray, primary: np.ndarray, lines: list[Line], c
     while pending:
         number = pending.pop()
         queued.discard(number)
-        while (cell := _next_in_line(lines[number], mask, primary, filled, ratio, units)) is not None:
+        while (cell := _next_in_line(lines[number], parts[number], mask, primary, filled, ratio, units,
+                                     fixed)) is not None:
             mask[cell] = True
             for other in lines_of.get(cell, []):
                 if other != number and other not in queued:
@@ -498,16 +510,109 @@ def protect_linked(values: np.ndarray, primary: np.ndarray, lines: list[Line], c
     return mask
 
 
+@dataclass(frozen=True)
+class LineArrays:
+    """Lines as flat arrays, for linked tables of millions of cells: line i says that cell `margin[i]` is
+    the sum of the cells `parts[start[i]:start[i + 1]]` for the measures `additive[kind[i]]`."""
+
+    margin: np.ndarray
+    start: np.ndarray
+    parts: np.ndarray
+    kind: np.ndarray
+    additive: tuple[tuple[int, ...], ...]
+
+    def as_lines(self) -> list[Line]:
+        return [Line(int(m), tuple(self.parts[a:b].tolist()), self.additive[k])
+                for m, a, b, k in zip(self.margin, self.start[:-1], self.start[1:], self.kind)]
+
+
+def protect_linked_rounds(values: np.ndarray, primary: np.ndarray, lines: LineArrays,
+                          count_measures: tuple[bool, ...], forced: np.ndarray | None = None,
+                          fixed: np.ndarray | None = None) -> np.ndarray:
+    """`protect_linked`'s rule for each line (same settled state, same choice of the next cell), applied
+    to every unsettled line at once, round after round, until none needs more: numpy over flat arrays
+    instead of one Python step per line, for the published breakdowns' millions of cells. Two lines
+    settled in the same round can each mask a cell where one line at a time would have masked one cell
+    for both: at worst a little more is masked, never less protected."""
+    fixed = np.zeros(len(values), dtype=bool) if fixed is None else fixed
+    mask = (primary | (np.isnan(values).any(axis=1)) | (forced if forced is not None else False)) & ~fixed
+    filled = np.nan_to_num(values)
+    ratio = np.full(values.shape[1], PROTECTION_RATIO)
+    units = np.array([PROTECTION_UNITS if count else 0.0 for count in count_measures])
+    measures = values.shape[1]
+    additive = np.array([[m in kind for m in range(measures)] for kind in lines.additive], dtype=bool)
+    first_measure = np.array([kind[0] for kind in lines.additive])
+    lengths = np.diff(lines.start)
+    # cell → the lines it is a part or the margin of, as one sorted array of (cell, line) pairs
+    line_of_part = np.repeat(np.arange(len(lengths)), lengths)
+    cells = np.concatenate([lines.parts, lines.margin])
+    owners = np.concatenate([line_of_part, np.arange(len(lengths))])
+    order = np.argsort(cells, kind="stable")
+    cells, owners = cells[order], owners[order]
+
+    def lines_of(touched: np.ndarray) -> np.ndarray:
+        lo, hi = np.searchsorted(cells, touched, "left"), np.searchsorted(cells, touched, "right")
+        spans = hi - lo
+        return np.unique(owners[np.repeat(lo - np.cumsum(spans) + spans, spans) + np.arange(spans.sum())])
+
+    active = lines_of(np.flatnonzero(mask))
+    while len(active):
+        spans = lengths[active]
+        seg_start = np.cumsum(spans) - spans
+        where = np.repeat(lines.start[active] - seg_start, spans) + np.arange(spans.sum())
+        part, seg = lines.parts[where], np.repeat(np.arange(len(active)), spans)
+        position = np.arange(len(part))
+        hidden = mask[part]
+        n_hidden = np.add.reduceat(hidden.astype(int), seg_start)
+        margin = lines.margin[active]
+        margin_hidden = mask[margin]
+        kind = lines.kind[active]
+        # The worst deficit of a masked primary part, and its measure (the first part's, the first measure's).
+        own = filled[part]
+        sums = np.add.reduceat(own * hidden[:, None], seg_start, axis=0)
+        deficit = np.maximum(ratio * np.abs(own), units) - (sums[seg] - own)
+        deficit = np.where((hidden & primary[part])[:, None] & additive[kind][seg], deficit, -np.inf)
+        part_worst, part_measure = deficit.max(axis=1), deficit.argmax(axis=1)
+        line_worst = np.maximum.reduceat(part_worst, seg_start)
+        first = np.minimum.reduceat(np.where(part_worst == line_worst[seg], position, len(part)), seg_start)
+        worst = np.maximum(line_worst, 0.0)
+        measure = np.where(margin_hidden, first_measure[kind],
+                           np.where(line_worst > 0, part_measure[np.minimum(first, len(part) - 1)], first_measure[kind]))
+        need = np.where(margin_hidden, 0.0, worst)
+        unsettled = np.where(margin_hidden, n_hidden == 0, (n_hidden > 0) & ((worst > _EPS) | (n_hidden == 1)))
+        # The next cell of each unsettled line: the smallest visible part large enough, else the largest.
+        candidate = ~hidden & ~fixed[part]
+        amount = own[position, measure[seg]]
+        enough = candidate & (amount >= need[seg] - _EPS)
+        smallest = np.minimum.reduceat(np.where(enough, amount, np.inf), seg_start)
+        largest = np.maximum.reduceat(np.where(candidate, amount, -np.inf), seg_start)
+        pick_enough = np.minimum.reduceat(np.where(enough & (amount == smallest[seg]), position, len(part)), seg_start)
+        pick_largest = np.minimum.reduceat(np.where(candidate & (amount == largest[seg]), position, len(part)), seg_start)
+        has_enough = pick_enough < len(part)
+        has_candidate = pick_largest < len(part)
+        chosen = np.where(has_enough, part[np.minimum(pick_enough, len(part) - 1)],
+                          np.where(has_candidate, part[np.minimum(pick_largest, len(part) - 1)], -1))
+        # Nothing left to hide in a line with a visible margin: the margin goes (unless already published).
+        chosen = np.where(~has_candidate & ~margin_hidden & ~fixed[margin], margin, chosen)
+        picks = np.unique(chosen[unsettled & (chosen >= 0)])
+        picks = picks[~mask[picks]]
+        mask[picks] = True
+        active = lines_of(picks)
+    return mask
+
+
 AUDIT_MAX_MASKED = 5_000  # masked cells up to which the whole cube is audited (2 s for the demo's 1,360)
 
 
 def protect_linked_audited(values: np.ndarray, primary: np.ndarray, lines: list[Line],
-                           count_measures: tuple[bool, ...], forced: np.ndarray | None = None) -> np.ndarray:
+                           count_measures: tuple[bool, ...], forced: np.ndarray | None = None,
+                           fixed: np.ndarray | None = None) -> np.ndarray:
     """`protect_linked`, then the audit of the whole pattern (`audit_linked`): a cell narrowed below its
     range through several lines gets one more masked cell in one of its lines (the smallest large enough
     for its deficit, else the largest), and the lines are settled and audited again until none is weak.
     Up to AUDIT_MAX_MASKED masked cells: the LPs grow with the pattern (about 2 s for the demo's 1,360)."""
-    mask = protect_linked(values, primary, lines, count_measures, forced)
+    fixed = np.zeros(len(values), dtype=bool) if fixed is None else fixed
+    mask = protect_linked(values, primary, lines, count_measures, forced, fixed)
     if mask.sum() > AUDIT_MAX_MASKED:  # beyond, the modular protection alone (README: not yet covered)
         return mask
     lines_of: dict[int, list[Line]] = {}
@@ -523,12 +628,12 @@ def protect_linked_audited(values: np.ndarray, primary: np.ndarray, lines: list[
         grown = mask.copy()
         for cell, measure, deficit in weak:
             candidates = np.array(sorted({part for line in lines_of.get(cell, []) for part in (*line.parts, line.margin)
-                                          if not grown[part]}), dtype=int)
+                                          if not grown[part] and not fixed[part]}), dtype=int)
             if len(candidates):
                 grown[_pick(candidates, filled[:, measure], deficit)] = True
         if grown.sum() == mask.sum():  # nothing left to mask around them: everything goes
-            return np.ones_like(mask)
-        mask = protect_linked(values, primary, lines, count_measures, grown)
+            return ~fixed
+        mask = protect_linked(values, primary, lines, count_measures, grown, fixed)
     return mask
 
 
@@ -572,29 +677,33 @@ def audit_linked(values: np.ndarray, mask: np.ndarray, primary: np.ndarray, line
     return weak
 
 
-def _next_in_line(line: Line, mask: np.ndarray, primary: np.ndarray, values: np.ndarray, ratio: np.ndarray,
-                  units: np.ndarray) -> int | None:
-    """The cell this line needs masked next, or None when the line is settled."""
-    parts = np.asarray(line.parts, dtype=int)
-    masked_parts = parts[mask[parts]]
-    visible_parts = parts[~mask[parts]]
+def _next_in_line(line: Line, parts: np.ndarray, mask: np.ndarray, primary: np.ndarray, values: np.ndarray,
+                  ratio: np.ndarray, units: np.ndarray, fixed: np.ndarray) -> int | None:
+    """The cell this line (its `parts` as an array) needs masked next, or None when the line is settled
+    (or can give no more: nothing but fixed cells left to mask)."""
+    hidden = mask[parts]
+    masked_parts = parts[hidden]
     if not len(masked_parts) and not mask[line.margin]:
+        return None
+    visible_parts = parts[~hidden & ~fixed[parts]]
+    if mask[line.margin] and not len(visible_parts):
         return None
     if mask[line.margin]:
         # The margin gives nothing away unless every part is visible (their sum is the margin).
         return None if len(masked_parts) else _pick(visible_parts, values[:, line.additive[0]], 0.0)
     measures = list(line.additive)
-    sums = values[np.ix_(masked_parts, measures)].sum(axis=0)
+    masked_values = values[masked_parts][:, measures]
+    own = masked_values[primary[masked_parts]]
+    # Each masked primary part needs its range from the other masked parts: the worst (first) deficit decides.
+    deficit = np.maximum(ratio[measures] * np.abs(own), units[measures]) - (masked_values.sum(axis=0) - own)
     worst, worst_measure = 0.0, measures[0]
-    for cell in masked_parts[primary[masked_parts]]:
-        own = values[cell, measures]
-        deficit = np.maximum(ratio[measures] * np.abs(own), units[measures]) - (sums - own)
-        if deficit.max() > worst:
-            worst, worst_measure = float(deficit.max()), measures[int(deficit.argmax())]
+    if deficit.size and deficit.max() > worst:
+        worst = float(deficit.max())
+        worst_measure = measures[int(np.argmax(deficit)) % len(measures)]
     if worst <= _EPS and len(masked_parts) != 1:
         return None
-    if not len(visible_parts):
-        return line.margin  # nothing left to hide in the line: its margin goes, and its own lines protect it
+    if not len(visible_parts):  # nothing left to hide in the line: its margin goes, and its own lines protect it
+        return None if fixed[line.margin] else line.margin
     return _pick(visible_parts, values[:, worst_measure], worst)
 
 
@@ -722,24 +831,3 @@ def apply_mask(frame: pd.DataFrame, mask: pd.Series, columns: list[str]) -> pd.D
         out[name] = out[name].astype(object).where(~mask, None)
     out["secret"] = mask | (out["secret"] if "secret" in out else False)
     return out
-
-
-def mask_cross(rows: pd.DataFrame, row_key: str, column_key: str, *, measure: str | None = "lignes",
-               structure: str = "id_structure", seuil: int | None = None,
-               forced_rows: set | None = None) -> tuple[pd.DataFrame, pd.Series]:
-    """Masks of a cross-table row_key × column_key computed from `rows`, its margins included.
-
-    Returns the masked cells as a long frame (row_key, column_key, secret) and the
-    masked row totals (a Series indexed by row_key): a screen showing shares of each
-    row needs both, since a share is hidden with its cell or with its row's total. `forced_rows`: rows
-    masked whole (secret elsewhere), protected like primary cells.
-    """
-    stats = cell_stats(rows, row_key, column_key, measure=measure, structure=structure)
-    forced = None
-    if forced_rows:
-        forced = np.zeros(stats.values.shape, dtype=bool)
-        forced[np.isin(stats.values.index, list(forced_rows))] = True
-    mask = protect(stats, seuil=seuil, forced=forced).mask
-    inner = mask.drop(index=TOTAL, columns=TOTAL)
-    long = inner.rename_axis(index=row_key, columns=column_key).stack().rename("secret").reset_index()
-    return long, mask[TOTAL].drop(TOTAL)

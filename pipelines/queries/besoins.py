@@ -6,8 +6,8 @@ import duckdb
 import pandas as pd
 
 from pipelines.privacy import roles, secret
-from pipelines.queries.indicators import Scope, besoin_categories, query
-from pipelines.queries.masks import children_secret, scope_hidden
+from pipelines.queries.indicators import NB_BESOINS_SQL, Scope, besoin_categories, query
+from pipelines.queries.masks import breakdown_mask, children_secret, scope_hidden
 from pipelines.spec import referentiels as ref
 
 AXES = {"domaine": "Domaine culturel", "departement": "Département"}
@@ -79,9 +79,9 @@ def cooccurrence(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
 
 def plural_needs(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
     """How many accompaniments name one, two, three or more distinct needs."""
-    return query(con, """
+    return query(con, f"""
         SELECT n AS nb_besoins, count(*) AS accompagnements, count(*) / sum(count(*)) OVER () AS part
-        FROM (SELECT least(length(list_distinct(list_append(coalesce(besoins, []), besoin_principal))), 3) AS n
+        FROM (SELECT {NB_BESOINS_SQL} AS n
               FROM acc)
         GROUP BY n ORDER BY n""", scope)
 
@@ -94,17 +94,16 @@ def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, axe: str = "domaine"
     their row totals) and the co-occurrence matrix is not sent: its cells overlap (one accompaniment
     counts in several), so no margin relation protects them against differencing.
     """
+    secrecy = roles.role(vue).statistical_secrecy
     data = {
         "hierarchie": hierarchy(con, scope),
         "categories": besoin_categories(con, scope),
         "comparaison": by_axis(con, scope, axe),
         "annees": by_year(con, scope),
-        "cooccurrence": cooccurrence(con, scope),
+        "cooccurrence": None if secrecy else cooccurrence(con, scope),
         "pluralite": plural_needs(con, scope),
     }
-    if roles.role(vue).statistical_secrecy:
-        data = _protect(con, scope, data, axe)
-    return data
+    return _protect(con, scope, data, axe) if secrecy else data
 
 
 SECRET_NEEDS = "Autres besoins (secret statistique)"
@@ -134,67 +133,43 @@ def _treemap_nodes(hierarchie: pd.DataFrame, categories: pd.DataFrame, total: in
     return nodes.assign(accompagnements=nodes["accompagnements"].astype(int))
 
 
-def _secret_groups(con: duckdb.DuckDBPyConnection, scope: Scope, axe: str, groups: pd.Series) -> set:
-    """The domaines or départements of the comparison that the published cube hides (their own views'
-    totals): their rows are masked whole, and protected as such."""
-    published = children_secret(con, scope, axe)
-    return {g for g in groups.dropna().unique() if published.get(g, True)}
-
-
 def _protect(con: duckdb.DuckDBPyConnection, scope: Scope, data: dict, axe: str) -> dict:
-    column = "domaine" if axe == "domaine" else "code_departement"
-    rows = query(con, f"""
-        SELECT id_structure, categorie_principale AS categorie, besoin_principal AS code,
-               year(date_debut) AS annee, {column} AS groupe,
-               least(length(list_distinct(list_append(coalesce(besoins, []), besoin_principal))), 3) AS nb_besoins
-        FROM acc""", scope)
-
-    n, total = rows["id_structure"].nunique(), len(rows)
+    """Every table masked as the funder's published breakdown of needs says (pipelines.queries.cube:
+    main need and year of start, below the published cube's cells), so that a territory's needs and its
+    neighbours' or its région's agree."""
+    figures = query(con, "SELECT count(*) AS total, count(DISTINCT id_structure) AS n FROM acc", scope).iloc[0]
+    total, n = int(figures["total"]), int(figures["n"])
     everything_secret = n > 0 and scope_hidden(con, scope)
 
-    def with_structures(frame: pd.DataFrame, key: str) -> pd.DataFrame:
-        return frame.assign(structures=frame[key].map(rows.groupby(key)["id_structure"].nunique()))
-
-    def one_way(frame: pd.DataFrame, key: str, columns: list[str], margin: tuple) -> tuple[pd.DataFrame, bool]:
-        counted = with_structures(frame, key)
-        if everything_secret or secret.is_primary_secret(margin[1]):
-            mask, hidden = pd.Series(True, index=frame.index), True
-        else:
-            mask, hidden = secret.mask_breakdown(counted, "accompagnements", total=margin)
-        return secret.apply_mask(counted, mask, columns).drop(columns="structures"), hidden
-
-    categories, _ = one_way(data["categories"], "categorie", ["accompagnements", "part"], (total, n, None))
-    hidden_categories = set(categories.loc[categories["secret"], "categorie"])
-    needs = []
-    for categorie, part in data["hierarchie"].groupby("categorie", sort=False):
-        inside = rows[rows["categorie"] == categorie]
-        margin = (len(inside), inside["id_structure"].nunique(), None)
-        if categorie in hidden_categories:
-            part = part.assign(structures=0)
-            needs.append(secret.apply_mask(part, pd.Series(True, index=part.index), ["accompagnements", "part"])
-                         .drop(columns="structures"))
-        else:
-            needs.append(one_way(part, "code", ["accompagnements", "part"], margin)[0])
-    pluralite, _ = one_way(data["pluralite"], "nb_besoins", ["accompagnements", "part"], (total, n, None))
-
-    def cross(frame: pd.DataFrame, row_key: str, row_rows: str, forced_rows: set | None = None) -> pd.DataFrame:
+    def masked(frame: pd.DataFrame, name: str, family: tuple[int, ...], keys: list[str]) -> pd.Series:
         if everything_secret:
-            return secret.apply_mask(frame, pd.Series(True, index=frame.index), ["accompagnements", "part"])
-        cells, row_totals = secret.mask_cross(rows.rename(columns={row_rows: row_key}), row_key, "categorie",
-                                              forced_rows=forced_rows)
-        flagged = frame.merge(cells, on=[row_key, "categorie"], how="left")["secret"].fillna(True).astype(bool)
-        share_hidden = flagged | frame[row_key].map(row_totals).fillna(True).astype(bool)
-        out = secret.apply_mask(frame, flagged, ["accompagnements"])
+            return pd.Series(True, index=frame.index)
+        return breakdown_mask(con, scope, name, family, frame[keys])
+
+    def one_way(frame: pd.DataFrame, name: str, family: tuple[int, ...], keys: list[str]) -> pd.DataFrame:
+        return secret.apply_mask(frame, masked(frame, name, family, keys), ["accompagnements", "part"])
+
+    categories = one_way(data["categories"], "besoins", (1, 0), ["categorie"])
+    hierarchie = one_way(data["hierarchie"], "besoins", (2, 0), ["code"])
+    pluralite = one_way(data["pluralite"], "pluralite", (1,), ["nb_besoins"])
+
+    def cross(frame: pd.DataFrame, cells: pd.Series, row_hidden: pd.Series) -> pd.DataFrame:
+        """A share is hidden with its cell or with its row's total (which it is a part of)."""
+        share_hidden = cells | row_hidden
+        out = secret.apply_mask(frame, cells, ["accompagnements"])
         out["part"] = out["part"].astype(object).where(~share_hidden.to_numpy(), None)
         if "total_groupe" in out.columns:
-            out["total_groupe"] = out["total_groupe"].astype(object).where(
-                ~frame[row_key].map(row_totals).fillna(True).astype(bool).to_numpy(), None)
+            out["total_groupe"] = out["total_groupe"].astype(object).where(~row_hidden.to_numpy(), None)
         out["secret"] = out["secret"] | share_hidden.to_numpy()
         return out
 
-    hierarchie = pd.concat(needs, ignore_index=True)
+    along = "domaine" if axe == "domaine" else "departement"
+    comparison = data["comparaison"].assign(**{along: data["comparaison"]["groupe"]})
+    children = children_secret(con, scope, along)
+    comparaison = cross(data["comparaison"], masked(comparison, "besoins", (1, 0), [along, "categorie"]),
+                        everything_secret | comparison["groupe"].map(children).astype(object).fillna(True).astype(bool))
+    annees = cross(data["annees"], masked(data["annees"], "besoins", (1, 1), ["categorie", "annee"]),
+                   masked(data["annees"], "besoins", (0, 1), ["annee"]))
     return {**data, "categories": categories, "hierarchie": hierarchie,
             "treemap": None if everything_secret else _treemap_nodes(hierarchie, categories, total),
-            "pluralite": pluralite, "comparaison": cross(
-                data["comparaison"], "groupe", "groupe", _secret_groups(con, scope, axe, rows["groupe"])),
-            "annees": cross(data["annees"], "annee", "annee"), "cooccurrence": None}
+            "pluralite": pluralite, "comparaison": comparaison, "annees": annees, "cooccurrence": None}

@@ -82,7 +82,8 @@ class Scope:
 
 # Accompaniments in scope, with what their structure and programme say of them.
 SCOPED_ACCOMPAGNEMENTS = """
-SELECT a.*, s.nom AS nom_structure, s.domaine, s.forme_juridique, s.code_commune,
+SELECT a.*, s.nom AS nom_structure, s.domaine, s.forme_juridique, s.code_commune, s.effectif_etp, s.employeur,
+       s.annee_creation,
        c.code_departement, c.code_region, p.nom AS nom_programme, p.type AS type_programme,
        split_part(a.besoin_principal, '.', 1) AS categorie_principale
 FROM accompagnements a
@@ -96,6 +97,18 @@ WHERE ($region IS NULL OR c.code_region = $region)
   AND ($jusqu_au IS NULL OR a.date_debut <= $jusqu_au)
   AND ($depuis IS NULL OR coalesce(a.date_fin, DATE '9999-12-31') >= $depuis)
 """
+
+
+# A structure's size, employer status and age as classes: SQL over a row with the structure's columns.
+TAILLE_SQL = """CASE WHEN effectif_etp IS NULL THEN 'nr' WHEN effectif_etp = 0 THEN '0'
+                     WHEN effectif_etp < 1 THEN 'lt1' WHEN effectif_etp < 3 THEN '1-3'
+                     WHEN effectif_etp < 10 THEN '3-10' ELSE '10+' END"""
+EMPLOYEUR_SQL = "CASE WHEN employeur THEN 'oui' WHEN NOT employeur THEN 'non' ELSE 'nr' END"
+CREATION_SQL = """CASE WHEN annee_creation IS NULL THEN 'nr' WHEN annee_creation < 1980 THEN 'a'
+                       WHEN annee_creation < 2000 THEN 'b' WHEN annee_creation < 2010 THEN 'c'
+                       WHEN annee_creation < 2020 THEN 'd' ELSE 'e' END"""
+# How many distinct needs an accompaniment names (3: three or more).
+NB_BESOINS_SQL = "least(length(list_distinct(list_append(coalesce(besoins, []), besoin_principal))), 3)"
 
 
 def _scoped(sql: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from pipelines.queries import cube
@@ -60,10 +61,10 @@ def territory_masks(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict:
 
 def protected(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
     """The published cube of the scope's year, for this warehouse version."""
-    return cube.protected_cube(con, scope, _database_file(con))
+    return cube.protected_cube(con, scope, database_version(con))
 
 
-def _database_file(con: duckdb.DuckDBPyConnection) -> tuple:
+def database_version(con: duckdb.DuckDBPyConnection) -> tuple:
     """The warehouse file and its version: the cube is protected again after any committed write."""
     path = con.execute("SELECT file FROM pragma_database_list WHERE name = current_database()").fetchone()[0]
     return (path, warehouse.version(Path(path))) if path else (id(con),)
@@ -99,3 +100,32 @@ def children_secret(con: duckdb.DuckDBPyConnection, scope: Scope, dimension: str
     except KeyError:  # nothing in scope
         return pd.Series(dtype=bool)
     return cells[cells.index != cube.ALL].astype(bool)
+
+
+def breakdown_mask(con: duckdb.DuckDBPyConnection, scope: Scope, name: str, family: tuple[int, ...],
+                   keys: pd.DataFrame) -> pd.Series:
+    """Whether each row of a breakdown a funder sees is secret, read from the published breakdown `name`
+    (pipelines.queries.cube.BREAKDOWNS) of the scope's cell: `keys` has one column per axis the `family`
+    breaks down (in the axes' order), after an optional first column `domaine` or `departement` for a
+    comparison of the scope's children. A row with no published cell is secret (fail closed)."""
+    published = cube.protected_breakdown(con, scope, database_version(con), name)
+    level, code, domaine, programme = cube.cell_key(scope)
+    along = keys.columns[0] if keys.columns[0] in ("domaine", "departement") else None
+    axes = [c for c in keys.columns if c != along]
+
+    def text(value) -> str:  # as the published cells name values (SQL VARCHAR; NULL is UNKNOWN)
+        return cube.UNKNOWN if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+    index = []
+    for row in keys.itertuples(index=False):
+        row = dict(zip(keys.columns, row))
+        values, columns = [], iter(axes)
+        for depth in family:
+            values.append(text(row[next(columns)]) if depth else None)
+        where = ("departement", text(row[along])) if along == "departement" else (level, code)
+        index.append((*where, text(row[along]) if along == "domaine" else domaine, programme,
+                      cube.value_key(family, values)))
+    if not index:
+        return pd.Series(dtype=bool, index=keys.index)
+    coordinates = [np.array(level, dtype=object) for level in zip(*index)]
+    return pd.Series(published.is_secret(coordinates).astype(bool), index=keys.index)

@@ -7,7 +7,7 @@ import pandas as pd
 
 from pipelines.privacy import roles, secret
 from pipelines.queries.indicators import Scope, query
-from pipelines.queries.masks import children_secret, hours_top, scope_hidden
+from pipelines.queries.masks import breakdown_mask, children_secret, hours_top, scope_hidden
 from pipelines.spec import referentiels as ref
 
 ETAPES = list(ref.ETAPES)  # accueil → diagnostic → accompagnement → suivi → clos
@@ -179,10 +179,9 @@ def _dominated(top: pd.Series, total: pd.Series) -> pd.Series:
 
 
 def _protect(con: duckdb.DuckDBPyConnection, scope: Scope, data: dict) -> dict:
-
-
-    rows = query(con, "SELECT id_structure, type_programme, etape, id_programme, heures FROM acc", scope)
-    n = rows["id_structure"].nunique()
+    per_programme = query(con, """SELECT id_programme, count(DISTINCT id_structure) AS structures FROM acc
+                                   GROUP BY ALL""", scope)
+    n = int(query(con, "SELECT count(DISTINCT id_structure) AS n FROM acc", scope)["n"].iloc[0])
     if n and scope_hidden(con, scope):  # a hidden scope: every figure about its structures is secret
         return {name: frame if name == "ateliers" else secret.apply_mask(
                     frame.drop(columns=[c for c in ("top_etp", "top_budget", "structures_fin", "structures_12_mois")
@@ -191,21 +190,21 @@ def _protect(con: duckdb.DuckDBPyConnection, scope: Scope, data: dict) -> dict:
                     [c for c in frame.columns if c not in KEYS and c not in (
                         "top_etp", "top_budget", "structures_fin", "structures_12_mois")])
                 for name, frame in data.items()}
-    total_hours = float(rows["heures"].fillna(0).sum())
+    total_hours = float(query(con, "SELECT coalesce(sum(heures), 0) AS h FROM acc", scope)["h"].iloc[0])
     out = dict(data)
 
-    # Funnel: protect the exact steps; cumulative steps give them back by difference, so a type with a masked
-    # step keeps only its number of accueils (its row total) when that one is safe.
-    cells, type_totals = secret.mask_cross(rows, "type_programme", "etape")
-    masked_types = set(cells.loc[cells["secret"], "type_programme"])
+    # Funnel: the exact steps are cells of the published breakdown by programme type and step; cumulative
+    # steps give them back by difference, so a type with a masked step keeps only its number of accueils
+    # (its row total) when that one is published.
+    steps = query(con, "SELECT type_programme, etape FROM acc GROUP BY ALL", scope)
+    masked_types = set(steps.loc[breakdown_mask(con, scope, "etapes", (1, 1), steps).to_numpy(), "type_programme"])
     funnel_frame = data["entonnoir"]
     hide = funnel_frame["type_programme"].isin(masked_types) & (funnel_frame["ordre"] > 0)
-    hide |= funnel_frame["type_programme"].map(type_totals).fillna(True).astype(bool)
+    hide |= breakdown_mask(con, scope, "etapes", (1, 0), funnel_frame[["type_programme"]])
     out["entonnoir"] = secret.apply_mask(funnel_frame, hide, ["accompagnements", "part"])
 
     # Hours per programme: structures behind each programme, one structure dominating its hours.
-    hours = data["heures"].merge(
-        rows.groupby("id_programme")["id_structure"].nunique().rename("structures"), on="id_programme", how="left")
+    hours = data["heures"].merge(per_programme, on="id_programme", how="left")
     hours = hours.merge(hours_top(con, scope, "id_programme").rename(columns={"cle": "id_programme"}),
                         on="id_programme", how="left")
     published = hours["id_programme"].map(children_secret(con, scope, "programme")).astype(object).fillna(True)
@@ -231,21 +230,17 @@ def _protect(con: duckdb.DuckDBPyConnection, scope: Scope, data: dict) -> dict:
         follow = secret.apply_mask(follow, mask, list(columns))
     out["suivi"] = follow
 
-    # Cohorts and formats: counts as breakdowns of the scope's totals, averages by their own structures.
+    # Cohorts and formats: cells of the published breakdowns by year of start and by format (whole: counts,
+    # hours and their means); the averages of results by the structures they are computed from.
     cohorts_frame = data["cohortes"]
-    mask, _ = secret.mask_breakdown(cohorts_frame, "structures", total=(n, n, None))
-    cohorts_frame = secret.apply_mask(cohorts_frame, mask, ["accompagnements", "structures", "part_clos",
-                                                            "heures_moyennes"])
+    by_year = breakdown_mask(con, scope, "besoins", (0, 1), cohorts_frame[["annee"]])
+    cohorts_frame = secret.apply_mask(cohorts_frame, by_year, ["accompagnements", "structures", "part_clos",
+                                                               "heures_moyennes"])
     cohorts_frame = secret.apply_mask(cohorts_frame, _small(data["cohortes"]["structures_fin"]), ["objectifs_fin"])
     out["cohortes"] = secret.apply_mask(cohorts_frame, _small(data["cohortes"]["structures_12_mois"]),
                                         ["mesures_12_mois", "part_active_12_mois"]
                                         ).drop(columns=["structures_fin", "structures_12_mois"])
-    formats_frame = data["formats"].merge(hours_top(con, scope, "coalesce(format, 'nr')").rename(
-        columns={"cle": "format"}), on="format", how="left")
-    mask, _ = secret.mask_breakdown(formats_frame, "structures", total=(n, n, None))
-    hours_mask, _ = secret.mask_breakdown(formats_frame, "heures", top="top",
-                                          total=(total_hours, n, hours_top(con, scope)["top"].iloc[0]))
-    formats_frame = secret.apply_mask(formats_frame, mask, [c for c in formats_frame.columns
-                                                            if c not in ("format", "libelle", "top")])
-    out["formats"] = secret.apply_mask(formats_frame, hours_mask, ["heures", "heures_moyennes"]).drop(columns="top")
+    formats_frame = data["formats"]
+    out["formats"] = secret.apply_mask(formats_frame, breakdown_mask(con, scope, "formats", (1,), formats_frame[["format"]]),
+                                       [c for c in formats_frame.columns if c not in ("format", "libelle")])
     return out

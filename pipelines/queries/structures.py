@@ -7,8 +7,8 @@ import pandas as pd
 
 from pipelines.privacy import roles, secret
 from pipelines.queries import temoignages
-from pipelines.queries.indicators import Scope, query
-from pipelines.queries.masks import children_secret, scope_hidden
+from pipelines.queries.indicators import CREATION_SQL, EMPLOYEUR_SQL, TAILLE_SQL, Scope, query
+from pipelines.queries.masks import breakdown_mask, children_secret, scope_hidden
 from pipelines.spec import referentiels as ref
 
 TAILLES = {
@@ -75,19 +75,15 @@ def structures_breakdowns(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[
 
 
 def _breakdown_frame(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
-    return query(con, """
+    return query(con, f"""
         SELECT axe, modalite, count(*) AS structures
         FROM (SELECT st.* FROM structures st WHERE id_structure IN (SELECT id_structure FROM acc)) d,
         LATERAL (VALUES
             ('domaine', d.domaine),
             ('forme_juridique', d.forme_juridique),
-            ('taille', CASE WHEN effectif_etp IS NULL THEN 'nr' WHEN effectif_etp = 0 THEN '0'
-                            WHEN effectif_etp < 1 THEN 'lt1' WHEN effectif_etp < 3 THEN '1-3'
-                            WHEN effectif_etp < 10 THEN '3-10' ELSE '10+' END),
-            ('employeur', CASE WHEN employeur THEN 'oui' WHEN NOT employeur THEN 'non' ELSE 'nr' END),
-            ('creation', CASE WHEN annee_creation IS NULL THEN 'nr' WHEN annee_creation < 1980 THEN 'a'
-                              WHEN annee_creation < 2000 THEN 'b' WHEN annee_creation < 2010 THEN 'c'
-                              WHEN annee_creation < 2020 THEN 'd' ELSE 'e' END)
+            ('taille', {TAILLE_SQL}),
+            ('employeur', {EMPLOYEUR_SQL}),
+            ('creation', {CREATION_SQL})
         ) AS v(axe, modalite)
         GROUP BY ALL""", scope)
 
@@ -161,9 +157,9 @@ def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, recherche: str | Non
     for axe, frame in breakdowns.items():
         if hidden:
             mask = pd.Series(True, index=frame.index)
-        else:  # by domaine, the published cube's cells: what a domaine's own view hides, this hides too
-            forced = (frame["modalite"].map(children_secret(con, scope, "domaine")).astype(object).fillna(True)
-                      .astype(bool) if axe == "domaine" else None)
-            mask, _ = secret.mask_breakdown(frame, "structures", total=(total, total, None), forced=forced)
+        elif axe == "domaine":  # the published cube's cells: what a domaine's own view hides, this hides too
+            mask = frame["modalite"].map(children_secret(con, scope, "domaine")).astype(object).fillna(True).astype(bool)
+        else:  # the published breakdowns below the cube's cells (pipelines.queries.cube.BREAKDOWNS)
+            mask = breakdown_mask(con, scope, axe, (1,), frame[["modalite"]])
         protected[axe] = secret.apply_mask(frame, mask, ["structures", "part"])
     return {"table": None, "repartitions": protected, "total": None if hidden else total}

@@ -13,8 +13,8 @@ import pandas as pd
 
 from pipelines.privacy import roles, secret
 from pipelines.queries import indicators
-from pipelines.queries.indicators import Scope, query
-from pipelines.queries.masks import hours_top, scope_hidden, territory_masks
+from pipelines.queries.indicators import Scope
+from pipelines.queries.masks import breakdown_mask, hours_top, scope_hidden, territory_masks
 
 KEY_FIGURES = ("structures", "accompagnements", "heures", "programmes")
 
@@ -53,51 +53,22 @@ def protect_key_figures(con: duckdb.DuckDBPyConnection, scope: Scope, figures: d
 
 
 def protect(con: duckdb.DuckDBPyConnection, scope: Scope, data: dict) -> dict:
-    """The overview as a funder may see it: every breakdown masked with the key figures as its margin."""
-    figures = data["chiffres"]
-    total_top = hours_top(con, scope)["top"].iloc[0]
-    totals = {"structures": (figures["structures"], figures["structures"], None),
-              "accompagnements": (figures["accompagnements"], figures["structures"], None),
-              "heures": (figures["heures"], figures["structures"], total_top)}
+    """The overview as a funder may see it: the key figures are the published cube's cell, the years of
+    start and the needs its published breakdown (pipelines.queries.cube.BREAKDOWNS), the départements the
+    cube's cells: each as every other view that shows it."""
+    chiffres = protect_key_figures(con, scope, data["chiffres"])
+    hidden = chiffres["structures"] is None  # a hidden scope: nothing of it but "secret"
 
-    annees = data["annees"].merge(hours_top(con, scope, "year(date_debut)").rename(columns={"cle": "annee"}),
-                                  on="annee", how="left")
-    annees["n_structures"] = annees["structures"]  # the counts behind each cell, kept while columns get masked
-    hidden_total = set()
-    for measure in ("structures", "accompagnements", "heures"):
-        mask, total_hidden = secret.mask_breakdown(annees, measure, structures="n_structures",
-                                                   top="top" if measure == "heures" else None, total=totals[measure])
-        annees = secret.apply_mask(annees, mask, [measure])
-        if total_hidden:
-            hidden_total.add(measure)
-
-    structures_by_need = query(con, """
-        SELECT categorie_principale AS categorie, count(DISTINCT id_structure) AS structures FROM acc GROUP BY 1""",
-        scope)
-    besoins = data["besoins"].merge(structures_by_need, on="categorie", how="left")
-    mask, total_hidden = secret.mask_breakdown(besoins, "accompagnements", total=totals["accompagnements"])
-    besoins = secret.apply_mask(besoins, mask, ["accompagnements", "part"]).drop(columns="structures")
-    if total_hidden:
-        hidden_total.add("accompagnements")
-
-    # Départements: the masks of the whole territorial hierarchy, the same in every view.
-    masks = territory_masks(con, scope)["code_departement"]["structures"]
+    def masked(frame: pd.DataFrame, family: tuple[int, ...], keys: list[str]) -> pd.Series:
+        return pd.Series(True, index=frame.index) if hidden else breakdown_mask(con, scope, "besoins", family, frame[keys])
+    annees = secret.apply_mask(data["annees"], masked(data["annees"], (0, 1), ["annee"]),
+                               ["structures", "accompagnements", "heures"])
+    besoins = secret.apply_mask(data["besoins"], masked(data["besoins"], (1, 0), ["categorie"]), ["accompagnements", "part"])
+    territory = territory_masks(con, scope)["code_departement"]["structures"]
     departements = data["departements"]
-    departements = secret.apply_mask(departements, departements["code"].map(masks).astype(object).fillna(True).astype(bool),
-                                     ["structures", "accompagnements"])
-
-    # A key figure is the margin of these tables: masked in one of them, it is masked on the card too.
-    chiffres = protect_key_figures(con, scope, figures, total_top)
-    for measure in hidden_total:
-        chiffres[measure] = None
-    if chiffres["structures"] is None:  # a hidden scope: nothing of it but "secret"
-        everything = {"annees": ["structures", "accompagnements", "heures"], "besoins": ["accompagnements", "part"],
-                      "departements": ["structures", "accompagnements"]}
-        tables = {"annees": annees, "besoins": besoins, "departements": departements}
-        annees, besoins, departements = (secret.apply_mask(tables[name], pd.Series(True, index=tables[name].index),
-                                                           columns) for name, columns in everything.items())
-    return {**data, "chiffres": chiffres, "annees": annees.drop(columns=["top", "n_structures"]), "besoins": besoins,
-            "departements": departements}
+    departements = secret.apply_mask(departements, hidden | departements["code"].map(territory).astype(object)
+                                     .fillna(True).astype(bool), ["structures", "accompagnements"])
+    return {**data, "chiffres": chiffres, "annees": annees, "besoins": besoins, "departements": departements}
 
 
 def kpis(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str = "analyste") -> dict:
