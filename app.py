@@ -25,7 +25,8 @@ PAGES = {
         ("pages/resultats.py", "Résultats des programmes", ":material/trending_up:", "resultats"),
         ("pages/temoignages.py", "Témoignages", ":material/format_quote:", "temoignages"),
     ],
-    "Réunion": [
+    "Pilotage": [
+        ("pages/plan.py", "Plan d'action", ":material/flag:", "plan"),
         ("pages/reunion.py", "Mode réunion", ":material/co_present:", "reunion"),
     ],
     "Données": [

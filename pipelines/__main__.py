@@ -17,7 +17,9 @@ from pipelines.demo import loader as demo_loader
 from pipelines.ingest import population
 from pipelines.ingest.load import UndoRefused
 from pipelines.privacy import accounts, roles, secret
-from pipelines.queries import indicators, vue_ensemble
+from pipelines.queries import indicators, plan, vue_ensemble
+from pipelines.reports import fmt
+from pipelines.spec import referentiels as ref
 from pipelines.spec import templates
 from pipelines.spec.datasets import DATASETS
 from pipelines.store import schema, warehouse
@@ -32,9 +34,9 @@ class FrenchArgumentParser(argparse.ArgumentParser):
 
 
 def _date(text: str) -> dt.date:
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
-            return dt.datetime.strptime(text, fmt).date()
+            return dt.datetime.strptime(text, pattern).date()
         except ValueError:
             pass
     raise argparse.ArgumentTypeError(f"date « {text} » illisible : attendu AAAA-MM-JJ")
@@ -85,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     accounts.add_command(sub)
 
+    p = with_db(sub.add_parser("plan", help="suit les plans d'action : statuts, retards, indicateurs"))
+    p.add_argument("--region", help="code région INSEE des plans")
+    p.add_argument("--plan", help="identifiant d'un plan")
+    p.add_argument("--au", type=_date, help="date du suivi, AAAA-MM-JJ (défaut : aujourd'hui)")
+    p.add_argument("--json", action="store_true", help="imprime le suivi en JSON")
     p = sub.add_parser("modeles", help="écrit les modèles de fichiers (CSV, XLSX) et le dictionnaire des données")
     p.add_argument("--out", required=True, help="dossier de destination (créé au besoin)")
     return parser
@@ -232,13 +239,30 @@ def cmd_modeles(args, db: Path) -> int:
     return EXIT_OK
 
 
+def cmd_plan(args, db: Path) -> int:
+    with warehouse.read_connection(db) as con:
+        followed = plan.summary(con, args.region, args.plan, args.au)
+    if args.json:
+        print(json.dumps(followed, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not followed["plans"]:
+        print("Aucun plan d'action dans l'entrepôt pour ces critères (importez les fichiers plans, enjeux, actions).")
+    for p in followed["plans"]:
+        statuses = ", ".join(f"{ref.STATUTS_ACTION.get(s, s)} : {n}" for s, n in p["par_statut"].items()) or "aucune"
+        print(f"{p['id_plan']} · {p['nom']} — {p['actions']} action(s) ({statuses}) ; en retard : {p['en_retard']}")
+        for action, measure in p["indicateurs"].items():
+            target = "" if measure["cible"] is None else f" / cible {fmt.nombre(measure['cible'])}"
+            print(f"  {action} : {fmt.nombre(measure['valeur'])}{target}")
+    return EXIT_OK
+
+
 def cmd_comptes(args, db: Path) -> int:
     return accounts.run_command(args)
 
 
 COMMANDS = {"init": cmd_init, "kpis": cmd_kpis, "ingest": cmd_ingest, "historique": cmd_historique,
             "annuler": cmd_annuler, "population": cmd_population, "rapport": cmd_rapport, "comptes": cmd_comptes,
-            "modeles": cmd_modeles}
+            "modeles": cmd_modeles, "plan": cmd_plan}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -22,6 +22,7 @@ from pipelines.geo import reference as geo
 from pipelines.store import warehouse
 
 DATASETS = ("structures", "programmes", "accompagnements", "ateliers", "resultats", "temoignages")
+PLAN_DATASETS = ("plans", "enjeux", "actions", "decisions")  # v1.1: the sector plans of the demo régions
 COLUMNS = {
     "structures": ["id_structure", "nom", "siret", "rna", "forme_juridique", "domaine", "code_commune",
                    "annee_creation", "effectif_etp", "nb_benevoles", "budget_annuel", "employeur",
@@ -36,16 +37,22 @@ COLUMNS = {
                   "etp_apres", "budget_avant", "budget_apres", "structure_active", "satisfaction"],
     "temoignages": ["id_temoignage", "id_programme", "id_structure", "date", "auteur_role", "texte", "lien_media",
                     "consentement_publication"],
+    "plans": ["id_plan", "nom", "code_region", "porteur", "date_debut", "date_fin"],
+    "enjeux": ["id_enjeu", "id_plan", "numero", "intitule", "mots_cles"],
+    "actions": ["id_action", "id_plan", "enjeux", "intitule", "pilote", "partenaires", "echeance", "statut",
+                "indicateur", "indicateur_besoin", "indicateur_programme", "cible", "commentaire"],
+    "decisions": ["id_decision", "id_action", "date_comite", "decision", "statut", "auteur_role"],
 }
 ID_PATTERNS = {"structures": r"S\d{4}", "programmes": r"P\d{2}", "accompagnements": r"A\d{5}",
                "ateliers": r"W\d{4}", "resultats": r"R\d{5}", "temoignages": r"T\d{4}"}
 DATES = {"programmes": ["date_debut", "date_fin"], "accompagnements": ["date_debut", "date_fin"],
-         "ateliers": ["date"], "resultats": ["date_mesure"], "temoignages": ["date"]}
+         "ateliers": ["date"], "resultats": ["date_mesure"], "temoignages": ["date"],
+         "plans": ["date_debut", "date_fin"], "actions": ["echeance"], "decisions": ["date_comite"]}
 DECIMALS = {"structures": ["effectif_etp", "budget_annuel", "latitude", "longitude"],
             "programmes": ["heures_prevues"], "accompagnements": ["heures", "heures_benevoles"],
             "ateliers": ["duree_heures"], "resultats": ["etp_avant", "etp_apres", "budget_avant", "budget_apres"]}
 INTEGERS = {"structures": ["annee_creation", "nb_benevoles"], "ateliers": ["nb_participants", "nb_adherents"],
-            "resultats": ["objectifs_atteints", "satisfaction"]}
+            "resultats": ["objectifs_atteints", "satisfaction"], "enjeux": ["numero"], "actions": ["cible"]}
 BOOLEANS = {"structures": ["employeur"], "resultats": ["structure_active"],
             "temoignages": ["consentement_publication"]}
 DOMAINES = {"spectacle_vivant", "musique", "arts_visuels", "patrimoine", "audiovisuel_cinema", "livre_edition_presse",
@@ -93,7 +100,7 @@ def numbers(column: pd.Series) -> pd.Series:
 
 @pytest.fixture(scope="module")
 def files() -> dict[str, pd.DataFrame]:
-    return {name: read(demo.DEMO_DIR / f"{name}.csv") for name in DATASETS}
+    return {name: read(demo.DEMO_DIR / f"{name}.csv") for name in DATASETS + PLAN_DATASETS}
 
 
 @pytest.fixture(scope="module")
@@ -118,14 +125,14 @@ def test_another_seed_gives_another_demo(tmp_path):
     assert other["accompagnements"].read_bytes() != (demo.DEMO_DIR / "accompagnements.csv").read_bytes()
 
 
-def test_cli_writes_the_six_files(tmp_path, capsys):
+def test_cli_writes_every_file(tmp_path, capsys):
     assert demo.main(["--out", str(tmp_path), "--seed", "2026"]) == 0
-    for name in DATASETS:
+    for name in DATASETS + PLAN_DATASETS:
         assert (tmp_path / f"{name}.csv").read_bytes() == (demo.DEMO_DIR / f"{name}.csv").read_bytes()
     assert "structures.csv" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name", DATASETS)
+@pytest.mark.parametrize("name", DATASETS + PLAN_DATASETS)
 def test_files_look_like_french_office_exports(name):
     raw = (demo.DEMO_DIR / f"{name}.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf"), "UTF-8 with BOM"
@@ -179,6 +186,18 @@ def test_every_reference_resolves(files):
     assert set(files["temoignages"]["id_structure"]) - {""} <= structures
     # Every structure of the demo is followed at least once.
     assert set(accs["id_structure"]) == structures
+
+
+def test_each_region_with_a_plan_has_stakes_actions_and_past_meetings(files):
+    plans, stakes, actions, decisions = (files[n] for n in PLAN_DATASETS)
+    assert set(plans["code_region"]) <= REGIONS and plans["code_region"].is_unique
+    assert set(stakes["id_plan"]) == set(actions["id_plan"]) == set(plans["id_plan"])
+    plan_of_stake = dict(zip(stakes["id_enjeu"], stakes["id_plan"]))
+    for plan, listed in zip(actions["id_plan"], actions["enjeux"]):
+        assert listed and all(plan_of_stake[s] == plan for s in listed.split("|")), "stakes of the action's plan"
+    assert set(decisions["id_action"]) <= set(actions["id_action"])
+    meetings = dates(decisions["date_comite"])
+    assert meetings.nunique() >= 2 and (meetings <= pd.Timestamp(TODAY)).all()
 
 
 def test_exactly_three_regions_and_every_commune_exists(files, communes):
@@ -249,6 +268,8 @@ def test_dates_follow_the_rules_and_stop_before_the_demo_today(files):
     p, accs = files["programmes"], files["accompagnements"]
     for name, columns in DATES.items():
         for column in columns:
+            if name in ("plans", "actions"):
+                continue  # a plan and its deadlines run past the demo's today, by design
             assert (dates(files[name][column]).dropna() <= pd.Timestamp(TODAY)).all(), f"{name}.{column}"
     assert (dates(p["date_fin"]).isna() | (dates(p["date_fin"]) >= dates(p["date_debut"]))).all()
     start, end = dates(accs["date_debut"]), dates(accs["date_fin"])
@@ -382,5 +403,6 @@ def test_the_demo_loads_through_ingestion_without_a_single_rejected_line(demo_db
         imports = con.execute("SELECT nb_lus, nb_rejetes FROM imports").fetchall()
         regions = {r[0] for r in con.execute(
             "SELECT DISTINCT c.code_region FROM structures s JOIN geo_communes c ON c.code = s.code_commune").fetchall()}
-    assert imports[0][1] == 0 and imports[0][0] == sum(len(read(demo.DEMO_DIR / f"{n}.csv")) for n in DATASETS)
+    assert imports[0][1] == 0 and imports[0][0] == sum(
+        len(read(demo.DEMO_DIR / f"{n}.csv")) for n in DATASETS + PLAN_DATASETS)
     assert regions == REGIONS

@@ -18,7 +18,7 @@ from pipelines.store import warehouse
 from tests.conftest import REPO_DIR
 
 PAGES = {"vue-ensemble": "vue_ensemble", "structures": "structures", "besoins": "besoins",
-         "territoires": "territoires", "resultats": "resultats", "temoignages": "temoignages", "reunion": "reunion",
+         "territoires": "territoires", "resultats": "resultats", "temoignages": "temoignages", "plan": "plan", "reunion": "reunion",
          "importer": "importer"}
 SMALL = "48"
 

@@ -388,6 +388,92 @@ def write_csv(frame: pd.DataFrame, dataset: str, out_dir: Path) -> Path:
     return path
 
 
+# A sector plan per région, shaped like the CRESS Basse-Normandie note's: four stakes, about fifteen actions
+# with a pilot organisation (never a person), three committee meetings. Written, not drawn: the same text
+# every run, and the statuses tell a plausible story (most launched, a few late, one abandoned).
+PLAN_STAKES = ("Professionnalisation des structures culturelles", "Emploi et fonction employeur",
+               "Coopération et mutualisation entre structures", "Modèles économiques et financements")
+# (intitulé, stakes (1-based), pilot, partners, deadline (months after the start), indicator, need, target, statuses
+# decided at the three meetings (None: no decision on it at that meeting))
+PLAN_ACTIONS = (  # title, stakes, pilot, partners, deadline (months after the start), indicator, need, target,
+    # status set at each of PLAN_MEETINGS (None: no decision on it that day)
+    ("Former les dirigeants bénévoles à la gestion", (1,), "DLA", ["CRESS"], 18, "structures", "ECO.GESTION", 30,
+     ("en_cours", None, "realisee")),
+    ("Diagnostic partagé des besoins de formation", (1, 2), "CRESS", ["Région"], 6, None, None, None,
+     ("en_cours", "realisee", None)),
+    ("Accompagner la fonction employeur des petites associations", (2,), "DLA", ["Fédération régionale"], 33,
+     "accompagnements", "EMP", 60, ("en_cours", None, None)),
+    ("Groupement d'employeurs culturel", (2, 3), "Fédération régionale", ["CRESS", "DLA"], 24, None, None, None,
+     (None, "en_cours", "reportee")),
+    ("Cycle d'ateliers collectifs sur les ressources humaines", (2,), "Pôle ressources", ["DLA"], 24, "ateliers", None, 20,
+     ("en_cours", None, "realisee")),
+    ("Plateforme de mutualisation de matériel scénique", (3,), "Fédération régionale", ["Région"], 34, None, None, None,
+     (None, "en_cours", None)),
+    ("Rencontres territoriales des acteurs culturels", (3,), "CRESS", ["Départements"], 9, "participants", None, 200,
+     ("en_cours", "realisee", None)),
+    ("Coopérations entre lieux de diffusion", (3, 4), "Réseau des lieux", ["CRESS"], 35, "structures", "STR.COOPERATION", 12,
+     (None, None, "en_cours")),
+    ("Consolider les modèles économiques des compagnies", (4,), "DLA", ["Région", "État"], 35, "structures", "ECO", 80,
+     ("en_cours", None, None)),
+    ("Diversifier les financements : mécénat et financement participatif", (4,), "Pôle ressources", ["Fondations"], 20,
+     "accompagnements", "ECO.DIVERSIFICATION", 40, ("en_cours", None, None)),
+    ("Fonds d'avances remboursables pour les associations", (4,), "Financeur solidaire régional", ["Région"], 20, None,
+     None, None, (None, "abandonnee", None)),
+    ("Heures d'accompagnement individuel des structures", (1, 4), "DLA", [], 35, "heures", None, 600,
+     ("en_cours", None, None)),
+    ("Guide des obligations de l'employeur associatif", (2,), "CRESS", ["URSSAF"], 14, None, None, None,
+     ("a_lancer", "en_cours", None)),
+    ("Accueil direct des structures non orientées", (1,), "Pôle ressources", ["CRESS"], 12, "structures", None, 150,
+     (None, None, None)),
+    ("Évaluation du plan à mi-parcours", (1, 2, 3, 4), "CRESS", ["Région", "État"], 30, None, None, None,
+     (None, None, "en_cours")),
+)
+PLAN_MEETINGS = (3, 14, 27)  # months after the plan's start: three committees, the last before the demo's today
+PLAN_DECISIONS = {"en_cours": "Action lancée : le pilote présente son calendrier au prochain comité.",
+                  "realisee": "Action réalisée : le comité valide le bilan présenté par le pilote.",
+                  "reportee": "Action reportée : les partenaires financiers ne sont pas encore réunis.",
+                  "abandonnee": "Action abandonnée : un dispositif régional existant couvre déjà ce besoin.",
+                  "a_lancer": "Action confirmée : lancement prévu après la rédaction du cahier des charges."}
+
+
+def _months_after(start: dt.date, months: int) -> dt.date:
+    year, month = divmod(start.month - 1 + months, 12)
+    return dt.date(start.year + year, month + 1, min(start.day, 28))
+
+
+def _plans(programmes: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    plans, stakes, actions, decisions = [], [], [], []
+    start = dt.date(2024, 1, 15)
+    for region in REGIONS:
+        name = ref.REGIONS_DEMO[region]
+        plan = f"PL{region}"
+        plans.append({"id_plan": plan, "nom": f"Plan sectoriel culture {name}", "code_region": region,
+                      "porteur": f"CRESS {name} · Ligue de l'enseignement", "date_debut": start,
+                      "date_fin": dt.date(2026, 12, 31)})
+        for number, title in enumerate(PLAN_STAKES, start=1):
+            stakes.append({"id_enjeu": f"{plan}-E{number}", "id_plan": plan, "numero": number, "intitule": title,
+                           "mots_cles": None})
+        dla = programmes[(programmes["code_region"] == region) & (programmes["type"] == "dla")]["id_programme"]
+        for number, (title, served, pilot, partners, months, indicator, need, target, _) in enumerate(PLAN_ACTIONS, 1):
+            actions.append({
+                "id_action": f"{plan}-A{number:02d}", "id_plan": plan, "enjeux": [f"{plan}-E{e}" for e in served],
+                "intitule": title, "pilote": f"{pilot} ({name})" if pilot in ("DLA", "CRESS") else pilot,
+                "partenaires": partners or None, "echeance": _months_after(start, months), "statut": "a_lancer",
+                "indicateur": indicator, "indicateur_besoin": need,
+                "indicateur_programme": dla.iloc[0] if indicator == "heures" and len(dla) else None,
+                "cible": float(target) if target is not None else None, "commentaire": None})
+        for meeting, months in enumerate(PLAN_MEETINGS):
+            date = _months_after(start, months) + dt.timedelta(days=10)
+            for number, action in enumerate(PLAN_ACTIONS, 1):
+                status = action[-1][meeting]
+                if status:
+                    decisions.append({"id_decision": f"{plan}-D{meeting + 1}-{number:02d}",
+                                      "id_action": f"{plan}-A{number:02d}", "date_comite": date,
+                                      "decision": PLAN_DECISIONS[status], "statut": status, "auteur_role": "comite"})
+    return {"plans": pd.DataFrame(plans), "enjeux": pd.DataFrame(stakes), "actions": pd.DataFrame(actions),
+            "decisions": pd.DataFrame(decisions)}
+
+
 def generate_demo(out_dir: Path = DEMO_DIR, seed: int = 2026) -> dict[str, Path]:
     draw = Draw(seed)
     communes = geo.read_communes()
@@ -408,6 +494,7 @@ def generate_demo(out_dir: Path = DEMO_DIR, seed: int = 2026) -> dict[str, Path]
         "ateliers": _ateliers(draw, programmes),
         "resultats": _resultats(draw, accs, structures),
         "temoignages": _temoignages(draw, accs, programmes),
+        **_plans(programmes),  # written, not drawn: the datasets above do not move
     }
     # Planned hours of each DLA: a round figure near what it delivered.
     delivered = accs.groupby("id_programme")["heures"].sum()

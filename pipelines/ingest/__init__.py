@@ -6,6 +6,8 @@ loader and the upload page; none of them imports streamlit.
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +23,7 @@ from pipelines.spec.datasets import DATASETS
 from pipelines.store import warehouse
 
 __all__ = ["Upload", "IngestResult", "UnreadableFile", "DatasetNotRecognised", "read_uploads",
-           "preview", "ingest", "ingest_paths", "undo", "history"]
+           "preview", "ingest", "ingest_paths", "record_decision", "undo", "history"]
 
 MODE_STRICT = "tout_ou_rien"
 MODE_VALID_ONLY = "valides_seulement"
@@ -164,6 +166,23 @@ def ingest(db: Path, uploads: list[Upload], *, valid_only: bool = False, role: s
 
 def ingest_paths(db: Path, paths: list[str | Path], dataset: str | None = None, **kw) -> IngestResult:
     return ingest(db, [Upload.from_path(p, dataset) for p in paths], **kw)
+
+
+def record_decision(db: Path, *, id_action: str, date_comite: dt.date, decision: str, statut: str | None,
+                    role: str) -> IngestResult:
+    """A decision taken in a committee meeting, written as a one-line `decisions` import: the same checks,
+    history and undo as a file, and the same single writer at a time. Its id orders it after the
+    meeting's earlier decisions on the action (the current status is the latest one's)."""
+    now = dt.datetime.now()
+    row = {"id_decision": f"{id_action}-{date_comite:%Y%m%d}-{now:%H%M%S%f}", "id_action": id_action,
+           "date_comite": f"{date_comite:%d/%m/%Y}", "decision": decision, "statut": statut or "",
+           "auteur_role": role}
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(row), delimiter=";")
+    writer.writeheader()
+    writer.writerow(row)
+    return ingest(db, [Upload(f"decision-comite-{date_comite:%Y-%m-%d}.csv", buffer.getvalue().encode("utf-8"),
+                              "decisions")], role=role)
 
 
 def _n(count: int, singular: str, plural: str | None = None) -> str:

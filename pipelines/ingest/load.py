@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from pipelines.spec.datasets import DATASETS, LOAD_ORDER
+from pipelines.spec.datasets import DATASETS, LOAD_ORDER, TEXT_LIST
 
 
 class UndoRefused(ValueError):
@@ -186,9 +186,11 @@ def _refuse_orphans(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
             if not column.references:
                 continue
             target = DATASETS[column.references]
+            points = (f"list_contains(d.{column.name}, h.{target.id_column})" if column.kind == TEXT_LIST
+                      else f"h.{target.id_column} = d.{column.name}")
             n = con.execute(
                 f"""SELECT count(*) FROM {dataset} d
-                    JOIN historique_{target.name} h ON h.{target.id_column} = d.{column.name}
+                    JOIN historique_{target.name} h ON {points}
                          AND h.import_id = ? AND h.action = 'ajout'
                     WHERE d.import_id IS DISTINCT FROM ?""",
                 [import_id, import_id],

@@ -51,6 +51,7 @@ FORMULA = r"=.*|[+\-@].*[(!].*"
 REFERENCE_NOUNS = {
     "structures": "Structure", "programmes": "Programme", "accompagnements": "Accompagnement",
     "ateliers": "Atelier", "resultats": "Résultat", "temoignages": "Témoignage",
+    "plans": "Plan", "enjeux": "Enjeu", "actions": "Action", "decisions": "Décision",
 }
 # Columns our own rejected-lines export adds: ignored silently when it is re-uploaded.
 REPORT_COLUMNS = {"fichier", "ligne", "erreur"}
@@ -238,8 +239,8 @@ def detect_dataset(headers: list[str], file_name: str = "") -> str:
     }
     if not scores:
         raise DatasetNotRecognised(
-            (f"{file_name} : " if file_name else "") + "jeu de données non reconnu : aucune colonne identifiant (id_structure, id_programme, "
-            "id_accompagnement, id_atelier, id_resultat, id_temoignage) ; choisissez le jeu de données."
+            (f"{file_name} : " if file_name else "") + "jeu de données non reconnu : aucune colonne identifiant ("
+            + ", ".join(ds.id_column for ds in DATASETS.values()) + ") ; choisissez le jeu de données."
         )
     return max(scores, key=lambda n: scores[n])
 
@@ -646,6 +647,10 @@ def check_batch(files: list[tuple[str, RawTable]], con: duckdb.DuckDBPyConnectio
                 _check_reference(check, column, reference, valid_ids)
         if check.dataset.name == "resultats":
             _check_measure_after_start(check, checks, reference)
+        if check.dataset.name == "enjeux":
+            _check_stake_numbers(check, reference)
+        if check.dataset.name == "actions":
+            _check_stakes_of_the_plan(check, checks, reference)
         name = check.dataset.name
         valid_ids[name] = valid_ids.get(name, pd.Index([])).append(pd.Index(check.valid[check.dataset.id_column]))
     return BatchCheck(checks)
@@ -665,6 +670,17 @@ def _check_ids_across_files(checks: list[FileCheck]) -> None:
 
 def _check_reference(check: FileCheck, column: Column, reference: Reference, valid_ids: dict[str, pd.Index]) -> None:
     values = check.typed[column.name]
+    if column.kind == TEXT_LIST:  # each item of the list must exist
+        items = values.explode()
+        items = items[items.notna()]
+        known = reference.existing_ids(column.references, items).append(valid_ids.get(column.references, pd.Index([])))
+        unknown = items[~items.isin(known)]
+        orphan = pd.Series(values.index.isin(unknown.index), index=values.index)
+        names = unknown.groupby(level=0).agg(lambda s: ", ".join(map(str, s))).reindex(values.index)
+        check.add(orphan, column.name, _msg(
+            f"{REFERENCE_NOUNS[column.references]} {{v}} introuvable : ni dans l'entrepôt, ni parmi les lignes valides "
+            f"de ce lot ; importez d'abord le fichier {column.references} ou corrigez l'identifiant.", names))
+        return
     # Once per distinct value when the column has them (a reference repeats over many lines).
     codes, distinct = check._typed_codes.get(column.name, (None, values))
     present = distinct.notna()
@@ -697,3 +713,37 @@ def _check_measure_after_start(check: FileCheck, checks: list[FileCheck], refere
     check.add(early, "date_mesure", _msg(
         "Date de mesure antérieure au début de l'accompagnement ({v}) : une mesure de suivi vient après le début.",
         start.dt.strftime("%d/%m/%Y")), raw_values=check.raw_column("date_mesure"))
+
+
+def _stakes(reference: Reference, checks: list[FileCheck] | None = None) -> pd.DataFrame:
+    """Every stake known to the batch (valid lines) or the warehouse: id_enjeu, id_plan, numero."""
+    stored = reference.con.execute("SELECT id_enjeu, id_plan, numero FROM enjeux").df()
+    batch = [c.valid[["id_enjeu", "id_plan", "numero"]] for c in checks or [] if c.dataset.name == "enjeux"]
+    frame = pd.concat([*batch, stored], ignore_index=True)
+    return frame.drop_duplicates("id_enjeu", keep="first")  # the batch's line replaces the stored one
+
+
+def _check_stake_numbers(check: FileCheck, reference: Reference) -> None:
+    """A stake's numero orders it within its plan: two stakes of a plan may not share one."""
+    t = check.typed
+    others = _stakes(reference)
+    others = others[~others["id_enjeu"].isin(t["id_enjeu"].dropna())]
+    both = pd.concat([t[["id_enjeu", "id_plan", "numero"]].assign(ligne=t.index), others.assign(ligne=None)])
+    both = both[both["id_plan"].notna() & both["numero"].notna()]
+    taken = both.duplicated(["id_plan", "numero"], keep=False)
+    clash = pd.Series(t.index.isin(both.loc[taken & both["ligne"].notna(), "ligne"]), index=t.index)
+    check.add(clash, "numero", _msg("Numéro {v} déjà pris par un autre enjeu du même plan : chaque enjeu d'un plan a son "
+                                   "propre numéro d'ordre.", t["numero"].astype("Int64").astype(str)))
+
+
+def _check_stakes_of_the_plan(check: FileCheck, checks: list[FileCheck], reference: Reference) -> None:
+    """An action serves stakes of its own plan."""
+    t = check.typed
+    plan_of = _stakes(reference, checks).set_index("id_enjeu")["id_plan"]
+    items = t["enjeux"].explode()
+    items = items[items.notna() & items.isin(plan_of.index)]  # unknown stakes are reported as such
+    foreign = items[items.map(plan_of).to_numpy() != t.loc[items.index, "id_plan"].to_numpy()]
+    names = foreign.groupby(level=0).agg(lambda s: ", ".join(map(str, s))).reindex(t.index)
+    check.add(pd.Series(t.index.isin(foreign.index), index=t.index), "enjeux", _msg(
+        "Enjeu {v} d'un autre plan : une action ne sert que des enjeux de son propre plan (id_plan).", names))
+

@@ -20,7 +20,7 @@ class Role:
 
 
 DASHBOARD_PAGES = frozenset({"vue-ensemble", "structures", "besoins", "territoires", "resultats", "temoignages",
-                             "reunion"})
+                             "plan", "reunion"})
 
 ROLES: dict[str, Role] = {
     "analyste": Role("analyste", "Analyste", DASHBOARD_PAGES | {"importer"}, personal_data=True,

@@ -120,13 +120,16 @@ def query(con: duckdb.DuckDBPyConnection, sql: str, scope: Scope, **extra) -> pd
     return con.execute(_scoped(sql), {**scope.params(), **extra}).df()
 
 
-def key_figures(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict:
+def key_figures(con: duckdb.DuckDBPyConnection, scope: Scope, besoin: str | None = None) -> dict:
+    """Structures accompanied, accompaniments, hours and programmes of the scope; with `besoin` (a need
+    category or code), of the accompaniments whose main need falls in it."""
     row = query(con, """
         SELECT count(DISTINCT id_structure) AS structures,
                count(*) AS accompagnements,
                coalesce(sum(heures), 0) AS heures,
                count(DISTINCT id_programme) AS programmes
-        FROM acc""", scope).iloc[0]
+        FROM acc WHERE $besoin IS NULL OR besoin_principal = $besoin OR categorie_principale = $besoin""",
+        scope, besoin=besoin).iloc[0]
     # Hours are declared to the tenth: round off the float sum's noise (19752.099999999995).
     return {k: (round(float(v), 2) if k == "heures" else int(v)) for k, v in row.items()}
 

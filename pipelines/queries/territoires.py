@@ -175,7 +175,7 @@ PORTRAIT_ROWS = [
 ]
 
 
-def _region_of(con: duckdb.DuckDBPyConnection, code_departement: str) -> str | None:
+def region_of(con: duckdb.DuckDBPyConnection, code_departement: str) -> str | None:
     found = con.execute("SELECT code_region FROM geo_departements WHERE code = $c", {"c": code_departement}).fetchall()
     return found[0][0] if found else None
 
@@ -187,7 +187,7 @@ def portrait(con: duckdb.DuckDBPyConnection, scope: Scope, code_departement: str
     Programme, domaine and period filters apply to both; the territory filters are
     replaced by the département and the reference area.
     """
-    region = _region_of(con, code_departement)
+    region = region_of(con, code_departement)
     areas = {
         "territoire": (None, code_departement),
         "reference": (region, None) if reference == "region" else (None, None),
@@ -271,7 +271,7 @@ def protected_portrait(con: duckdb.DuckDBPyConnection, scope: Scope, code_depart
     territory_scope = dataclasses.replace(scope, region=None, departement=code_departement)
     top = hours_top(con, territory_scope)["top"].iloc[0]
     reference_scope = dataclasses.replace(scope, departement=None,
-                                          region=_region_of(con, code_departement) if reference == "region" else None)
+                                          region=region_of(con, code_departement) if reference == "region" else None)
     # The reference area is a cell of the published cube too: what its own view hides, the portrait hides.
     hidden = {"territoire": scope_hidden(con, territory_scope),
               "reference": scope_hidden(con, reference_scope) or secret.is_primary_secret(n_reference)

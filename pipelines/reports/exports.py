@@ -214,6 +214,7 @@ class CommitteeReport:
     carte: Section
     resultats: Section
     temoignages: Sequence[Mapping] = ()
+    plans: Sequence[Section] = ()  # one chapter per sector plan of the scope
     definitions: Sequence[tuple[str, str]] = ()
     regle_secret: str = ""
     date: dt.date = field(default_factory=dt.date.today)
@@ -358,9 +359,30 @@ def report_html(report: CommitteeReport) -> str:
               f"à partir des fichiers importés au format d'échange v1.</p></section>")
 
     body = "".join([*cover, key_figures, _section_html(report.besoins), _section_html(report.carte),
-                    _section_html(report.resultats), testimonies, method])
+                    _section_html(report.resultats), *(_section_html(p) for p in report.plans), testimonies,
+                    method])
     return (f'<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>{e(report.titre)}</title>'
             f"<style>{CSS}</style></head><body>{body}</body></html>")
+
+
+def minutes_html(title: str, plan: str, table: pd.DataFrame, demo: bool = False,
+                 observatoire: str = "Observatoire de l'ESS culturelle") -> str:
+    """A meeting's relevé de décisions: one page, one table."""
+    e = html.escape
+    warning = ('<div class="demo">Données de démonstration synthétiques : elles ne décrivent aucune structure ni '
+               "aucune personne réelles.</div>") if demo else ""
+    body = (f'<div class="observatoire">{e(observatoire)}</div><h1>{e(title)}</h1>'
+            f'<div class="perimetre">{e(plan)}</div>{warning}'
+            + (_table_html("Décisions", table) if len(table) else "<p>Aucune décision à cette date.</p>")
+            + f'<p class="note">Édité le {dt.date.today():%d/%m/%Y} par {e(observatoire)}.</p>')
+    return (f'<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>{e(title)}</title>'
+            f"<style>{CSS}</style></head><body>{body}</body></html>")
+
+
+def minutes_pdf(title: str, plan: str, table: pd.DataFrame, demo: bool = False) -> bytes:
+    from weasyprint import HTML
+
+    return HTML(string=minutes_html(title, plan, table, demo)).write_pdf()
 
 
 def committee_report_pdf(report: CommitteeReport) -> bytes:

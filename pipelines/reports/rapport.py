@@ -16,6 +16,7 @@ from pipelines.privacy import roles, secret
 from pipelines.queries import indicators, resultats, temoignages, territoires, vue_ensemble
 from pipelines.queries.indicators import Scope
 from pipelines.reports import charts, exports, fmt
+from pipelines.reports import plan as plan_report
 from pipelines.store import warehouse
 
 TESTIMONIES = 6
@@ -86,6 +87,8 @@ def committee_report(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str) -> 
     return exports.CommitteeReport(
         perimetre=perimetre, filtres=filtres, chiffres_cles=key_figures, besoins=besoins, carte=carte,
         resultats=results, temoignages=quotes.to_dict("records"), definitions=indicators.DEFINITIONS,
+        plans=plan_report.report_sections(
+            con, scope.region or (territoires.region_of(con, scope.departement) if scope.departement else None), vue),
         regle_secret=secret.rule_text(),
         vue=("Vue financeur : secret statistique appliqué" if rules.statistical_secrecy else f"Vue {rules.label}"),
         demo=demo_loader.is_demo(con))

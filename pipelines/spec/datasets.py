@@ -1,4 +1,4 @@
-"""The six datasets of the interchange format v1, as data.
+"""The datasets of the interchange format (v1, and the sector plan's of v1.1), as data.
 
 These definitions are the single source for the warehouse tables, the
 validator, the upload templates and the data dictionary: a rule written here
@@ -217,9 +217,91 @@ TEMOIGNAGES = Dataset(
     ),
 )
 
+# Additions of v1.1: a sector plan followed by its steering committee.
+
+PLANS = Dataset(
+    name="plans",
+    label="Plans d'action sectoriels",
+    description="Un plan collectif d'une région, porté par une ou plusieurs organisations.",
+    columns=(
+        Column("id_plan", TEXT, True, "Identifiant unique du plan", "PL28", max_length=64),
+        Column("nom", TEXT, True, "Nom du plan", "Plan sectoriel culture Normandie", max_length=300),
+        Column("code_region", REGION, True, "Code région INSEE", "28"),
+        Column("porteur", TEXT, True, "Organisation(s) qui portent le plan", "CRESS Normandie · Ligue de l'enseignement 14",
+               max_length=300),
+        Column("date_debut", DATE, True, "Date de début", "01/01/2024"),
+        Column("date_fin", DATE, description="Date de fin (postérieure au début)", example="31/12/2026"),
+    ),
+)
+
+ENJEUX = Dataset(
+    name="enjeux",
+    label="Enjeux d'un plan",
+    description="Les enjeux auxquels un plan répond, dans l'ordre où le comité les présente.",
+    depends_on=("plans",),
+    columns=(
+        Column("id_enjeu", TEXT, True, "Identifiant unique de l'enjeu", "E1", max_length=64),
+        Column("id_plan", TEXT, True, "Plan de l'enjeu", "PL28", references="plans", max_length=64),
+        Column("numero", INTEGER, True, "Numéro d'ordre dans le plan (unique dans le plan)", "1", minimum=1),
+        Column("intitule", TEXT, True, "Intitulé de l'enjeu", "Professionnalisation des structures culturelles",
+               max_length=300),
+        Column("mots_cles", TEXT_LIST, description="Mots-clés, séparés par |", example="emploi|formation"),
+    ),
+)
+
+ACTIONS = Dataset(
+    name="actions",
+    label="Actions d'un plan",
+    description="Les pistes d'actions d'un plan : pilote, échéance, statut et indicateur suivi.",
+    depends_on=("plans", "enjeux", "programmes"),
+    columns=(
+        Column("id_action", TEXT, True, "Identifiant unique de l'action", "AC01", max_length=64),
+        Column("id_plan", TEXT, True, "Plan de l'action", "PL28", references="plans", max_length=64),
+        Column("enjeux", TEXT_LIST, True, "Enjeux du même plan que l'action sert, séparés par |", "E1",
+               references="enjeux"),
+        Column("intitule", TEXT, True, "Intitulé de l'action", "Former les bénévoles dirigeants à la fonction employeur",
+               max_length=300),
+        Column("pilote", TEXT, description="Organisation qui pilote l'action (jamais le nom d'une personne)",
+               example="DLA du Calvados", max_length=300),
+        Column("partenaires", TEXT_LIST, description="Organisations partenaires, séparées par |",
+               example="CRESS|Région"),
+        Column("echeance", DATE, description="Échéance de l'action", example="30/06/2025"),
+        Column("statut", ENUM, True, "Statut de départ (une décision du comité le remplace)", "a_lancer",
+               choices=ref.STATUTS_ACTION),
+        Column("indicateur", ENUM, description="Indicateur de l'entrepôt qui mesure l'action", example="structures",
+               choices=ref.INDICATEURS_ACTION),
+        Column("indicateur_besoin", ENUM, description="Restreint l'indicateur aux accompagnements de ce besoin principal "
+               "(catégorie ou code)", example="EMP", choices=ref.BESOINS_ACCEPTES),
+        Column("indicateur_programme", TEXT, description="Restreint l'indicateur à ce programme", example="P01",
+               references="programmes", max_length=64),
+        Column("cible", DECIMAL, description="Cible de l'indicateur", example="40", minimum=0),
+        Column("commentaire", TEXT, description="Commentaire", example="Deux sessions prévues", max_length=2000),
+    ),
+)
+
+DECISIONS = Dataset(
+    name="decisions",
+    label="Décisions du comité de pilotage",
+    description="Le relevé de décisions : ce que le comité a décidé pour une action, à une date de réunion.",
+    depends_on=("actions",),
+    columns=(
+        Column("id_decision", TEXT, True, "Identifiant unique de la décision", "D001", max_length=64),
+        Column("id_action", TEXT, True, "Action concernée", "AC01", references="actions", max_length=64),
+        Column("date_comite", DATE, True, "Date de la réunion du comité", "14/03/2025"),
+        Column("decision", TEXT, True, "Décision prise", "Lancer l'action avec deux DLA pilotes", max_length=2000),
+        Column("statut", ENUM, description="Statut de l'action à partir de cette date", example="en_cours",
+               choices=ref.STATUTS_ACTION),
+        Column("auteur_role", TEXT, description="Rôle de qui l'a enregistrée (jamais un nom)", example="comite",
+               max_length=100),
+    ),
+)
+
 DATASETS: dict[str, Dataset] = {
-    d.name: d for d in (STRUCTURES, PROGRAMMES, ACCOMPAGNEMENTS, ATELIERS, RESULTATS, TEMOIGNAGES)
+    d.name: d for d in (STRUCTURES, PROGRAMMES, ACCOMPAGNEMENTS, ATELIERS, RESULTATS, TEMOIGNAGES,
+                        PLANS, ENJEUX, ACTIONS, DECISIONS)
 }
+V1_DATASETS = ("structures", "programmes", "accompagnements", "ateliers", "resultats", "temoignages")
+V1_1_PLAN_DATASETS = ("plans", "enjeux", "actions", "decisions")
 
 # Dependency order: a batch is validated and loaded in this order.
-LOAD_ORDER: tuple[str, ...] = ("structures", "programmes", "accompagnements", "ateliers", "resultats", "temoignages")
+LOAD_ORDER: tuple[str, ...] = (*V1_DATASETS, *V1_1_PLAN_DATASETS)

@@ -119,6 +119,24 @@ ECHEANCES: dict[str, str] = {
     "12_mois": "12 mois après",
 }
 
+# A plan's actions (interchange format v1.1).
+STATUTS_ACTION: dict[str, str] = {
+    "a_lancer": "À lancer",
+    "en_cours": "En cours",
+    "realisee": "Réalisée",
+    "reportee": "Reportée",
+    "abandonnee": "Abandonnée",
+}
+STATUTS_CLOS = ("realisee", "abandonnee")  # an action with one of these is never late
+
+INDICATEURS_ACTION: dict[str, str] = {
+    "structures": "Structures accompagnées",
+    "accompagnements": "Accompagnements",
+    "heures": "Heures d'accompagnement",
+    "ateliers": "Ateliers collectifs",
+    "participants": "Participants aux ateliers",
+}
+
 REGIONS_DEMO: dict[str, str] = {
     "28": "Normandie",
     "76": "Occitanie",

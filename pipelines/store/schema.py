@@ -13,7 +13,7 @@ import duckdb
 
 from pipelines.geo import reference as geo
 from pipelines.spec import referentiels as ref
-from pipelines.spec.datasets import DATASETS
+from pipelines.spec.datasets import DATASETS, V1_1_PLAN_DATASETS, V1_DATASETS
 
 
 def dataset_table_ddl(dataset_name: str, table: str | None = None, extra: str = "") -> str:
@@ -22,8 +22,8 @@ def dataset_table_ddl(dataset_name: str, table: str | None = None, extra: str = 
     return f"CREATE TABLE {table or ds.name} (\n  {cols}{extra}\n)"
 
 
-def _v1(con: duckdb.DuckDBPyConnection) -> None:
-    for name in DATASETS:
+def _create_dataset_tables(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> None:
+    for name in names:
         # The id column is unique by construction of the loader; the import that
         # last wrote a row is kept for history and undo.
         con.execute(dataset_table_ddl(name, extra=",\n  import_id BIGINT"))
@@ -35,6 +35,10 @@ def _v1(con: duckdb.DuckDBPyConnection) -> None:
                 extra=",\n  import_id BIGINT NOT NULL,\n  action VARCHAR NOT NULL",
             )
         )
+
+
+def _v1(con: duckdb.DuckDBPyConnection) -> None:
+    _create_dataset_tables(con, V1_DATASETS)
     con.execute(
         """
         CREATE TABLE imports (
@@ -107,8 +111,13 @@ def _v2(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _v3(con: duckdb.DuckDBPyConnection) -> None:
+    """The sector plan of the interchange format v1.1: plans, stakes, actions, committee decisions."""
+    _create_dataset_tables(con, V1_1_PLAN_DATASETS)
+
+
 # MIGRATIONS[i] brings a file from version i to version i + 1.
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -9,6 +9,7 @@ import shutil
 
 import pytest
 
+from pipelines.spec.datasets import LOAD_ORDER
 from pipelines.store import warehouse
 from tests.browser.conftest import ARTIFACTS, open_page, start_streamlit, stop, wait_for_app
 
@@ -101,8 +102,8 @@ def test_upload_cp1252_file_shows_french_report_then_imports_valid_lines(mini_db
         page.get_by_role("heading", name="Dictionnaire des données").wait_for(timeout=30_000)
         page.locator("[data-testid='stTable'] td", has_text="id_structure").first.wait_for(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "importer_modeles.png"))
-        assert page.get_by_role("button", name="Modèle CSV").count() == 6
-        assert page.get_by_role("button", name="Modèle XLSX").count() == 6
+        assert page.get_by_role("button", name="Modèle CSV").count() == len(LOAD_ORDER)
+        assert page.get_by_role("button", name="Modèle XLSX").count() == len(LOAD_ORDER)
     finally:
         context.close()
         stop(process)
