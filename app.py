@@ -39,7 +39,7 @@ if not layout.warehouse_ready():
     st.stop()
 # Not signed in: every page is routable (each stops at its sign-in form) but the menu stays hidden.
 navigation = st.navigation(auth.visible_pages(PAGES, SIGN_IN), position="sidebar" if auth.current_role() else "hidden")
-layout.demo_banner()
+layout.demo_banner(slim=navigation.url_path == "reunion")  # meeting mode: the projector keeps its room
 if auth.current_role():
     layout.signed_in_badge()
     data.publish_ahead()  # the funder's published cube, protected in the background once per warehouse version

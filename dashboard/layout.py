@@ -26,9 +26,16 @@ def warehouse_ready() -> bool:
     return False
 
 
-def demo_banner() -> None:
+SLIM_DEMO_TEXT = ":material/science: **Démonstration synthétique** : aucune structure ni personne réelle."
+
+
+def demo_banner(slim: bool = False) -> None:
+    """The demo warning; on a projector (meeting mode) one short line, so the screen keeps its room."""
     if data.is_demo():
-        st.warning(DEMO_TEXT, icon=":material/science:")
+        if slim:
+            st.caption(SLIM_DEMO_TEXT)
+        else:
+            st.warning(DEMO_TEXT, icon=":material/science:")
 
 
 def signed_in_badge() -> None:

@@ -4,7 +4,6 @@ import streamlit as st
 
 from dashboard import data, layout
 from dashboard.page import start
-from pipelines.queries import indicators
 from pipelines.queries import vue_ensemble as q
 from pipelines.reports import charts, fmt, rapport
 
@@ -44,9 +43,8 @@ TITLES = {"annees": "Accompagnements et structures par année de début", "besoi
           "departements": "Structures accompagnées par département"}
 layout.chart_of_visible(trend.assign(secret=trend[["accompagnements", "structures"]].isna().all(axis=1)),
                         lambda shown: charts.trend_by_year(shown, TITLES["annees"], where), title=TITLES["annees"])
-last_day = data.fetch(indicators.filter_choices)["periode"].iloc[0]["fin"]
-if last_day is not None and (last_day.month, last_day.day) != (12, 31) and int(trend["annee"].max()) == last_day.year:
-    st.caption(f"{last_day.year} est une année incomplète : données jusqu'au {last_day:%d/%m/%Y}.")
+if note := data.fetch(q.incomplete_year_note, trend):
+    st.caption(note)
 layout.data_expander(trend.rename(columns={"annee": "Année", "accompagnements": "Accompagnements",
                                            "structures": "Structures", "heures": "Heures"}), name="annees")
 

@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     with_scope(sub.add_parser("kpis", help="affiche les indicateurs clés en JSON"), "analyste")
 
     p = with_db(sub.add_parser("ingest", help="importe des fichiers CSV/XLSX d'un jeu de données"))
-    p.add_argument("dataset", help="structures, programmes, accompagnements, ateliers, resultats, temoignages ou auto")
+    p.add_argument("dataset", help=f"{', '.join(DATASETS)} ou auto (reconnu aux en-têtes)")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--valides-seulement", action="store_true", help="importe les lignes valides, rejette les autres")
     p.add_argument("--rapport", help="écrit le rapport des problèmes en CSV")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 
@@ -203,3 +204,68 @@ def test_funder_progress_hides_an_indicator_of_one_or_two_structures():
     assert plan.funder_progress(3, 4, structures=3) == 0.75
     assert plan.funder_progress(7, 12, structures=7) == 0.5
     assert plan.funder_progress(40, 30, structures=40) == 1.0
+
+
+def test_html_in_a_decision_is_kept_as_text_and_printed_inert(demo_db, tmp_path):
+    """HTML typed in the meeting's form is stored as written and the relevé's PDF escapes it."""
+    from pipelines.reports import exports
+    from pipelines.reports import plan as plan_report
+
+    db = tmp_path / "demo.duckdb"
+    shutil.copyfile(demo_db, db)
+    hostile = 'Validé <script>alert(1)</script> <img src="x" onerror="alert(2)">'
+    meeting = dt.date(2026, 11, 30)
+    done = ingest.record_decision(db, id_action="PL28-A01", date_comite=meeting, decision=hostile, statut=None,
+                                  role="comite")
+    assert done.status == "importe", done.message
+    with warehouse.read_connection(db) as con:
+        assert hostile in set(plan.decisions(con, ["PL28"], meeting)["decision"])
+        table = plan_report.minutes(con, "PL28", meeting, "comite")
+    page = exports.minutes_html("Relevé", "Plan", table)
+    assert "<script>" not in page and "<img" not in page and "&lt;script&gt;" in page
+
+
+@pytest.mark.parametrize("formula", ['=HYPERLINK("http://exemple.invalid";"clic")',
+                                     '=HYPERLINK("http://exemple.invalid";"clic")\nsur deux lignes',
+                                     "@SUM(A1:A9)"])
+def test_a_formula_typed_as_a_decision_is_refused_in_french(demo_db, tmp_path, formula):
+    db = tmp_path / "demo.duckdb"
+    shutil.copyfile(demo_db, db)
+    version = warehouse.version(db)
+    refused = ingest.record_decision(db, id_action="PL28-A01", date_comite=dt.date(2026, 11, 30), decision=formula,
+                                     statut=None, role="comite")
+    assert refused.status == "refuse"
+    assert "pas un calcul" in " ".join(refused.problems["erreur"])
+    assert warehouse.version(db) == version
+
+
+def test_a_decision_on_an_unknown_action_is_refused_in_french_and_writes_nothing(demo_db, tmp_path):
+    db = tmp_path / "demo.duckdb"
+    shutil.copyfile(demo_db, db)
+    version = warehouse.version(db)
+    refused = ingest.record_decision(db, id_action="PL99-A01", date_comite=dt.date(2026, 11, 30), decision="x",
+                                     statut=None, role="comite")
+    assert refused.status == "refuse" and "rien n'a été écrit" in refused.message
+    assert "Action PL99-A01 introuvable" in " ".join(refused.problems["erreur"])
+    assert warehouse.version(db) == version
+
+
+def test_ingest_auto_recognises_the_four_plan_files_from_their_headers(demo_db, tmp_path):
+    """`python -m pipelines ingest auto` on the demo's plan files renamed so that their names say nothing:
+    each is recognised from its headers and found already in the demo warehouse, line for line."""
+    from pipelines.demo import generate as demo
+
+    db = tmp_path / "demo.duckdb"
+    shutil.copyfile(demo_db, db)
+    paths = []
+    for i, name in enumerate(("plans", "enjeux", "actions", "decisions")):
+        target = tmp_path / f"export-{i}.csv"
+        shutil.copyfile(demo.DEMO_DIR / f"{name}.csv", target)
+        paths.append(target)
+    checked = ingest.preview(db, [ingest.Upload.from_path(p) for p in paths])
+    assert [f["jeu"] for f in checked.files] == ["plans", "enjeux", "actions", "decisions"]
+    assert checked.status == "valide" and checked.totals["inchange"] == checked.totals["lus"] > 0
+    run = subprocess.run([sys.executable, "-m", "pipelines", "ingest", "auto", *map(str, paths), "--db", str(db)],
+                         cwd=REPO_DIR, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    assert "Aucune modification" in run.stdout

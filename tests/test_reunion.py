@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import shutil
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipelines.queries import indicators
+from dashboard import meeting
+from pipelines.queries import indicators, plan
 from pipelines.queries.indicators import Scope
 from pipelines.store import warehouse
 from tests.conftest import REPO_DIR
@@ -65,7 +69,7 @@ def test_next_and_previous_walk_the_agenda_in_order(reunion):
             at = at.button(key="reunion_suivant").click().run()
             assert not at.exception
     assert at.button(key="reunion_suivant").disabled
-    order = ["Vue d&#x27;ensemble", "Besoins", "Territoires", "Résultats", "Témoignages"]
+    order = ["Vue d&#x27;ensemble", "Besoins", "Territoires", "Résultats", "Plan d&#x27;action", "Témoignages"]
     assert [s for i, s in enumerate(sections) if i == 0 or s != sections[i - 1]] == order
     assert len(at.get("plotly_chart")) + len(at.markdown) > 0
     at = at.button(key="reunion_precedent").click().run()
@@ -123,7 +127,7 @@ def test_financeur_territory_screen_leaves_out_secret_departements(demo_db, monk
         at = AppTest.from_file(str(REUNION), default_timeout=60)
         at.session_state["scope"] = occitanie
         at.session_state["auth_role"] = role
-        at.query_params["ecran"] = "6"
+        at.query_params["ecran"] = "7"  # after the map
         at.run()
         assert "Structures accompagnées par département" in html_text(at)
         figure = at.get("plotly_chart")[0].proto.spec
@@ -133,8 +137,8 @@ def test_financeur_territory_screen_leaves_out_secret_departements(demo_db, monk
 
 
 def test_the_whole_set_shows_its_largest_departements_on_the_projector(reunion, demo_db):
-    at = reunion(ecran="6")
-    assert "Les 15 départements comptant le plus de structures accompagnées" in html_text(at)
+    at = reunion(ecran="7")
+    assert f"Les {meeting.TERRITORIES_SHOWN} départements comptant le plus de structures accompagnées" in html_text(at)
     spec = at.get("plotly_chart")[0].proto.spec
     with warehouse.read_connection(demo_db) as con:
         frame = indicators.departements_couverts(con, Scope())
@@ -153,3 +157,85 @@ def test_every_screen_runs_for_every_role_on_the_whole_scope(reunion, role):
         assert not at.exception, f"{role}, écran {screen}: {at.exception}"
         assert counter(at) == (screen, total)
         assert at.title, f"{role}, écran {screen} has a title"
+
+
+# --------------------------------------------------------------------------- the plan screens
+
+
+def stake_screen_number(at: AppTest, numero: int) -> int:
+    """The screen of stake `numero` of the scope's plan (they follow the results, in stake order)."""
+    total = counter(at)[1]
+    for screen in range(1, total + 1):
+        if at.session_state["reunion_ecran"] == screen - 1 and at.title[0].value.startswith(f"Enjeu {numero} "):
+            return screen
+        at = at.button(key="reunion_suivant").click().run()
+    raise AssertionError(f"no screen for stake {numero}")
+
+
+def writable_meeting(demo_db, tmp_path, monkeypatch, role: str) -> tuple:
+    """A private copy of the demo (these tests write) and the meeting of région 28 opened on it by `role`."""
+    db = tmp_path / "reunion.duckdb"
+    shutil.copyfile(demo_db, db)
+    monkeypatch.setenv(warehouse.ENV_VAR, str(db))
+    at = AppTest.from_file(str(REUNION), default_timeout=60)
+    at.session_state["scope"] = Scope(region="28")
+    at.session_state["auth_role"] = role
+    return db, at.run()
+
+
+def current_status(db, id_action: str) -> str:
+    with warehouse.read_connection(db) as con:
+        listed = plan.actions(con, [id_action.split("-")[0]], dt.date.today())
+    return listed.set_index("id_action").loc[id_action, "statut_courant"]
+
+
+def test_a_decision_recorded_in_the_meeting_changes_the_status_shows_in_the_history_and_can_be_undone(
+        demo_db, tmp_path, monkeypatch):
+    db, at = writable_meeting(demo_db, tmp_path, monkeypatch, "comite")
+    stake_screen_number(at, 2)
+    action = "PL28-A13"  # Guide des obligations de l'employeur associatif: en cours, past its deadline
+    before = current_status(db, action)
+    assert before == "en_cours"
+    with warehouse.read_connection(db) as con:
+        decisions_before = len(plan.decisions(con, ["PL28"]))
+
+    at.selectbox(key="reunion_decision_action").set_value(action)
+    at.text_area(key="reunion_decision_texte").input("Guide publié et diffusé aux adhérents.")
+    at.selectbox(key="reunion_decision_statut").set_value("realisee")
+    at = at.button(key="reunion_decision_enregistrer").click().run()
+    assert not at.exception, at.exception
+    assert any("Décision enregistrée" in s.value for s in at.success)
+    assert current_status(db, action) == "realisee"
+    assert "Réalisée" in html_text(at), "the screen shows the new status at once"
+    with warehouse.read_connection(db) as con:
+        history = plan.decisions(con, ["PL28"])
+        imports = con.execute("SELECT role, statut FROM imports ORDER BY import_id DESC LIMIT 1").fetchall()
+    assert len(history) == decisions_before + 1
+    recorded = history.iloc[-1]
+    assert (recorded["id_action"], recorded["decision"], recorded["statut"], recorded["auteur_role"]) == (
+        action, "Guide publié et diffusé aux adhérents.", "realisee", "comite")
+    assert imports == [("comite", "importe")], "written as an import: in the history, undoable"
+
+    at = at.button(key="reunion_decision_annuler").click().run()
+    assert not at.exception, at.exception
+    assert any("Décision annulée" in i.value for i in at.info)
+    assert current_status(db, action) == before
+    with warehouse.read_connection(db) as con:
+        assert len(plan.decisions(con, ["PL28"])) == decisions_before
+
+
+def test_an_empty_decision_is_refused_in_french_and_writes_nothing(demo_db, tmp_path, monkeypatch):
+    db, at = writable_meeting(demo_db, tmp_path, monkeypatch, "analyste")
+    stake_screen_number(at, 1)
+    version = warehouse.version(db)
+    at = at.button(key="reunion_decision_enregistrer").click().run()
+    assert any("Écrivez la décision" in e.value for e in at.error)
+    assert warehouse.version(db) == version
+
+
+def test_a_funder_sees_the_plan_screens_without_the_decision_form(reunion):
+    at = reunion(scope=Scope(region="28"), role="financeur")
+    stake_screen_number(at, 1)
+    for screen in range(1, counter(at)[1] + 1):
+        shown = reunion(scope=Scope(region="28"), role="financeur", ecran=str(screen))
+        assert not shown.get("text_area"), f"écran {screen}: no decision form for a funder"

@@ -46,7 +46,7 @@ HEADER_LINE = 1
 # Longest value quoted in a report: a 100 kB cell is shown by its beginning.
 SHOWN_CHARS = 120
 # A cell a spreadsheet would run as a formula: "=…", or "+", "-", "@" before a call or a reference.
-FORMULA = r"=.*|[+\-@].*[(!].*"
+FORMULA = r"(?s)=.*|[+\-@].*[(!].*"  # (?s): a formula continued on a second line of its cell is one too
 # What one row of a referenced dataset is called, for "Structure S9 introuvable".
 REFERENCE_NOUNS = {
     "structures": "Structure", "programmes": "Programme", "accompagnements": "Accompagnement",

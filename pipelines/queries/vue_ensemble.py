@@ -97,3 +97,15 @@ def kpis(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str = "analyste") ->
                                        for r in data["departements"].itertuples()},
         "vue": vue,
     }
+
+
+def incomplete_year_note(con: duckdb.DuckDBPyConnection, years: pd.DataFrame) -> str | None:
+    """'2026 est une année incomplète…' when the year chart's last year is the data's last and it does not
+    reach 31 December: its bar is short because the year is, not because activity fell."""
+    last_day = indicators.filter_choices(con)["periode"].iloc[0]["fin"]
+    if last_day is None or pd.isna(last_day) or years.empty:
+        return None
+    last_day = pd.Timestamp(last_day).date()
+    if (last_day.month, last_day.day) != (12, 31) and int(years["annee"].max()) == last_day.year:
+        return f"{last_day.year} est une année incomplète : données jusqu'au {last_day:%d/%m/%Y}."
+    return None

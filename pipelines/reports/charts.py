@@ -324,6 +324,9 @@ def choropleth(frame: pd.DataFrame, geojson: dict, value: str, title: str, scope
     return fig
 
 
+MAP_FIT_HEIGHT = 520  # px: the map height the zoom of a choropleth is fitted to
+
+
 def _view(features: list[dict]) -> tuple[float, float, float]:
     """Centre and zoom that fit the features (web-mercator approximation)."""
     import math
@@ -350,6 +353,6 @@ def _view(features: list[dict]) -> tuple[float, float, float]:
     span_x = max(x1 - x0, 0.01) / 360
     span_y = max(merc(y1) - merc(y0), 0.0001) / (2 * math.pi)
     # The map area is about 900 × 520 px wide; 512 px = one world at zoom 0 in MapLibre.
-    zoom = min(math.log2(900 / 512 / span_x), math.log2(520 / 512 / span_y)) - 0.15
+    zoom = min(math.log2(900 / 512 / span_x), math.log2(MAP_FIT_HEIGHT / 512 / span_y)) - 0.15
     lat_c = math.degrees(2 * math.atan(math.exp((merc(y0) + merc(y1)) / 2)) - math.pi / 2)
     return (x0 + x1) / 2, lat_c, zoom

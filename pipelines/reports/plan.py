@@ -13,6 +13,7 @@ import pandas as pd
 from pipelines.demo import loader as demo_loader
 from pipelines.queries import plan as q_plan
 from pipelines.reports import exports, fmt
+from pipelines.store import warehouse
 
 # Status → colour (Okabe-Ito, as the charts): the word is always written next to it.
 STATUS_COLOURS = {"a_lancer": "#7f7f7f", "en_cours": "#0072B2", "realisee": "#009E73", "reportee": "#E69F00",
@@ -128,3 +129,9 @@ def minutes_pdf(con: duckdb.DuckDBPyConnection, plan_id: str, date_comite: dt.da
     plan = q_plan.plans(con, plan=plan_id).iloc[0]
     return exports.minutes_pdf(f"Relevé de décisions du comité du {date_comite:%d/%m/%Y}", plan["nom"],
                                minutes(con, plan_id, date_comite, vue), demo=demo_loader.is_demo(con))
+
+
+def minutes_pdf_for(db, plan_id: str, date_comite: dt.date, vue: str) -> bytes:
+    """The relevé's PDF for a download button: opens its own short read connection when clicked."""
+    with warehouse.read_connection(db) as con:
+        return minutes_pdf(con, plan_id, date_comite, vue)

@@ -34,6 +34,19 @@ def _table(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     return exports.shown_with_secret(out).rename(columns=columns)
 
 
+def structures_map(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str, title: str,
+                   perimetre: str) -> tuple[pd.DataFrame, "charts.go.Figure"]:
+    """The territories of the scope (its départements, or the régions of the whole set) as the role may see
+    them, and their map of structures accompanied: the report's map and the meeting's."""
+    level = "departement" if scope.region or scope.departement else "region"
+    areas = territoires.page_data(con, scope, level, vue)["territoires"]
+    layer = "departements" if scope.region or scope.departement else "regions_carte"
+    codes = areas["code"].tolist() if scope.region or scope.departement else None
+    shown = areas.assign(structures=areas["structures"].where(areas["structures"].astype(float) > 0))
+    return areas, charts.choropleth(shown, geo.read_geojson(layer), "structures", title, perimetre,
+                                    value_label="structures", codes=codes)
+
+
 def committee_report(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str) -> exports.CommitteeReport:
     rules = roles.role(vue)
     choices = indicators.filter_choices(con)
@@ -54,14 +67,8 @@ def committee_report(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str) -> 
         tables=[("Catégories", _table(needs, {"libelle": "Catégorie", "accompagnements": "Accompagnements",
                                               "part": "Part"}))])
 
-    level = "departement" if scope.region or scope.departement else "region"
-    areas = territoires.page_data(con, scope, level, vue)["territoires"]
-    layer = "departements" if scope.region or scope.departement else "regions_carte"
-    codes = areas["code"].tolist() if scope.region or scope.departement else None
-    shown = areas.assign(structures=areas["structures"].where(areas["structures"].astype(float) > 0))
-    map_png = exports.figure_to_png(charts.choropleth(
-        shown, geo.read_geojson(layer), "structures", "Structures accompagnées par territoire", perimetre,
-        value_label="structures", codes=codes), width=1000, height=640)
+    areas, map_figure = structures_map(con, scope, vue, "Structures accompagnées par territoire", perimetre)
+    map_png = exports.figure_to_png(map_figure, width=1000, height=640)
     carte = exports.Section(
         "Territoires", "Structures accompagnées au lieu de leur siège.", figures=[map_png],
         tables=[("Par territoire", _table(areas[areas["structures"].astype(float).fillna(1) > 0], {
