@@ -269,3 +269,30 @@ def test_ingest_auto_recognises_the_four_plan_files_from_their_headers(demo_db, 
                          cwd=REPO_DIR, capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stderr
     assert "Aucune modification" in run.stdout
+
+
+@pytest.mark.parametrize("role", ["comite", "financeur"])
+def test_the_committee_report_has_the_plan_of_its_region(demo_db, role):
+    """Progress per stake, the late actions, the last meeting's decisions — without their text for a funder."""
+    from pipelines.queries.indicators import Scope
+    from pipelines.reports import exports, rapport
+
+    with warehouse.read_connection(demo_db) as con:
+        report = rapport.committee_report(con, Scope(region="28"), role)
+        expected = plan.page_data(con, "PL28", dt.date.today(), role)
+        last = plan.meeting_dates(con, "PL28")[0]
+        meeting = plan.decisions(con, ["PL28"], last)
+    texts = set(meeting["decision"])
+    (chapter,) = report.plans
+    assert chapter.title == "Plan d'action : Plan sectoriel culture Normandie"
+    tables = dict(chapter.tables)
+    progress = tables["Avancement par enjeu"]
+    assert progress["Actions"].tolist() == expected["enjeux"]["actions"].tolist()
+    late = expected["actions"][expected["actions"]["en_retard"]]
+    if len(late):
+        assert sorted(tables["Actions en retard"]["Action"]) == sorted(late["intitule"])
+    decided = tables[f"Décisions du comité du {last:%d/%m/%Y}"]
+    assert len(decided) == len(meeting) > 0
+    page = exports.report_html(report)
+    assert ("Décision" in decided.columns) == (role == "comite")
+    assert any(t in page for t in texts) == (role == "comite")
