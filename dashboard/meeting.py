@@ -137,7 +137,7 @@ def _actions_html(actions: pd.DataFrame, funder: bool) -> str:
             f"<th>Échéance</th><th>Pilote</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
-def _record(plan_id: str, role: str) -> None:
+def _record(role: str) -> None:
     """The decision form's submit: one `decisions` line through the import write path."""
     action = st.session_state["reunion_decision_action"]
     text = (st.session_state["reunion_decision_texte"] or "").strip()
@@ -165,7 +165,7 @@ def _undo(import_id: int) -> None:
     data.clear()
 
 
-def decision_form(actions: pd.DataFrame, plan_id: str, role: str) -> None:
+def decision_form(actions: pd.DataFrame, role: str) -> None:
     """Record a decision on one of the screen's actions: text and, if it changes, the new status."""
     last = st.session_state.get(LAST_DECISION_KEY)
     if last and last[0] == "importe":
@@ -188,7 +188,7 @@ def decision_form(actions: pd.DataFrame, plan_id: str, role: str) -> None:
                      key="reunion_decision_statut")
         st.date_input("Date du comité", value=dt.date.today(), format="DD/MM/YYYY", key="reunion_decision_date")
         st.button("Enregistrer", type="primary", key="reunion_decision_enregistrer", on_click=_record,
-                  args=(plan_id, role))
+                  args=(role,))
 
 
 def stake_screen(plan_data: dict, stake: dict, role: str) -> Callable[[], None]:
@@ -198,7 +198,7 @@ def stake_screen(plan_data: dict, stake: dict, role: str) -> Callable[[], None]:
                     unsafe_allow_html=True)
         st.markdown(_actions_html(mine, plan_data["secret_statistique"]), unsafe_allow_html=True)
         if role in DECIDERS and len(mine):
-            decision_form(mine, plan_data["plan"]["id_plan"], role)
+            decision_form(mine, role)
     return draw
 
 
