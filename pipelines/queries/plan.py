@@ -73,17 +73,25 @@ def plan_scope(plan: pd.Series, au: dt.date, programme: str | None = None) -> Sc
                  jusqu_au=end)
 
 
-def indicator_value(con: duckdb.DuckDBPyConnection, action: pd.Series, plan: pd.Series, au: dt.date) -> float | None:
-    """The live value of an action's indicator (None without one)."""
+def measure(con: duckdb.DuckDBPyConnection, action: pd.Series, plan: pd.Series,
+            au: dt.date) -> tuple[float | None, int | None]:
+    """The live value of an action's indicator (None without one) and, for an indicator counted over
+    accompaniments, how many structures it rests on (None for workshops): one query for both."""
     kind = action.get("indicateur")
     if kind is None or pd.isna(kind):
-        return None
+        return None, None
     programme = action.get("indicateur_programme")
     scope = plan_scope(plan, au, None if pd.isna(programme) else programme)
     if kind in ("ateliers", "participants"):
-        return float(resultats.workshops(con, scope)[kind].sum())
+        return float(resultats.workshops(con, scope)[kind].sum()), None
     besoin = action.get("indicateur_besoin")
-    return float(indicators.key_figures(con, scope, besoin=None if pd.isna(besoin) else besoin)[kind])
+    figures = indicators.key_figures(con, scope, besoin=None if pd.isna(besoin) else besoin)
+    return float(figures[kind]), figures["structures"]
+
+
+def indicator_value(con: duckdb.DuckDBPyConnection, action: pd.Series, plan: pd.Series, au: dt.date) -> float | None:
+    """The live value of an action's indicator (None without one)."""
+    return measure(con, action, plan, au)[0]
 
 
 def summary(con: duckdb.DuckDBPyConnection, region: str | None = None, plan: str | None = None,
@@ -131,19 +139,6 @@ def funder_progress(value: float | None, target: float | None, structures: int |
     return int(share * PROGRESS_BANDS) / PROGRESS_BANDS
 
 
-def _measured(con: duckdb.DuckDBPyConnection, action: dict, plan: dict, au: dt.date) -> tuple[float | None, int | None]:
-    """The indicator's live value and, for indicators counted over structures, how many structures it rests on."""
-    kind = action.get("indicateur")
-    if kind is None or pd.isna(kind):
-        return None, None
-    value = indicator_value(con, pd.Series(action), pd.Series(plan), au)
-    if kind in ("ateliers", "participants"):
-        return value, None
-    besoin, programme = action.get("indicateur_besoin"), action.get("indicateur_programme")
-    scope = plan_scope(pd.Series(plan), au, None if pd.isna(programme) else programme)
-    return value, indicators.key_figures(con, scope, besoin=None if pd.isna(besoin) else besoin)["structures"]
-
-
 def page_data(con: duckdb.DuckDBPyConnection, plan_id: str, au: dt.date, vue: str = "analyste") -> dict:
     """Everything the Plan d'action page, the meeting screens and the committee report show of one plan, as
     of `au`: the plan, its stakes in order with their progress, its actions (current status, lateness,
@@ -156,7 +151,7 @@ def page_data(con: duckdb.DuckDBPyConnection, plan_id: str, au: dt.date, vue: st
     plan = found.iloc[0].to_dict()
     stake_rows = stakes(con, [plan_id])
     listed = actions(con, [plan_id], au)
-    measured = [_measured(con, a, plan, au) for a in listed.to_dict("records")]
+    measured = [measure(con, pd.Series(a), pd.Series(plan), au) for a in listed.to_dict("records")]
     listed["valeur"] = [m[0] for m in measured]
     listed["cible"] = listed["cible"].astype(float)
     listed["indicateur_libelle"] = listed["indicateur"].map(ref.INDICATEURS_ACTION)

@@ -11,6 +11,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.demo import loader as demo_loader
+from pipelines.privacy import roles
 from pipelines.queries import plan as q_plan
 from pipelines.reports import exports, fmt
 from pipelines.store import warehouse
@@ -114,11 +115,8 @@ def report_sections(con: duckdb.DuckDBPyConnection, region: str | None, vue: str
 
 
 def minutes(con: duckdb.DuckDBPyConnection, plan_id: str, date_comite: dt.date, vue: str) -> pd.DataFrame:
-    """The relevé de décisions of one meeting, as the role may read it."""
-    data = q_plan.page_data(con, plan_id, max(date_comite, dt.date.today()), vue)
-    funder = data["secret_statistique"]
-    meeting = data["decisions"][data["decisions"]["date_comite"] == pd.Timestamp(date_comite)]
-    return decisions_table(meeting, funder)
+    """The relevé de décisions of one meeting, as the role may read it (a funder: no decision text)."""
+    return decisions_table(q_plan.decisions(con, [plan_id], date_comite), roles.role(vue).statistical_secrecy)
 
 
 def minutes_csv(con: duckdb.DuckDBPyConnection, plan_id: str, date_comite: dt.date, vue: str) -> bytes:
