@@ -15,6 +15,8 @@ from pathlib import Path
 from pipelines import ingest
 from pipelines.demo import loader as demo_loader
 from pipelines.ingest import population
+from pipelines.ingest import profiles as import_profiles
+from pipelines.ingest import propose as proposals
 from pipelines.ingest.load import UndoRefused
 from pipelines.privacy import accounts, roles, secret
 from pipelines.queries import indicators, plan, vue_ensemble
@@ -73,6 +75,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--valides-seulement", action="store_true", help="importe les lignes valides, rejette les autres")
     p.add_argument("--rapport", help="écrit le rapport des problèmes en CSV")
+    p.add_argument("--profil", metavar="NOM|FICHIER.toml",
+                   help="profil d'import d'un autre logiciel : nom d'un profil de l'entrepôt ou fichier TOML")
+
+    p = sub.add_parser("profil", help="profils d'import : les exports d'autres logiciels, associés une fois")
+    actions = p.add_subparsers(dest="action", required=True, parser_class=FrenchArgumentParser)
+    with_db(actions.add_parser("lister", help="les profils de l'entrepôt (dernière version de chacun)"))
+    q = with_db(actions.add_parser("montrer", help="affiche un profil (TOML) et ses versions"))
+    q.add_argument("nom")
+    q.add_argument("--version", type=int)
+    q = with_db(actions.add_parser("importer", help="enregistre un profil TOML dans l'entrepôt (nouvelle version)"))
+    q.add_argument("fichier", metavar="FICHIER.toml")
+    q.add_argument("--nom", help="nom sous lequel l'enregistrer (défaut : le nom du fichier TOML)")
+    q = with_db(actions.add_parser("exporter", help="écrit un profil de l'entrepôt en TOML"))
+    q.add_argument("nom")
+    q.add_argument("--version", type=int)
+    q.add_argument("--out", help="fichier TOML à écrire (défaut : la sortie standard)")
+    q = with_db(actions.add_parser("proposer", help="propose une association des en-têtes et des valeurs d'un fichier"))
+    q.add_argument("dataset", help=f"{', '.join(DATASETS)} ou auto (le jeu le plus probable)")
+    q.add_argument("file", metavar="FILE")
+    q.add_argument("--json", action="store_true", help="imprime la proposition en JSON")
+    q.add_argument("--out", help="écrit la proposition comme profil TOML, à relire puis importer")
+    q.add_argument("--nom", help="nom du profil écrit par --out")
 
     with_db(sub.add_parser("historique", help="liste les imports"))
     p = with_db(sub.add_parser("annuler", help="annule un import"))
@@ -153,9 +177,12 @@ def cmd_ingest(args, db: Path) -> int:
               f"{', '.join(DATASETS)} ou auto.", file=sys.stderr)
         return EXIT_USAGE
     try:
-        result = ingest.ingest_paths(db, args.files, dataset, valid_only=args.valides_seulement)
-    except (ingest.UnreadableFile, ingest.DatasetNotRecognised) as exc:
+        profile = _profile(args.profil, db) if args.profil else None
+        result = ingest.ingest_paths(db, args.files, dataset, profile, valid_only=args.valides_seulement)
+    except (ingest.UnreadableFile, ingest.DatasetNotRecognised, ingest.ProfileError) as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
+        if isinstance(exc, ingest.DatasetNotRecognised):
+            _suggest_profile(args.files, db)
         return EXIT_USAGE
     for f in result.files:
         print(f"{f['fichier']} → {f['jeu']} ({f['detection']}) : {f['lus']} lues, {f['valides']} valides, "
@@ -164,7 +191,34 @@ def cmd_ingest(args, db: Path) -> int:
     if args.rapport:
         Path(args.rapport).write_bytes(result.problems.to_csv(sep=";", index=False).encode("utf-8-sig"))
     print(result.message)
+    if not args.profil and (result.problems["erreur"].str.startswith("Colonne obligatoire")).any():
+        _suggest_profile(args.files, db)
     return EXIT_OK if result.committed else EXIT_REFUSED
+
+
+def _profile(text: str, db: Path) -> import_profiles.Profile:
+    """--profil: a TOML file when it names one, else a profile stored in the warehouse."""
+    if text.lower().endswith(".toml") or Path(text).is_file():
+        return import_profiles.Profile.from_file(text)
+    with warehouse.read_connection(db) as con:
+        return import_profiles.load(con, text)
+
+
+def _suggest_profile(files: list[str], db: Path) -> None:
+    """Headers of another system's export: a stored profile made for them, or how to get one."""
+    try:
+        raw = ingest.read_file(Path(files[0]).name, Path(files[0]).read_bytes())
+        with warehouse.read_connection(db) as con:
+            found = import_profiles.matching(con, raw.headers)
+    except (OSError, ingest.UnreadableFile, warehouse.WarehouseError):
+        return
+    if found:
+        names = ", ".join(f"« {name} »" for name, _ in found)
+        print(f"Profil(s) enregistré(s) pour ces en-têtes : {names} ; importez avec --profil « {found[0][0]} ».",
+              file=sys.stderr)
+    else:
+        print(f"Ce fichier vient d'un autre logiciel ? « python -m pipelines profil proposer JEU {files[0]} » propose "
+              "une association de ses colonnes, à enregistrer comme profil (--profil).", file=sys.stderr)
 
 
 def _print_problems(problems, limit: int = 50) -> None:
@@ -256,13 +310,110 @@ def cmd_plan(args, db: Path) -> int:
     return EXIT_OK
 
 
+def cmd_profil(args, db: Path) -> int:
+    try:
+        return PROFILE_ACTIONS[args.action](args, db)
+    except import_profiles.ProfileError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ingest.UnreadableFile, ingest.DatasetNotRecognised) as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def profile_list(args, db: Path) -> int:
+    with warehouse.read_connection(db) as con:
+        frame = import_profiles.listing(con)
+    if frame.empty:
+        print("Aucun profil d'import enregistré (python -m pipelines profil importer FICHIER.toml).")
+    for row in frame.itertuples():
+        print(f"{row.nom}  (jeu {row.jeu}, version {row.version}, {row.cree_le:%d/%m/%Y %H:%M}, {row.role})")
+    return EXIT_OK
+
+
+def profile_show(args, db: Path) -> int:
+    with warehouse.read_connection(db) as con:
+        profile = import_profiles.load(con, args.nom, args.version)
+        history = import_profiles.versions(con, args.nom)
+    print(profile.to_toml(), end="")
+    print("# versions : " + ", ".join(f"{r.version} ({r.cree_le:%d/%m/%Y %H:%M}, {r.role})" for r in history.itertuples()))
+    return EXIT_OK
+
+
+def profile_import(args, db: Path) -> int:
+    profile = import_profiles.Profile.from_file(args.fichier)
+    if args.nom:
+        profile = profile.renamed(args.nom)
+    with warehouse.write_transaction(db) as con:
+        version = import_profiles.save(con, profile, role="analyste")
+    print(f"Profil « {profile.nom} » enregistré (jeu {profile.jeu}, version {version}).")
+    return EXIT_OK
+
+
+def profile_export(args, db: Path) -> int:
+    with warehouse.read_connection(db) as con:
+        text = import_profiles.load(con, args.nom, args.version).to_toml()
+    if not args.out:
+        print(text, end="")
+        return EXIT_OK
+    try:
+        Path(args.out).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"Erreur : impossible d'écrire {args.out} ({exc.strerror}).", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"Profil « {args.nom} » écrit : {args.out}")
+    return EXIT_OK
+
+
+def profile_propose(args, db: Path) -> int:
+    if args.dataset != "auto" and args.dataset not in DATASETS:
+        print(f"Erreur d'utilisation : jeu de données « {args.dataset} » inconnu ; choisissez parmi "
+              f"{', '.join(DATASETS)} ou auto.", file=sys.stderr)
+        return EXIT_USAGE
+    upload = ingest.Upload.from_path(args.file)
+    raw = ingest.read_file(upload.name, upload.data, None if args.dataset == "auto" else args.dataset)
+    communes = None
+    if db.exists():
+        with warehouse.read_connection(db) as con:
+            communes = proposals.commune_codes(con)
+    dataset = proposals.best_dataset(raw, communes) if args.dataset == "auto" else args.dataset
+    proposal = proposals.propose(raw, dataset, communes)
+    if args.out:
+        profile = proposal.to_profile(args.nom or Path(args.file).stem)
+        try:
+            Path(args.out).write_text(profile.to_toml(), encoding="utf-8")
+        except OSError as exc:
+            print(f"Erreur : impossible d'écrire {args.out} ({exc.strerror}).", file=sys.stderr)
+            return EXIT_USAGE
+    if args.json:
+        print(json.dumps(proposal.to_json(), ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(f"{upload.name} → jeu {dataset} ({raw.detection})")
+    for theirs, ours in proposal.colonnes.items():
+        why = f"  [{proposal.raisons[theirs]}]" if theirs in proposal.raisons else ""
+        print(f"  « {theirs} » → {ours or '(ignorée)'}{why}")
+    for column, mapping in proposal.valeurs.items():
+        for theirs, code in mapping.items():
+            print(f"  {column} : « {theirs} » → {code or '(aucun code proche : à choisir)'}")
+    if proposal.manquantes:
+        print("Colonnes obligatoires sans en-tête : " + ", ".join(proposal.manquantes)
+              + " (associez-les, ou donnez-leur une constante dans [constantes]).")
+    if args.out:
+        print(f"Proposition écrite : {args.out} ; relisez-la, puis « python -m pipelines profil importer {args.out} ».")
+    return EXIT_OK
+
+
+PROFILE_ACTIONS = {"lister": profile_list, "montrer": profile_show, "importer": profile_import,
+                   "exporter": profile_export, "proposer": profile_propose}
+
+
 def cmd_comptes(args, db: Path) -> int:
     return accounts.run_command(args)
 
 
 COMMANDS = {"init": cmd_init, "kpis": cmd_kpis, "ingest": cmd_ingest, "historique": cmd_historique,
             "annuler": cmd_annuler, "population": cmd_population, "rapport": cmd_rapport, "comptes": cmd_comptes,
-            "modeles": cmd_modeles, "plan": cmd_plan}
+            "modeles": cmd_modeles, "plan": cmd_plan, "profil": cmd_profil}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -380,7 +380,7 @@ CASES = [
     Case("truncated_xlsx", "programmes", xlsx_file(("programmes", [P_HEADER]))[:300], name="programmes.xlsx",
          unreadable="classeur Excel illisible ou corrompu (BadZipFile) ; rouvrez-le dans Excel et enregistrez-le de nouveau en .xlsx."),
     Case("xlsx_empty_sheet", "programmes", xlsx_file(("Feuil1", [])), name="programmes.xlsx",
-         unreadable="la feuille « Feuil1 » est vide ; mettez l'en-tête et les lignes dans la première feuille ou dans une "
+         unreadable="la feuille « Feuil1 » est vide ; mettez l'en-tête et les lignes dans la première feuille visible ou dans une "
                     "feuille nommée d'après le jeu de données."),
 ]
 

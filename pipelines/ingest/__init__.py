@@ -17,12 +17,13 @@ import duckdb
 import pandas as pd
 
 from pipelines.ingest import load
+from pipelines.ingest.profiles import Profile, ProfileError
 from pipelines.ingest.read import RawTable, UnreadableFile, read_file
 from pipelines.ingest.validate import BatchCheck, DatasetNotRecognised, check_batch, detect_dataset
 from pipelines.spec.datasets import DATASETS
 from pipelines.store import warehouse
 
-__all__ = ["Upload", "IngestResult", "UnreadableFile", "DatasetNotRecognised", "read_uploads",
+__all__ = ["Upload", "IngestResult", "UnreadableFile", "DatasetNotRecognised", "Profile", "ProfileError", "read_uploads",
            "preview", "ingest", "ingest_paths", "record_decision", "undo", "history"]
 
 MODE_STRICT = "tout_ou_rien"
@@ -35,13 +36,14 @@ Progress = Callable[[float, str], None]
 class Upload:
     name: str
     data: bytes
-    dataset: str | None = None  # None: recognised from the headers
+    dataset: str | None = None  # None: recognised from the headers (or the profile's)
+    profile: Profile | None = None  # how to read another system's export
 
     @classmethod
-    def from_path(cls, path: str | Path, dataset: str | None = None) -> "Upload":
+    def from_path(cls, path: str | Path, dataset: str | None = None, profile: Profile | None = None) -> "Upload":
         path = Path(path)
         try:
-            return cls(path.name, path.read_bytes(), dataset)
+            return cls(path.name, path.read_bytes(), dataset, profile)
         except OSError as exc:
             raise UnreadableFile(f"{path} : fichier illisible ({exc.strerror}).") from None
 
@@ -69,8 +71,13 @@ class IngestResult:
 def read_uploads(uploads: list[Upload]) -> list[tuple[str, RawTable]]:
     tables = []
     for up in uploads:
-        raw = read_file(up.name, up.data, dataset_hint=up.dataset)
-        dataset = up.dataset or detect_dataset(raw.headers, up.name)
+        if up.profile is not None and up.dataset and up.dataset != up.profile.jeu:
+            raise ProfileError(f"{up.name} : le profil « {up.profile.nom} » est fait pour le jeu {up.profile.jeu}, "
+                               f"pas pour {up.dataset} ; choisissez le jeu {up.profile.jeu} ou un autre profil.")
+        hint = up.dataset or (up.profile.jeu if up.profile is not None else None)
+        raw = read_file(up.name, up.data, dataset_hint=hint)
+        raw.profile = up.profile
+        dataset = hint or detect_dataset(raw.headers, up.name)
         if dataset not in DATASETS:
             raise DatasetNotRecognised(f"Jeu de données « {dataset} » inconnu : choisissez parmi {', '.join(DATASETS)}.")
         tables.append((dataset, raw))
@@ -87,6 +94,7 @@ def _summaries(batch: BatchCheck) -> tuple[list[dict], dict]:
             "detection": f.raw.detection,
             "lus": len(f.typed), "valides": len(f.typed) - rejected, "rejetes": rejected,
             "nouveau": 0, "modifie": 0, "inchange": 0,
+            "profil": f.raw.profile.nom if f.raw.profile is not None else None,
         })
     totals = {k: sum(f[k] for f in files) for k in ("lus", "valides", "rejetes", "nouveau", "modifie", "inchange")}
     return files, totals
@@ -164,8 +172,9 @@ def ingest(db: Path, uploads: list[Upload], *, valid_only: bool = False, role: s
     return result
 
 
-def ingest_paths(db: Path, paths: list[str | Path], dataset: str | None = None, **kw) -> IngestResult:
-    return ingest(db, [Upload.from_path(p, dataset) for p in paths], **kw)
+def ingest_paths(db: Path, paths: list[str | Path], dataset: str | None = None, profile: Profile | None = None,
+                 **kw) -> IngestResult:
+    return ingest(db, [Upload.from_path(p, dataset, profile) for p in paths], **kw)
 
 
 def record_decision(db: Path, *, id_action: str, date_comite: dt.date, decision: str, statut: str | None,

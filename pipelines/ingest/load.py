@@ -114,9 +114,10 @@ def record_import(con, import_id: int, *, role: str, mode: str, totals: dict, fi
          json.dumps(problems.head(1000).to_dict(orient="records"), ensure_ascii=False, default=str)],
     )
     con.executemany(
-        "INSERT INTO import_fichiers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO import_fichiers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [[import_id, f["jeu"], f["fichier"], f["sha256"], f["format"], f["encodage"], f["separateur"],
-          f["lus"], f["valides"], f["rejetes"], f["nouveau"], f["modifie"], f["inchange"]] for f in files],
+          f["lus"], f["valides"], f["rejetes"], f["nouveau"], f["modifie"], f["inchange"], f.get("profil")]
+         for f in files],
     )
     rejected = problems[problems["gravite"] == "erreur"]
     if len(rejected):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from pipelines.ingest.profiles import Profile
 from pipelines.ingest.values import normalize_key
 from pipelines.spec.datasets import DATASETS
 
@@ -61,12 +62,16 @@ class RawTable:
     notes: list[str] = field(default_factory=list)  # what was detected, for the report
     # Lines whose number of fields differs from the header's: line number → fields found.
     ragged: pd.Series = field(default_factory=lambda: pd.Series(dtype="int64"))
+    header_line: int = 1  # below title rows of a spreadsheet, the header is further down
+    profile: "Profile | None" = None  # how to read another system's export (pipelines.ingest.profiles)
 
     @property
     def detection(self) -> str:
         if self.format == "xlsx":
-            return f"Excel (feuille « {self.sheet} »)"
-        return f"CSV, encodage {self.encoding}, séparateur {DELIMITERS.get(self.delimiter, repr(self.delimiter))}"
+            how = f"Excel (feuille « {self.sheet} »" + (f", en-tête ligne {self.header_line})" if self.header_line > 1 else ")")
+        else:
+            how = f"CSV, encodage {self.encoding}, séparateur {DELIMITERS.get(self.delimiter, repr(self.delimiter))}"
+        return how + (f", profil « {self.profile.nom} »" if self.profile is not None and self.profile.nom else "")
 
 
 def max_bytes() -> int:
@@ -326,6 +331,12 @@ def _parser_hint(message: str) -> str:
     return message
 
 
+XLSX_UNREADABLE = ("classeur Excel illisible ou corrompu ({}) ; rouvrez-le dans Excel et enregistrez-le de nouveau "
+                   "en .xlsx.")
+# Title rows an export puts above its header ("Export du 01/12/2026", a blank line) are looked for this far down.
+TITLE_ROWS_MAX = 20
+
+
 def _read_xlsx(file_name: str, data: bytes, sha: str, dataset_hint: str | None) -> RawTable:
     import openpyxl
 
@@ -334,27 +345,69 @@ def _read_xlsx(file_name: str, data: bytes, sha: str, dataset_hint: str | None) 
         # validation refuses them, like in a CSV.
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many types on a damaged archive
-        raise UnreadableFile(f"{file_name} : classeur Excel illisible ou corrompu ({type(exc).__name__}) ; "
-                             "rouvrez-le dans Excel et enregistrez-le de nouveau en .xlsx.") from None
+        raise UnreadableFile(f"{file_name} : " + XLSX_UNREADABLE.format(type(exc).__name__)) from None
+    notes = []
     try:
-        sheet_name = choose_sheet(book.sheetnames, dataset_hint)
+        hidden = [name for name in book.sheetnames if book[name].sheet_state != "visible"]
+        visible = [name for name in book.sheetnames if name not in hidden]
+        if not visible:
+            raise UnreadableFile(f"{file_name} : toutes les feuilles du classeur sont masquées ; affichez celle "
+                                 "à importer (clic droit sur un onglet > Afficher) et enregistrez de nouveau.")
+        sheet_name = choose_sheet(visible, dataset_hint)
+        if hidden:
+            notes.append(f"Feuille(s) masquée(s) non lue(s) : {', '.join('« ' + n + ' »' for n in hidden)} ; seule "
+                         f"la feuille visible « {sheet_name} » est importée.")
         rows = [
             [_xlsx_cell(value) for value in row]
             for row in book[sheet_name].iter_rows(values_only=True)
         ]
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise UnreadableFile(f"{file_name} : classeur Excel illisible ou corrompu ({type(exc).__name__}) ; "
-                             "rouvrez-le dans Excel et enregistrez-le de nouveau en .xlsx.") from None
+        raise UnreadableFile(f"{file_name} : " + XLSX_UNREADABLE.format(type(exc).__name__)) from None
     finally:
         book.close()
     while rows and not any(rows[-1]):
         rows.pop()
     if not rows:
         raise UnreadableFile(f"{file_name} : la feuille « {sheet_name} » est vide ; mettez l'en-tête et les lignes "
-                             "dans la première feuille ou dans une feuille nommée d'après le jeu de données.")
+                             "dans la première feuille visible ou dans une feuille nommée d'après le jeu de données.")
+    header = header_row(rows)
+    if header:
+        titles = [" ".join(cell for cell in row if cell.strip()) for row in rows[:header]]
+        titles = [t for t in titles if t]
+        notes.append(f"Ligne(s) 1 à {header} au-dessus de l'en-tête ignorée(s)"
+                     + (f" (titre : « {clip_text(titles[0])} »)" if titles else "") + f" ; l'en-tête est la ligne {header + 1}.")
     width = max(len(r) for r in rows)
-    frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
-    return _as_raw_table(file_name, sha, "xlsx", frame, sheet=sheet_name)
+    frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows[header:]], dtype=str)
+    table = _as_raw_table(file_name, sha, "xlsx", frame, sheet=sheet_name, header_line=header + 1)
+    table.notes.extend(notes)
+    return table
+
+
+def header_row(rows: list[list[str]]) -> int:
+    """Index of the header among the first rows: the first row of text cells about as wide as the table.
+
+    A title ("Export DLA Calvados — 01/12/2026") fills one cell, a blank row none; the header names at
+    least half of the columns the next rows use, and none of its cells is a number or a date.
+    """
+    filled = [sum(1 for cell in row if cell.strip()) for row in rows]
+    for index in range(min(TITLE_ROWS_MAX, len(rows))):
+        below = filled[index + 1:index + 6]
+        wide = max([filled[index], *below])
+        if filled[index] >= max(2, (wide + 1) // 2) and not any(_looks_like_data(c) for c in rows[index]):
+            return index
+        if filled[index] >= 2:
+            return 0  # a wide row that is not a header: the file has no title rows; read it as written
+    return 0
+
+
+def _looks_like_data(cell: str) -> bool:
+    text = cell.strip()
+    return bool(text) and (re.fullmatch(r"[-+]?\d+([.,]\d+)?", text) is not None
+                           or re.fullmatch(r"\d{4}-\d{2}-\d{2}.*|\d{1,2}/\d{1,2}/\d{4}", text) is not None)
+
+
+def clip_text(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def choose_sheet(names: list[str], dataset_hint: str | None) -> str:
@@ -395,7 +448,8 @@ def _as_raw_table(file_name: str, sha: str, fmt: str, frame: pd.DataFrame, **kw)
         frame = frame.iloc[:, :keep]
     body = frame.iloc[1:].copy(deep=False)
     body.columns = [str(i) for i in range(body.shape[1])]
-    body.index = pd.RangeIndex(2, 2 + len(body), name="ligne")
+    first = kw.get("header_line", 1) + 1
+    body.index = pd.RangeIndex(first, first + len(body), name="ligne")
     # Fully blank lines are not data (but keep the numbering of the others). Column by column, on the
     # lines still blank so far: the first column alone clears nearly every line.
     blank = np.ones(len(body), dtype=bool)

@@ -42,7 +42,6 @@ from pipelines.spec.datasets import (
 
 PROBLEM_COLUMNS = ["jeu", "fichier", "ligne", "colonne", "valeur", "erreur", "gravite"]
 ERROR, WARNING = "erreur", "avertissement"
-HEADER_LINE = 1
 # Longest value quoted in a report: a 100 kB cell is shown by its beginning.
 SHOWN_CHARS = 120
 # A cell a spreadsheet would run as a formula: "=…", or "+", "-", "@" before a call or a reference.
@@ -94,6 +93,10 @@ class DistinctCells:
         merged, distinct = pd.factorize(trimmed, use_na_sentinel=False)
         return cls(merged[codes], pd.Series(distinct, dtype=trimmed.dtype), column.index)
 
+    def translated(self, translate) -> "DistinctCells":
+        """The same lines with each distinct value passed through `translate` (a profile's value mapping)."""
+        return DistinctCells(self.codes, translate(self.values), self.index)
+
     def full(self) -> pd.Series:
         if self._full is None:
             self._full = self.values.take(self.codes).set_axis(self.index)
@@ -135,7 +138,7 @@ class FileCheck:
 
     def add_file_problem(self, column: str, message: str, value: str = "", severity: str = ERROR) -> None:
         self.problems.append(pd.DataFrame([{
-            "jeu": self.dataset.name, "fichier": self.raw.file_name, "ligne": HEADER_LINE,
+            "jeu": self.dataset.name, "fichier": self.raw.file_name, "ligne": self.raw.header_line,
             "colonne": column, "valeur": value, "erreur": message, "gravite": severity,
         }]))
         if severity == ERROR:
@@ -252,10 +255,24 @@ def detect_dataset(headers: list[str], file_name: str = "") -> str:
 def check_file(raw: RawTable, dataset: Dataset, reference: "Reference") -> FileCheck:
     columns, positions = _match_headers(raw, dataset)
     check = FileCheck(raw=raw, dataset=dataset, columns=columns, typed=pd.DataFrame(index=raw.frame.index))
+    for note in raw.notes:
+        check.add_file_problem("", note, severity=WARNING)
     _report_headers(check, raw, dataset, positions)
 
+    profile = raw.profile
     for name in columns:
-        check._raw_cells[name] = DistinctCells.stripped(raw.frame[positions[name]])
+        cells = DistinctCells.stripped(raw.frame[positions[name]])
+        if profile is not None and name in profile.valeurs:
+            cells = cells.translated(lambda distinct, column=dataset.column(name): profile.translate(column, distinct))
+        check._raw_cells[name] = cells
+    for name, value in (profile.constantes.items() if profile is not None else ()):
+        if name in columns:
+            check.add_file_problem(columns[name], f"Le profil donne une valeur constante à {name}, mais le fichier "
+                                                  f"a la colonne « {columns[name]} » : les valeurs du fichier sont "
+                                                  "gardées.", severity=WARNING)
+            continue
+        check.columns[name] = f"{name} (constante du profil)"
+        check._raw_cells[name] = DistinctCells.stripped(pd.Series(value, index=raw.frame.index, dtype="str"))
     if raw.frame.empty:
         check.add_file_problem("", "Le fichier ne contient aucune ligne de données (seulement l'en-tête) : "
                                    "ajoutez une ligne par enregistrement sous l'en-tête.")
@@ -271,46 +288,62 @@ def check_file(raw: RawTable, dataset: Dataset, reference: "Reference") -> FileC
     return check
 
 
+def resolve_headers(raw: RawTable, dataset: Dataset) -> list[str | None]:
+    """Our column for each of the file's headers, in order: its profile's choice, else the header itself
+    when it is one of ours (v1 matching), else None; '' for a header the profile leaves out."""
+    profile = raw.profile
+    resolved = []
+    for header in raw.headers:
+        chosen = profile.column_of(header) if profile is not None and header else None
+        if chosen is None:
+            key = V.normalize_key(header)
+            chosen = key if key in dataset.column_names else None
+        resolved.append(chosen)
+    return resolved
+
+
 def _match_headers(raw: RawTable, dataset: Dataset) -> tuple[dict[str, str], dict[str, str]]:
-    known = set(dataset.column_names)
     columns: dict[str, str] = {}
     positions: dict[str, str] = {}
-    for position, header in enumerate(raw.headers):
-        key = V.normalize_key(header)
-        if key in known and key not in columns:
+    for position, (header, key) in enumerate(zip(raw.headers, resolve_headers(raw, dataset))):
+        if key and key not in columns:
             columns[key] = header
             positions[key] = str(position)
     return columns, positions
 
 
 def _report_headers(check: FileCheck, raw: RawTable, dataset: Dataset, positions: dict[str, str]) -> None:
-    known = set(dataset.column_names)
     seen: dict[str, str] = {}
-    for header in raw.headers:
-        key = V.normalize_key(header)
+    for header, key in zip(raw.headers, resolve_headers(raw, dataset)):
+        if key == "":
+            continue  # left out by the profile, on purpose
         if not header:
             check.add_file_problem("", "Colonne sans nom ignorée.", severity=WARNING)
-        elif key in seen:
+        elif key is not None and key in seen:
             check.add_file_problem(
                 header,
                 f"Colonne en double : « {seen[key]} » et « {header} » désignent la même colonne "
                 f"{key} ; supprimez l'une des deux.",
             )
-        elif key not in known and key not in REPORT_COLUMNS:
+        elif key is None and V.normalize_key(header) not in REPORT_COLUMNS:
             check.add_file_problem(
                 header,
                 f"Colonne « {header} » inconnue pour le jeu {dataset.name} : ignorée "
-                "(vérifiez l'orthographe si elle devait être importée).",
+                "(vérifiez l'orthographe si elle devait être importée"
+                + (", ou associez-la dans le profil)." if raw.profile is not None else ")."),
                 severity=WARNING,
             )
-        if header:
+        if header and key:
             seen.setdefault(key, header)
+    constants = raw.profile.constantes if raw.profile is not None else {}
     for column in dataset.columns:
-        if column.required and column.name not in positions:
+        if column.required and column.name not in positions and column.name not in constants:
             check.add_file_problem(
                 column.name,
                 f"Colonne obligatoire « {column.name} » absente : ajoutez-la ({_lower_first(column.description)}, "
-                f"p. ex. {column.example}).",
+                f"p. ex. {column.example})"
+                + (", associez-lui un en-tête du fichier ou donnez-lui une valeur constante dans le profil."
+                   if raw.profile is not None else "."),
             )
 
 

@@ -116,8 +116,27 @@ def _v3(con: duckdb.DuckDBPyConnection) -> None:
     _create_dataset_tables(con, V1_1_PLAN_DATASETS)
 
 
+def _v4(con: duckdb.DuckDBPyConnection) -> None:
+    """Import profiles (spec v1.1): every saved version kept, the latest in use; which profile read a file."""
+    con.execute(
+        """
+        CREATE TABLE profils_import (
+          nom VARCHAR NOT NULL,
+          version INTEGER NOT NULL,
+          jeu VARCHAR NOT NULL,
+          contenu VARCHAR NOT NULL,       -- the profile as TOML, exactly as exported
+          entetes VARCHAR[],              -- normalised headers of the file it was made from
+          cree_le TIMESTAMP NOT NULL,
+          role VARCHAR NOT NULL,
+          PRIMARY KEY (nom, version)
+        )
+        """
+    )
+    con.execute("ALTER TABLE import_fichiers ADD COLUMN profil VARCHAR")
+
+
 # MIGRATIONS[i] brings a file from version i to version i + 1.
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,300 @@
+"""Proposals: how another system's export could map onto one dataset, guessed from its header and values.
+
+`python -m pipelines profil proposer` and the upload page's mapping step call `propose`. Nothing here maps
+a file: the analyst confirms or corrects each proposal, and the result becomes a profile
+(pipelines.ingest.profiles). Each header gets a score per column of ours, from four kinds of evidence:
+
+* the spec's own header matching (case, accents, separators: `Code-Commune` is `code_commune`);
+* the vocabulary of French exports (pipelines.spec.synonymes: « Raison sociale » is `nom`);
+* fuzzy likeness of the names (rapidfuzz), for spellings no list foresaw (« Nbre d'heures réal. »);
+* the values: 14-digit numbers with a valid Luhn key are a SIRET, 5-character codes of the commune
+  reference a code_commune, dates a date, a column whose values are one list's codes or labels that list.
+
+Then each header gets the best column still free, best scores first (a column takes one header).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+from rapidfuzz import fuzz, process
+from stdnum.fr import siret as stdnum_siret
+
+from pipelines.ingest import values as V
+from pipelines.ingest.profiles import MAPPABLE_KINDS, Profile, value_choices
+from pipelines.ingest.read import RawTable
+from pipelines.spec import synonymes
+from pipelines.spec.datasets import (BOOLEAN, COMMUNE, DATASETS, DATE, DECIMAL, ENUM_LIST, FORME_JURIDIQUE,
+                                     INTEGER, RNA, SIRET, Column, Dataset)
+
+# Below this score a header is left unmapped: a wrong guess costs the analyst more than a blank one.
+MIN_SCORE = 70
+# Values looked at per column (distinct, non-empty): enough to recognise a kind, cheap on a big file.
+SAMPLE = 200
+# Share of a column's sampled values that must have a kind for the values to speak for it.
+MOSTLY = 0.8
+# Small words and signs that tell nothing apart: « Nombre d'heures » and « Nb heures » are alike.
+_SMALL_WORDS = {"de", "du", "des", "d", "la", "le", "les", "l", "en", "a", "au", "aux", "et", "ou", "n", "no", "num",
+                "numero", "nb", "nbre", "nombre", "par", "pour", "sur", "dans"}
+_BOOLEAN_WORDS = {V.normalize_key(word) for word in synonymes.BOOLEAN_SYNONYMS}
+_SIGNS = re.compile(r"[°'’`\"().,;:!?%/\\#*+\[\]{}<>=]")
+
+
+def header_key(text: str) -> str:
+    """A header reduced to its meaningful words: « N° de SIRET » → 'siret', « Nombre d'heures » → 'heures'."""
+    words = V.normalize_key(_SIGNS.sub(" ", str(text))).split("_")
+    kept = [w for w in words if w and w not in _SMALL_WORDS]
+    return " ".join(kept or [w for w in words if w])
+
+
+def _synonym_keys(dataset: Dataset) -> dict[str, str]:
+    """Header key → our column, for the dataset's columns: their own names, then the exports' words."""
+    keys: dict[str, str] = {}
+    for column in dataset.columns:
+        for written in synonymes.HEADER_SYNONYMS.get(column.name, ()):
+            keys.setdefault(header_key(written), column.name)
+    for column in dataset.columns:  # our own name wins over another column's synonym
+        keys[header_key(column.name.replace("_", " "))] = column.name
+    return keys
+
+
+# ---------------------------------------------------------------------- values
+
+
+def _lookup(column: Column) -> dict[str, str]:
+    """Normalised value → our code: codes, labels, then the exports' words (which never override a code)."""
+    choices = value_choices(column)
+    found = {V.normalize_key(w): code for w, code in synonymes.value_synonyms(column).items() if code in choices}
+    found.update({V.normalize_key(label): code for code, label in choices.items()})
+    found.update({V.normalize_key(code): code for code in choices})
+    return found
+
+
+def accepted_as_is(column: Column, value: str) -> bool:
+    """Whether validation reads `value` in `column` without a profile (a code, a label, a boolean word…)."""
+    cells = pd.Series([value], dtype="str")
+    if column.kind == BOOLEAN:
+        return not bool(V.parse_boolean(cells)[1].iloc[0])
+    if column.kind == ENUM_LIST:
+        return not bool(V.parse_enum_list(cells, column.choices)[1].iloc[0])
+    if column.kind == FORME_JURIDIQUE and re.fullmatch(r"\d{4}", value):
+        return True  # an INSEE legal category: validation reads it
+    return not bool(V.parse_enum(cells, column.choices)[1].iloc[0])
+
+
+def nearest_code(column: Column, value: str) -> str | None:
+    """Our code nearest to `value`: a known word of exports, else the closest code or label (≥ 60 % alike)."""
+    lookup = _lookup(column)
+    key = V.normalize_key(value)
+    if key in lookup:
+        return lookup[key]
+    if not key:
+        return None
+    # WRatio also rewards a value contained in a label (« Diag » in « Diagnostic »); ties go to the first.
+    best = process.extractOne(key, list(lookup), scorer=fuzz.WRatio, processor=None, score_cutoff=60)
+    return lookup[best[0]] if best else None
+
+
+def _items(column: Column, value: str) -> list[str]:
+    if column.kind == ENUM_LIST:
+        return [item.strip() for item in value.split("|") if item.strip()]
+    return [value]
+
+
+def propose_values(column: Column, distinct: list[str]) -> dict[str, str | None]:
+    """Their values that validation would refuse → the code we propose (None: nothing near enough)."""
+    proposals: dict[str, str | None] = {}
+    for value in distinct:
+        for item in _items(column, value):
+            if item not in proposals and not accepted_as_is(column, item):
+                proposals[item] = nearest_code(column, item)
+    return proposals
+
+
+# ---------------------------------------------------------------------- evidence from values
+
+
+@dataclass
+class _ValueKinds:
+    """What a column's sampled values look like (shares of the non-empty distinct values)."""
+    siret: float = 0.0
+    rna: float = 0.0
+    commune: float | None = None  # None: no commune reference to compare with
+    date: float = 0.0
+    number: float = 0.0
+    boolean: float = 0.0
+    enum: dict[str, float] = field(default_factory=dict)  # our column → share of values it reads
+
+    @classmethod
+    def of(cls, sample: pd.Series, dataset: Dataset, communes: pd.Index | None) -> "_ValueKinds":
+        if sample.empty:
+            return cls()
+        digits = sample.str.replace(r"[\s\u00a0.]", "", regex=True)
+        kinds = cls(
+            siret=float(digits.map(lambda d: len(d) == 14 and stdnum_siret.is_valid(d)).mean()),
+            rna=float(sample.str.upper().str.fullmatch(r"W\d{9}").mean()),
+            date=float((~V.parse_date(sample)[1]).mean()),
+            number=float((~V.parse_decimal(sample)[1]).mean()),
+            boolean=float(((~V.parse_boolean(sample)[1]) | V.normalize_keys(sample).isin(_BOOLEAN_WORDS)).mean()),
+        )
+        if communes is not None:
+            codes = sample.str.upper().str.zfill(5)
+            kinds.commune = float((sample.str.fullmatch(r"\d{4,5}|2[AB]\d{3}", case=False) & codes.isin(communes)).mean())
+        for column in dataset.columns:
+            if column.kind in MAPPABLE_KINDS and column.kind != BOOLEAN:
+                lookup = _lookup(column)
+                read = sample.map(lambda v: all(V.normalize_key(i) in lookup for i in _items(column, v)))
+                kinds.enum[column.name] = float(read.mean())
+        return kinds
+
+    def fits(self, column: Column) -> bool | None:
+        """Whether the values fit `column`'s kind (None: the values say nothing either way)."""
+        if column.kind in (DATE,):
+            return self.date >= 0.5
+        if column.kind in (INTEGER, DECIMAL):
+            return self.number >= 0.5
+        if column.kind == SIRET:
+            return self.siret >= 0.5
+        if column.kind == COMMUNE:
+            return None if self.commune is None else self.commune >= 0.5
+        if column.kind == BOOLEAN:
+            return self.boolean >= 0.5
+        return None
+
+    def scores(self, dataset: Dataset) -> dict[str, float]:
+        """Columns the values alone point to, with a score (below a name's: a name says more)."""
+        found: dict[str, float] = {}
+        for column in dataset.columns:
+            if column.kind == SIRET and self.siret >= MOSTLY:
+                found[column.name] = 90
+            elif column.kind == RNA and self.rna >= MOSTLY:
+                found[column.name] = 90
+            elif column.kind == COMMUNE and (self.commune or 0) >= MOSTLY:
+                found[column.name] = 88
+            elif column.name in self.enum and self.enum[column.name] >= MOSTLY:
+                found[column.name] = 85
+            elif column.kind == DATE and self.date >= MOSTLY:
+                found[column.name] = 72  # which date it is, only the name can say
+        return found
+
+
+# ---------------------------------------------------------------------- the proposal
+
+
+@dataclass
+class Proposal:
+    jeu: str
+    colonnes: dict[str, str | None]  # their header → our column, or None
+    valeurs: dict[str, dict[str, str | None]]  # our column → their value → our code, or None
+    manquantes: list[str]  # our required columns no header maps to
+    raisons: dict[str, str] = field(default_factory=dict)  # their header → why it was proposed
+
+    def to_json(self) -> dict:
+        return {"jeu": self.jeu, "colonnes": self.colonnes, "valeurs": self.valeurs, "manquantes": self.manquantes}
+
+    def to_profile(self, nom: str = "", constantes: dict[str, str] | None = None) -> Profile:
+        """The proposal as a profile: headers left unmapped are ignored, values without a code left as written."""
+        return Profile(
+            jeu=self.jeu, nom=nom,
+            colonnes={theirs: ours for theirs, ours in self.colonnes.items() if ours},
+            valeurs={column: {v: c for v, c in mapping.items() if c} for column, mapping in self.valeurs.items()
+                     if any(mapping.values())},
+            constantes=dict(constantes or {}),
+            ignorer=tuple(theirs for theirs, ours in self.colonnes.items() if not ours and theirs),
+        )
+
+
+def _sample(raw: RawTable, position: int) -> pd.Series:
+    cells = raw.frame[str(position)].str.strip()
+    cells = cells[cells != ""].drop_duplicates()
+    return cells.head(SAMPLE).reset_index(drop=True)
+
+
+def header_scores(header: str, dataset: Dataset, synonym_keys: dict[str, str] | None = None) -> dict[str, tuple[float, str]]:
+    """Our columns a header's name points to: column → (score 0–100, why)."""
+    synonym_keys = synonym_keys if synonym_keys is not None else _synonym_keys(dataset)
+    found: dict[str, tuple[float, str]] = {}
+    key = V.normalize_key(header)
+    if key in dataset.column_names:
+        found[key] = (100, "même nom")
+    words = header_key(header)
+    if words in synonym_keys and synonym_keys[words] not in found:
+        found[synonym_keys[words]] = (95, "nom connu des exports")
+    if words:
+        for match, score, _ in process.extract(words, list(synonym_keys), scorer=fuzz.token_sort_ratio,
+                                               processor=None, score_cutoff=80, limit=5):
+            column = synonym_keys[match]
+            score = 0.9 * score  # 80 % alike → 72: just above the bar, below any exact word
+            if column not in found or found[column][0] < score:
+                found[column] = (score, f"nom ressemblant (« {match} »)")
+    return found
+
+
+def propose(raw: RawTable, dataset_name: str, communes: pd.Index | None = None) -> Proposal:
+    """A mapping of `raw`'s headers onto `dataset_name`, and of its unknown enumeration values onto our codes."""
+    dataset = DATASETS[dataset_name]
+    synonym_keys = _synonym_keys(dataset)
+    candidates: list[tuple[float, int, str, str]] = []  # (score, header position, our column, why)
+    samples: dict[int, pd.Series] = {}
+    for position, header in enumerate(raw.headers):
+        if not header:
+            continue
+        samples[position] = sample = _sample(raw, position)
+        kinds = _ValueKinds.of(sample, dataset, communes)
+        scores = header_scores(header, dataset, synonym_keys)
+        for column, score in kinds.scores(dataset).items():
+            why = "d'après les valeurs"
+            if column in scores:  # name and values agree: surer than either
+                score, why = min(100, max(score, scores[column][0]) + 5), scores[column][1] + " et les valeurs"
+            if column not in scores or scores[column][0] < score:
+                scores[column] = (score, why)
+        for column, (score, why) in scores.items():
+            fits = kinds.fits(dataset.column(column)) if not sample.empty else None
+            if fits is False and score < 100:
+                score -= 25  # the name says a date, the values are not dates: doubt it
+            candidates.append((score, position, column, why))
+    colonnes: dict[str, str | None] = {h: None for h in raw.headers if h}
+    raisons: dict[str, str] = {}
+    taken: set[str] = set()
+    placed: set[int] = set()
+    # Best first; at equal score the header further left (exports put the main columns first).
+    for score, position, column, why in sorted(candidates, key=lambda c: (-c[0], c[1])):
+        if score < MIN_SCORE or column in taken or position in placed:
+            continue
+        header = raw.headers[position]
+        if colonnes.get(header) is not None:
+            continue  # the same header written twice: the first one takes the column
+        colonnes[header] = column
+        raisons[header] = f"{why} ({score:.0f} %)"
+        taken.add(column)
+        placed.add(position)
+    valeurs: dict[str, dict[str, str | None]] = {}
+    for position, header in enumerate(raw.headers):
+        column = colonnes.get(header)
+        if column and position in placed and dataset.column(column).kind in MAPPABLE_KINDS:
+            distinct = raw.frame[str(position)].str.strip()
+            distinct = distinct[distinct != ""].drop_duplicates().head(10 * SAMPLE).tolist()
+            unknown = propose_values(dataset.column(column), distinct)
+            if unknown:
+                valeurs[column] = unknown
+    missing = [c.name for c in dataset.columns if c.required and c.name not in taken]
+    return Proposal(dataset_name, colonnes, valeurs, missing, raisons)
+
+
+def commune_codes(con) -> pd.Index:
+    """The commune reference's codes (what a column of code_commune values holds)."""
+    return pd.Index(con.execute("SELECT code FROM geo_communes WHERE NOT coalesce(arrondissement, false)").df()["code"])
+
+
+def best_dataset(raw: RawTable, communes: pd.Index | None = None) -> str:
+    """The dataset a foreign export most likely holds: the one whose proposal maps the most, ids weighing more."""
+    best, best_score = None, -1.0
+    for name, dataset in DATASETS.items():
+        proposal = propose(raw, name, communes)
+        mapped = [c for c in proposal.colonnes.values() if c]
+        score = len(mapped) + (2 if dataset.id_column in mapped else 0) - 0.5 * len(proposal.manquantes)
+        if score > best_score:
+            best, best_score = name, score
+    return best
