@@ -189,11 +189,12 @@ CASES = [
     Case("unknown_enum_code", "structures", csv_file("structures", structure(domaine="danse")),
          [P(2, "domaine", "« danse » ne fait pas partie de la liste domaine : valeurs possibles : spectacle_vivant, musique, "
                           "arts_visuels, patrimoine, audiovisuel_cinema, livre_edition_presse, arts_rue_cirque, architecture, "
-                          "publicite, enseignement_artistique, action_culturelle, pluridisciplinaire, autre.")]),
+                          "publicite, enseignement_artistique, action_culturelle, pluridisciplinaire, autre ; le plus "
+                          "proche : « spectacle_vivant » (Spectacle vivant).")]),
     Case("unknown_enum_label", "accompagnements",
          csv_file("accompagnements", "A9;S1;P1;01/03/2022;;Terminé;Individuel;;ECO.MODELE;;;;;"),
          [P(2, "etape", "« Terminé » ne fait pas partie de la liste etape : valeurs possibles : accueil, diagnostic, "
-                        "accompagnement, suivi, clos.")]),
+                        "accompagnement, suivi, clos ; le plus proche : « clos » (Clos).")]),
     Case("unknown_legal_form", "structures", csv_file("structures", structure(forme="GIE")),
          [P(2, "forme_juridique", Part("Forme juridique « GIE » non reconnue : valeurs possibles : association, fondation,"))]),
     Case("bad_list_item", "accompagnements",

@@ -15,6 +15,7 @@ Then each header gets the best column still free, best scores first (a column ta
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -65,7 +66,13 @@ def _synonym_keys(dataset: Dataset) -> dict[str, str]:
 
 def _lookup(column: Column) -> dict[str, str]:
     """Normalised value → our code: codes, labels, then the exports' words (which never override a code)."""
-    choices = value_choices(column)
+    return _cached_lookup(column.name, column.kind, tuple(value_choices(column).items()))
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_lookup(name: str, kind: str, items: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    choices = dict(items)
+    column = Column(name, kind, choices=choices)
     found = {V.normalize_key(w): code for w, code in synonymes.value_synonyms(column).items() if code in choices}
     found.update({V.normalize_key(label): code for code, label in choices.items()})
     found.update({V.normalize_key(code): code for code in choices})
@@ -85,7 +92,7 @@ def accepted_as_is(column: Column, value: str) -> bool:
 
 
 def nearest_code(column: Column, value: str) -> str | None:
-    """Our code nearest to `value`: a known word of exports, else the closest code or label (≥ 60 % alike)."""
+    """Our code nearest to `value`: a known word of exports, else the closest code or label (≥ 70 % alike)."""
     lookup = _lookup(column)
     key = V.normalize_key(value)
     if key in lookup:
@@ -93,7 +100,9 @@ def nearest_code(column: Column, value: str) -> str | None:
     if not key:
         return None
     # WRatio also rewards a value contained in a label (« Diag » in « Diagnostic »); ties go to the first.
-    best = process.extractOne(key, list(lookup), scorer=fuzz.WRatio, processor=None, score_cutoff=60)
+    # Keys of one or two letters (« rh ») would be "contained" in anything: only an exact match takes them.
+    best = process.extractOne(key, [k for k in lookup if len(k) > 2], scorer=fuzz.WRatio, processor=None,
+                              score_cutoff=70)
     return lookup[best[0]] if best else None
 
 

@@ -17,6 +17,8 @@ import pandas as pd
 from stdnum.fr import siret as stdnum_siret
 
 from pipelines.ingest import values as V
+from pipelines.ingest.profiles import value_choices
+from pipelines.ingest.propose import nearest_code
 from pipelines.ingest.read import RawTable
 from pipelines.spec import referentiels as ref
 from pipelines.spec.datasets import (
@@ -476,11 +478,13 @@ def _check_values(check: FileCheck, column: Column, cells: pd.Series, reference:
         return parsed
     if kind == ENUM:
         parsed, bad = V.parse_enum(cells, column.choices)
-        check.add(bad, name, _msg(f"« {{v}} » ne fait pas partie de la liste {name} : {_choices_hint(column)}.", cells))
+        check.add(bad, name, _nearest_messages(
+            column, cells.where(bad), f"« {{v}} » ne fait pas partie de la liste {name} : {_choices_hint(column)}"))
         return parsed.astype(object).where(parsed.notna(), None)
     if kind == ENUM_LIST:
         parsed, bad, unknown = V.parse_enum_list(cells, column.choices)
-        check.add(bad, name, _msg(f"Code(s) inconnu(s) « {{v}} » dans {name} : {_choices_hint(column)} ; séparez-les par |.", unknown))
+        check.add(bad, name, _nearest_messages(
+            column, unknown, f"Code(s) inconnu(s) « {{v}} » dans {name} : {_choices_hint(column)} ; séparez-les par |"))
         return parsed
     if kind == FORME_JURIDIQUE:
         return _check_forme_juridique(check, column, cells)
@@ -508,6 +512,20 @@ def _check_values(check: FileCheck, column: Column, cells: pd.Series, reference:
         check.add(bad, name, _msg("Lien « {v} » invalide : attendu une adresse commençant par http:// ou https://.", cells))
         return cells.astype(object).where(cells.notna() & ~bad, None)
     raise AssertionError(f"unknown column kind {kind}")
+
+
+def _nearest_messages(column: Column, refused: pd.Series, template: str) -> pd.Series:
+    """`template` for each refused value ({v}: the value, or the list's unknown items), followed by the nearest
+    code of the list when one is near enough: « terminé » is told that « clos » exists. Runs on distinct values."""
+    messages = pd.Series(None, index=refused.index, dtype=object)
+    for line, value in refused.dropna().items():
+        items = [item.strip() for item in value.split(",")] if column.kind == ENUM_LIST else [value]
+        labels = value_choices(column)
+        hints = [(f"« {item} » → " if len(items) > 1 else "") + f"« {code} » ({labels[code]})"
+                 for item in items if (code := nearest_code(column, item)) is not None]
+        near = f" ; le plus proche : {', '.join(hints)}" if hints else ""
+        messages[line] = template.replace("{v}", clip(pd.Series([value])).iloc[0]) + near + "."
+    return messages
 
 
 def _choices_hint(column: Column) -> str:
@@ -546,10 +564,10 @@ def _check_forme_juridique(check: FileCheck, column: Column, cells: pd.Series) -
         mapped = mapped.where(mapped.notna() | ~insee.str.startswith(prefix, na=False), code)
     parsed = parsed.where(parsed.notna(), mapped)
     still_bad = cells.notna() & parsed.isna()
-    check.add(still_bad, column.name, _msg(
+    check.add(still_bad, column.name, _nearest_messages(
+        column, cells.where(still_bad),
         "Forme juridique « {v} » non reconnue : valeurs possibles : " + ", ".join(column.choices)
-        + " ; ou une catégorie juridique INSEE 92xx (association), 9300 (fondation), 5458/5558/5658 (scop).",
-        cells))
+        + " ; ou une catégorie juridique INSEE 92xx (association), 9300 (fondation), 5458/5558/5658 (scop)"))
     return parsed.astype(object).where(parsed.notna(), None)
 
 
