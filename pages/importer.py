@@ -11,7 +11,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, layout
+from dashboard import data, layout, mapping
 from dashboard.page import start
 from pipelines import ingest
 from pipelines.ingest.load import UndoRefused
@@ -42,7 +42,7 @@ def dataset_label(name: str) -> str:
 
 def cached_preview(uploads: list[ingest.Upload]) -> ingest.IngestResult:
     """The validation report, recomputed only when the files, the choice or the warehouse change."""
-    key = (tuple((u.name, hashlib.sha256(u.data).hexdigest(), u.dataset) for u in uploads),
+    key = (tuple((u.name, hashlib.sha256(u.data).hexdigest(), u.dataset, u.profile) for u in uploads),
            str(data.db()), warehouse.version(data.db()))
     cached = st.session_state.get("import_apercu")
     if cached is None or cached[0] != key:
@@ -221,8 +221,10 @@ def upload_tab() -> None:
         return
     uploads = [ingest.Upload(f.name, f.getvalue(), None if dataset == AUTO else dataset) for f in files]
     try:
+        # Exports of other software are mapped onto a dataset first (a profile), then checked like any file.
+        uploads = [mapping.mapped_upload(u, ROLE) for u in uploads]
         result = cached_preview(uploads)
-    except (ingest.UnreadableFile, ingest.DatasetNotRecognised) as exc:
+    except (ingest.UnreadableFile, ingest.DatasetNotRecognised, ingest.ProfileError) as exc:
         st.error(str(exc), icon=":material/error:")
         return
     except Exception as exc:  # a bug in the checks must not leave the analyst in front of a traceback
@@ -243,7 +245,7 @@ def upload_tab() -> None:
 def deposit_digest(uploads: list[ingest.Upload]) -> str:
     digest = hashlib.sha256()
     for u in uploads:
-        digest.update(f"{u.name}\0{u.dataset}\0".encode() + hashlib.sha256(u.data).digest())
+        digest.update(f"{u.name}\0{u.dataset}\0{u.profile}\0".encode() + hashlib.sha256(u.data).digest())
     return digest.hexdigest()[:16]
 
 

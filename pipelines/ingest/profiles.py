@@ -10,6 +10,7 @@ header and line (pipelines.ingest.validate).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -213,6 +214,11 @@ def _table(value: object, context: str) -> dict:
 def _lookup(choices: dict[str, str]) -> dict[str, str]:
     return {**{V.normalize_key(label): code for code, label in choices.items()},
             **{V.normalize_key(code): code for code in choices}}
+
+
+def file_stem(name: str) -> str:
+    """A profile's name as a file name: « Export DLA (2026) » → 'export_dla_2026'."""
+    return V.normalize_key(re.sub(r"[^\w\s-]", " ", name))[:60] or "profil"
 
 
 def header_signature(headers: list[str]) -> list[str]:

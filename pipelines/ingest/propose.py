@@ -19,6 +19,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 from stdnum.fr import siret as stdnum_siret
@@ -56,6 +57,9 @@ def _synonym_keys(dataset: Dataset) -> dict[str, str]:
     for column in dataset.columns:
         for written in synonymes.HEADER_SYNONYMS.get(column.name, ()):
             keys.setdefault(header_key(written), column.name)
+    # A bare « Identifiant », « Réf. » or « N° » names the rows of the file: the dataset's id.
+    for written in ("identifiant", "id", "référence", "réf", "code", "numéro", "n°", "clé"):
+        keys[header_key(written)] = dataset.id_column
     for column in dataset.columns:  # our own name wins over another column's synonym
         keys[header_key(column.name.replace("_", " "))] = column.name
     return keys
@@ -137,20 +141,22 @@ class _ValueKinds:
     enum: dict[str, float] = field(default_factory=dict)  # our column → share of values it reads
 
     @classmethod
-    def of(cls, sample: pd.Series, dataset: Dataset, communes: pd.Index | None) -> "_ValueKinds":
+    def of(cls, sample: pd.Series, dataset: Dataset, communes: frozenset | None) -> "_ValueKinds":
         if sample.empty:
             return cls()
         digits = sample.str.replace(r"[\s\u00a0.]", "", regex=True)
         kinds = cls(
             siret=float(digits.map(lambda d: len(d) == 14 and stdnum_siret.is_valid(d)).mean()),
             rna=float(sample.str.upper().str.fullmatch(r"W\d{9}").mean()),
-            date=float((~V.parse_date(sample)[1]).mean()),
+            # Five digits read as a date only where a date is expected (Excel's day count): not as evidence.
+            date=float((~V.parse_date(sample)[1] & ~V.excel_serial(sample)).mean()),
             number=float((~V.parse_decimal(sample)[1]).mean()),
             boolean=float(((~V.parse_boolean(sample)[1]) | V.normalize_keys(sample).isin(_BOOLEAN_WORDS)).mean()),
         )
         if communes is not None:
             codes = sample.str.upper().str.zfill(5)
-            kinds.commune = float((sample.str.fullmatch(r"\d{4,5}|2[AB]\d{3}", case=False) & codes.isin(communes)).mean())
+            known = np.fromiter((code in communes for code in codes), dtype=bool, count=len(codes))
+            kinds.commune = float((sample.str.fullmatch(r"\d{4,5}|2[AB]\d{3}", case=False).to_numpy(dtype=bool) & known).mean())
         for column in dataset.columns:
             if column.kind in MAPPABLE_KINDS and column.kind != BOOLEAN:
                 lookup = _lookup(column)
@@ -241,10 +247,12 @@ def header_scores(header: str, dataset: Dataset, synonym_keys: dict[str, str] | 
     return found
 
 
-def propose(raw: RawTable, dataset_name: str, communes: pd.Index | None = None) -> Proposal:
+def propose(raw: RawTable, dataset_name: str, communes: "pd.Index | frozenset | None" = None) -> Proposal:
     """A mapping of `raw`'s headers onto `dataset_name`, and of its unknown enumeration values onto our codes."""
     dataset = DATASETS[dataset_name]
     synonym_keys = _synonym_keys(dataset)
+    if communes is not None and not isinstance(communes, frozenset):
+        communes = frozenset(communes)  # a set: looked up per sampled value
     candidates: list[tuple[float, int, str, str]] = []  # (score, header position, our column, why)
     samples: dict[int, pd.Series] = {}
     for position, header in enumerate(raw.headers):
@@ -292,13 +300,15 @@ def propose(raw: RawTable, dataset_name: str, communes: pd.Index | None = None) 
     return Proposal(dataset_name, colonnes, valeurs, missing, raisons)
 
 
-def commune_codes(con) -> pd.Index:
+def commune_codes(con) -> frozenset:
     """The commune reference's codes (what a column of code_commune values holds)."""
-    return pd.Index(con.execute("SELECT code FROM geo_communes WHERE NOT coalesce(arrondissement, false)").df()["code"])
+    return frozenset(r[0] for r in con.execute(
+        "SELECT code FROM geo_communes WHERE NOT coalesce(arrondissement, false)").fetchall())
 
 
-def best_dataset(raw: RawTable, communes: pd.Index | None = None) -> str:
+def best_dataset(raw: RawTable, communes: "pd.Index | frozenset | None" = None) -> str:
     """The dataset a foreign export most likely holds: the one whose proposal maps the most, ids weighing more."""
+    communes = frozenset(communes) if communes is not None else None
     best, best_score = None, -1.0
     for name, dataset in DATASETS.items():
         proposal = propose(raw, name, communes)

@@ -361,6 +361,8 @@ def _read_xlsx(file_name: str, data: bytes, sha: str, dataset_hint: str | None) 
             [_xlsx_cell(value) for value in row]
             for row in book[sheet_name].iter_rows(values_only=True)
         ]
+    except UnreadableFile:
+        raise
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise UnreadableFile(f"{file_name} : " + XLSX_UNREADABLE.format(type(exc).__name__)) from None
     finally:

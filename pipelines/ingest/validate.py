@@ -250,6 +250,18 @@ def detect_dataset(headers: list[str], file_name: str = "") -> str:
     return max(scores, key=lambda n: scores[n])
 
 
+def headers_are_ours(headers: list[str], dataset: str | None = None) -> bool:
+    """Whether a file reads without a profile: its dataset recognised (or given) and every required column
+    named as the interchange format names it. Otherwise the upload page offers its mapping step."""
+    if dataset is None:
+        try:
+            dataset = detect_dataset(headers)
+        except DatasetNotRecognised:
+            return False
+    keys = {V.normalize_key(h) for h in headers}
+    return all(c.name in keys for c in DATASETS[dataset].columns if c.required)
+
+
 # ---------------------------------------------------------------------------
 # One file
 
