@@ -55,13 +55,30 @@ def _proposal(raw: RawTable, dataset: str) -> propose.Proposal:
     return cached[key]
 
 
-def _column_label(dataset: str):
-    def label(name: str) -> str:
-        if name == IGNORE:
-            return "— ignorer cette colonne —"
-        column = DATASETS[dataset].column(name)
-        return f"{name}{' *' if column.required else ''} — {column.description}"
-    return label
+IGNORE_LABEL = "— ignorer cette colonne —"
+KEEP_LABEL = "— laisser tel quel (refusé au rapport) —"
+NEW_LABEL = "Nouvelle correspondance (proposée)"
+
+
+def column_label(dataset: str, name: str) -> str:
+    """How a column of ours is offered for a header: its name, * if required, what it holds."""
+    if name == IGNORE:
+        return IGNORE_LABEL
+    column = DATASETS[dataset].column(name)
+    return f"{name}{' *' if column.required else ''} — {column.description}"
+
+
+def code_label(choices: dict[str, str], code: str) -> str:
+    return KEEP_LABEL if code == KEEP else f"{code} — {choices[code]}"
+
+
+def _choose(where, label: str, options: dict[str, str], default: str | None, key: str, **kw) -> str:
+    """A select over `options` (value → text shown), returning the value. The texts are the options
+    themselves, so that a test drives the select by what a person reads."""
+    texts = list(options.values())
+    index = list(options).index(default) if default in options else 0
+    chosen = where.selectbox(label, texts, index=index, key=key, **kw)
+    return {text: value for value, text in options.items()}[chosen]
 
 
 def _examples(raw: RawTable, position: int) -> str:
@@ -114,22 +131,20 @@ def _chosen_profile(stored: list[tuple[str, bool]], digest: str) -> Profile | No
     st.success(f"Profil enregistré pour ces en-têtes : {', '.join('« ' + escape_markdown(n) + ' »' for n in (exact or names))}. "
                "Il est appliqué ; vous pouvez encore corriger une correspondance ci-dessous.",
                icon=":material/bookmark:")
-    choice = st.selectbox("Profil d'import", [*names, NEW], key=f"profil_{digest}",
-                          format_func=lambda n: "Nouvelle correspondance (proposée)" if n == NEW else n)
+    choice = _choose(st, "Profil d'import", {**{n: n for n in names}, NEW: NEW_LABEL}, names[0], f"profil_{digest}")
     return None if choice == NEW else data.fetch(import_profiles.load, choice)
 
 
 def _chosen_dataset(raw: RawTable, profile: Profile | None, digest: str) -> str:
     default = profile.jeu if profile is not None else propose.best_dataset(raw, data.fetch(propose.commune_codes))
-    return st.selectbox("Jeu de données de ce fichier", LOAD_ORDER, index=LOAD_ORDER.index(default),
-                        key=f"jeu_{digest}", format_func=lambda n: f"{DATASETS[n].label} ({n})")
+    return _choose(st, "Jeu de données de ce fichier", {n: f"{DATASETS[n].label} ({n})" for n in LOAD_ORDER},
+                   default, f"jeu_{digest}")
 
 
 def _columns_step(raw: RawTable, dataset: str, proposal: propose.Proposal, profile: Profile | None,
                   prefix: str) -> dict[str, str | None]:
     """Their header → our column (None: ignored), one select per header."""
-    options = [IGNORE, *DATASETS[dataset].column_names]
-    label = _column_label(dataset)
+    options = {name: column_label(dataset, name) for name in [IGNORE, *DATASETS[dataset].column_names]}
     chosen: dict[str, str | None] = {}
     st.markdown("**Colonnes du fichier → colonnes de l'Observatoire** (* : obligatoire)")
     for position, header in enumerate(raw.headers):
@@ -142,9 +157,8 @@ def _columns_step(raw: RawTable, dataset: str, proposal: propose.Proposal, profi
         why = proposal.raisons.get(header, "aucune colonne proche") if profile is None else f"profil « {profile.nom} »"
         left, right = st.columns([2, 3], vertical_alignment="center")
         left.markdown(f"« {escape_markdown(header)} »  \n:gray[{_examples(raw, position)}]")
-        value = right.selectbox(header, options, index=options.index(default) if default in options else 0,
-                                format_func=label, key=f"{prefix}_col_{position}", label_visibility="collapsed",
-                                help=f"Proposé : {why}.")
+        value = _choose(right, header, options, default, f"{prefix}_col_{position}", label_visibility="collapsed",
+                        help=f"Proposé : {why}.")
         chosen[header] = None if value == IGNORE else value
     taken = [c for c in chosen.values() if c]
     twice = sorted({c for c in taken if taken.count(c) > 1})
@@ -196,7 +210,7 @@ def _values_step(raw: RawTable, dataset: str, colonnes: dict[str, str | None], p
         if not unknown:
             continue
         choices = value_choices(column)
-        options = [KEEP, *choices]
+        options = {code: code_label(choices, code) for code in [KEEP, *choices]}
         st.markdown(f"**Valeurs de « {escape_markdown(header)} » à traduire en codes de {name}**")
         mapping: dict[str, str] = {}
         for i, (theirs, proposed) in enumerate(list(unknown.items())[:VALUES_SHOWN]):
@@ -204,11 +218,8 @@ def _values_step(raw: RawTable, dataset: str, colonnes: dict[str, str | None], p
                 proposed = profile.valeurs[name][theirs]
             left, right = st.columns([2, 3], vertical_alignment="center")
             left.markdown(f"« {escape_markdown(theirs)} »")
-            code = right.selectbox(f"{header} : {theirs}", options,
-                                   index=options.index(proposed) if proposed in options else 0,
-                                   format_func=lambda c: "— laisser tel quel (refusé au rapport) —" if c == KEEP
-                                   else f"{c} — {choices[c]}", key=f"{prefix}_val_{name}_{i}",
-                                   label_visibility="collapsed")
+            code = _choose(right, f"{header} : {theirs}", options, proposed, f"{prefix}_val_{name}_{i}",
+                           label_visibility="collapsed")
             if code != KEEP:
                 mapping[theirs] = code
         if len(unknown) > VALUES_SHOWN:
