@@ -112,9 +112,12 @@ def mapped_upload(upload: ingest.Upload, role: str) -> ingest.Upload:
             profile = None
         proposal = _proposal(raw, dataset)
         prefix = f"corr_{digest}_{dataset}_{profile.nom if profile is not None else NEW}"
-        colonnes = _columns_step(raw, dataset, proposal, profile, prefix)
-        constantes = _constants_step(dataset, colonnes, profile, prefix)
-        valeurs = _values_step(raw, dataset, colonnes, proposal, profile, prefix)
+        # A saved profile folds its details away: the report below says whether it still fits the file.
+        with st.expander("Colonnes, valeurs et constantes" + (f" du profil « {escape_markdown(profile.nom)} »" if profile else ""),
+                         expanded=profile is None):
+            colonnes = _columns_step(raw, dataset, proposal, profile, prefix)
+            constantes = _constants_step(dataset, colonnes, profile, prefix)
+            valeurs = _values_step(raw, dataset, colonnes, proposal, profile, prefix)
         chosen = Profile(jeu=dataset, nom=profile.nom if profile is not None else "",
                          colonnes={h: c for h, c in colonnes.items() if c},
                          valeurs=valeurs, constantes=constantes,
@@ -241,14 +244,16 @@ def _save_step(profile: Profile, raw: RawTable, role: str, prefix: str, digest: 
                            placeholder="p. ex. Export du logiciel de gestion DLA",
                            help="Un profil enregistré est proposé quand un fichier aux mêmes en-têtes revient.")
     right.button("Enregistrer comme profil", icon=":material/bookmark_add:", key=f"{prefix}_enregistrer",
-                 on_click=_save, args=(profile, name, raw.headers, role, digest))
+                 on_click=_save, args=(profile, f"{prefix}_nom", raw.headers, role, digest))
     st.download_button("Télécharger ce profil (TOML)", profile.renamed(name or "profil").to_toml().encode("utf-8"),
                        file_name=f"profil_{import_profiles.file_stem(name or profile.jeu)}.toml",
                        mime="application/toml", icon=":material/download:", key=f"{prefix}_toml")
 
 
-def _save(profile: Profile, name: str, headers: list[str], role: str, digest: str) -> None:
-    # A callback: the message survives the rerun the click starts.
+def _save(profile: Profile, name_key: str, headers: list[str], role: str, digest: str) -> None:
+    # A callback: the message survives the rerun the click starts. The name is read from its widget now: a
+    # name typed just before the click is not yet in the arguments bound at the previous run.
+    name = st.session_state.get(name_key, "")
     try:
         with warehouse.write_transaction(data.db()) as con:
             version = import_profiles.save(con, profile.renamed(name), role=role, headers=headers)

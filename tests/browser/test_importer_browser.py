@@ -39,6 +39,11 @@ def grid_cell(page, text: str):
     return page.locator("[data-testid='stDataFrame'] table td", has_text=text).first
 
 
+def selected_options(page) -> list[str]:
+    """What each select shows as chosen (Streamlit keeps it in the select's input, not in its text)."""
+    return page.evaluate("() => [...document.querySelectorAll(\"[data-testid='stSelectbox'] input\")].map(i => i.value)")
+
+
 def test_upload_cp1252_file_shows_french_report_then_imports_valid_lines(mini_db, tmp_path, browser):
     assert CP1252.decode("cp1252") and b"\x92" in CP1252 and b"\x9c" in CP1252  # real ’ and œ bytes
     db = tmp_path / "import.duckdb"
@@ -104,6 +109,63 @@ def test_upload_cp1252_file_shows_french_report_then_imports_valid_lines(mini_db
         page.screenshot(path=str(ARTIFACTS / "importer_modeles.png"))
         assert page.get_by_role("button", name="Modèle CSV").count() == len(LOAD_ORDER)
         assert page.get_by_role("button", name="Modèle XLSX").count() == len(LOAD_ORDER)
+    finally:
+        context.close()
+        stop(process)
+
+
+def test_export_of_another_software_is_mapped_saved_and_imported(mini_db, tmp_path, browser):
+    """The corpus' DLA export (Windows-1252, its own headers and words, CRLF) through the real file input: the
+    mapping step proposes a column for each header, the report is clean, the mapping is saved as a profile and
+    the lines imported; the profile is offered when the same file comes again."""
+    from tests.exports_corpus import CORPUS
+
+    export = (CORPUS / "dla_structures.csv").read_bytes().replace(b"\r\nS", b"\r\nN")
+    assert "Société coopérative".encode("cp1252") in export and b"\xe9" in export  # really Windows-1252
+    db = tmp_path / "profil.duckdb"
+    shutil.copyfile(mini_db, db)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    process, url = start_streamlit(db, tmp_path / "streamlit.log")
+    context = browser.new_context(viewport={"width": 1400, "height": 3200}, locale="fr-FR")
+    try:
+        page = context.new_page()
+        open_page(page, f"{url}/importer")
+        page.get_by_role("heading", name="Importer des données").first.wait_for(timeout=30_000)
+        page.locator("input[type=file]").first.set_input_files(
+            files=[{"name": "export_dla.csv", "mimeType": "text/csv", "buffer": export}])
+        page.get_by_text("Correspondance des colonnes de").first.wait_for(timeout=60_000)
+        page.get_by_text("Rapport de vérification").first.wait_for(timeout=60_000)
+        wait_for_app(page)
+        page.screenshot(path=str(ARTIFACTS / "importer_correspondance.png"), full_page=True)
+        # Headers and values in the file's own words, decoded from Windows-1252, each with its proposal.
+        assert page.get_by_text("Valeurs de « Secteur d'activité » à traduire en codes de domaine").count() == 1
+        assert page.get_by_text("« Société coopérative et participative »").count() >= 1
+        chosen = selected_options(page)
+        assert "code_commune * — Code commune INSEE du siège" in chosen and "scop — SCOP" in chosen, chosen
+        assert page.get_by_text("Prêt à importer : 3 lignes lues, 3 valides", exact=False).count() >= 1
+
+        page.get_by_label("Nom du profil", exact=True).and_(page.locator("input")).fill("Export DLA Calvados")
+        # Typed, then the button clicked at once (the name is not yet sent when the click is).
+        page.get_by_role("button", name="Enregistrer comme profil").click()
+        page.get_by_text("Profil « Export DLA Calvados » enregistré").wait_for(timeout=30_000)
+        wait_for_app(page)
+        page.get_by_role("button", name="Importer", exact=True).click()
+        page.get_by_text(re.compile(r"Import n° \d+ enregistré")).wait_for(timeout=60_000)
+        with warehouse.read_connection(db) as con:
+            rows = dict(con.execute("SELECT id_structure, domaine FROM structures WHERE id_structure LIKE 'N%'").fetchall())
+            profile = con.execute("SELECT nom, jeu FROM profils_import").fetchall()
+        assert rows == {"N1": "spectacle_vivant", "N2": "musique", "N4": "patrimoine"}
+        assert profile == [("Export DLA Calvados", "structures")]
+
+        # The same headers again: the saved profile is offered and applied.
+        page.locator("input[type=file]").first.set_input_files(
+            files=[{"name": "export_dla_decembre.csv", "mimeType": "text/csv", "buffer": export}])
+        page.get_by_text("Profil enregistré pour ces en-têtes").wait_for(timeout=60_000)
+        page.get_by_text("Rapport de vérification").first.wait_for(timeout=60_000)
+        wait_for_app(page)
+        page.screenshot(path=str(ARTIFACTS / "importer_profil_retrouve.png"), full_page=True)
+        assert page.get_by_text("profil « Export DLA Calvados »", exact=False).count() >= 1
+        assert page.get_by_text("3 inchangées", exact=False).count() >= 1
     finally:
         context.close()
         stop(process)
