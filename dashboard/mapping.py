@@ -150,7 +150,14 @@ def _columns_step(raw: RawTable, dataset: str, proposal: propose.Proposal, profi
     options = {name: column_label(dataset, name) for name in [IGNORE, *DATASETS[dataset].column_names]}
     chosen: dict[str, str | None] = {}
     st.markdown("**Colonnes du fichier → colonnes de l'Observatoire** (* : obligatoire)")
+    if len(raw.headers) > propose.MAX_HEADERS:
+        st.warning(f"Ce fichier a {len(raw.headers)} colonnes : seules les {propose.MAX_HEADERS} premières sont "
+                   "proposées ici, les autres sont ignorées. Un export d'un jeu de données en a rarement plus de 20 : "
+                   "vérifiez qu'il s'agit du bon fichier.", icon=":material/warning:")
     for position, header in enumerate(raw.headers):
+        if position >= propose.MAX_HEADERS:
+            chosen.setdefault(header, None)
+            continue
         if not header or header in chosen:
             continue
         if profile is not None:

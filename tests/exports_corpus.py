@@ -1,5 +1,6 @@
-"""The export corpus (tests/fixtures/exports): files written as other software writes them, and the mapping
-an analyst would choose for each (attendu.toml). Scored by tests/test_profiles.py and bench/bench_proposals.py."""
+"""The export corpora (tests/fixtures/exports, tests/fixtures/exports_inedits): files written as other software
+writes them, and the mapping an analyst would choose for each (attendu.toml). Scored by tests/test_profiles.py
+and bench/bench_proposals.py."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from pipelines.ingest import propose
 from pipelines.ingest.read import RawTable, read_file
 
 CORPUS = Path(__file__).parent / "fixtures" / "exports"
+# Written by someone who had not seen the vocabulary of pipelines/spec/synonymes.py: how unseen exports fare.
+HELD_OUT = Path(__file__).parent / "fixtures" / "exports_inedits"
 
 
 @dataclass
@@ -27,9 +30,9 @@ class Expected:
         return read_file(self.path.name, self.path.read_bytes())
 
 
-def expectations() -> list[Expected]:
-    expected = tomllib.loads((CORPUS / "attendu.toml").read_text(encoding="utf-8"))
-    return [Expected(name, case["jeu"], CORPUS / case.get("fichier", f"{name}.csv"),
+def expectations(corpus: Path = CORPUS) -> list[Expected]:
+    expected = tomllib.loads((corpus / "attendu.toml").read_text(encoding="utf-8"))
+    return [Expected(name, case["jeu"], corpus / case.get("fichier", f"{name}.csv"),
                      {h: c or None for h, c in case["colonnes"].items()}, case.get("valeurs", {}))
             for name, case in expected.items()]
 

@@ -161,3 +161,14 @@ def test_header_and_values_with_markup_stay_text(importer):
     shown = " ".join(m.value for m in at.markdown)
     assert "\\*\\*Raison\\*\\* \\[sociale\\]" in shown, "Markdown in a header is escaped"
     assert "<img" not in shown.replace("\\<img", ""), "HTML in a value is escaped"
+
+
+def test_a_file_of_thousands_of_columns_gets_a_bounded_mapping_step(importer):
+    from pipelines.ingest.propose import MAX_HEADERS
+
+    headers = ["Raison sociale", *[f"Champ {i}" for i in range(3000)]]
+    body = (";".join(headers) + "\n" + ";".join(["Compagnie", *["x"] * 3000]) + "\n").encode()
+    at = upload(importer(), "large.csv", body)
+    assert any(w.value.startswith("Ce fichier a 3001 colonnes") for w in at.warning)
+    per_header = [s for s in at.selectbox if s.label in set(headers)]
+    assert len(per_header) == MAX_HEADERS

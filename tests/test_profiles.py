@@ -23,7 +23,7 @@ from pipelines.ingest.read import UnreadableFile, read_file
 from pipelines.spec.datasets import DATASETS, LOAD_ORDER
 from pipelines.store import warehouse
 from tests.conftest import MINI, REPO_DIR, create_warehouse
-from tests.exports_corpus import CORPUS, expectations, score
+from tests.exports_corpus import CORPUS, HELD_OUT, expectations, score
 
 
 def cli(*args, db):
@@ -47,16 +47,20 @@ def test_corpus_has_at_least_thirty_headers_from_several_kinds_of_exports():
     assert len({c.jeu for c in cases}) >= 5 and any(c.path.suffix == ".xlsx" for c in cases)
 
 
-def test_proposals_guess_the_corpus_headers_and_values(communes):
-    scores = [score(case, communes) for case in expectations()]
+@pytest.mark.parametrize("corpus, share", [(CORPUS, 0.9), (HELD_OUT, 0.85)], ids=["corpus", "inedit"])
+def test_proposals_guess_the_corpus_headers_and_values(communes, corpus, share):
+    """At least `share` of the headers and of the values to translate guessed as an analyst maps them (the
+    held-out corpus was written without seeing our vocabulary: a lower bar, measured in bench_proposals)."""
+    cases = expectations(corpus)
+    scores = [score(case, communes) for case in cases]
     headers = sum(s.headers for s in scores)
     right = sum(s.right for s in scores)
     wrong = [(s.name, *w) for s in scores for w in s.wrong]
-    assert right / headers >= 0.9, wrong
+    assert right / headers >= share, wrong
     values = sum(s.values for s in scores)
-    assert sum(s.values_right for s in scores) / values >= 0.9, [(s.name, *w) for s in scores for w in s.values_wrong]
-    # The dataset itself is recognised from a foreign header, for every kind of export.
-    assert [(s.name, s.dataset_guessed) for s in scores] == [(c.name, c.jeu) for c in expectations()]
+    assert sum(s.values_right for s in scores) / values >= share, [(s.name, *w) for s in scores for w in s.values_wrong]
+    # The dataset itself is recognised from foreign headers, for every kind of export.
+    assert [(s.name, s.dataset_guessed) for s in scores] == [(c.name, c.jeu) for c in cases]
 
 
 def test_proposals_leave_no_required_column_missing_on_the_corpus(communes):

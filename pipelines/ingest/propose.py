@@ -35,6 +35,11 @@ from pipelines.spec.datasets import (BOOLEAN, COMMUNE, DATASETS, DATE, DECIMAL, 
 MIN_SCORE = 70
 # Values looked at per column (distinct, non-empty): enough to recognise a kind, cheap on a big file.
 SAMPLE = 200
+# Headers looked at: the datasets have at most 14 columns; a file of thousands of columns is not an export
+# to map header by header (its other columns are left out, and the page says so).
+MAX_HEADERS = 200
+# A column of at most this many distinct values may be a list of codes written in other words.
+ENUM_LIKE_VALUES = 20
 # Share of a column's sampled values that must have a kind for the values to speak for it.
 MOSTLY = 0.8
 # Small words and signs that tell nothing apart: « Nombre d'heures » and « Nb heures » are alike.
@@ -83,16 +88,16 @@ def _cached_lookup(name: str, kind: str, items: tuple[tuple[str, str], ...]) -> 
     return found
 
 
-def accepted_as_is(column: Column, value: str) -> bool:
-    """Whether validation reads `value` in `column` without a profile (a code, a label, a boolean word…)."""
-    cells = pd.Series([value], dtype="str")
+def accepted_as_is(column: Column, values: list[str]) -> np.ndarray:
+    """Which of `values` (single items, not lists) validation reads in `column` without a profile: a code, a
+    label, a boolean word, an INSEE legal category."""
+    cells = pd.Series(values, dtype="str")
     if column.kind == BOOLEAN:
-        return not bool(V.parse_boolean(cells)[1].iloc[0])
-    if column.kind == ENUM_LIST:
-        return not bool(V.parse_enum_list(cells, column.choices)[1].iloc[0])
-    if column.kind == FORME_JURIDIQUE and re.fullmatch(r"\d{4}", value):
-        return True  # an INSEE legal category: validation reads it
-    return not bool(V.parse_enum(cells, column.choices)[1].iloc[0])
+        return ~V.parse_boolean(cells)[1].to_numpy(dtype=bool)
+    accepted = ~V.parse_enum(cells, column.choices)[1].to_numpy(dtype=bool)
+    if column.kind == FORME_JURIDIQUE:
+        accepted |= cells.str.fullmatch(r"\d{4}").to_numpy(dtype=bool)
+    return accepted
 
 
 def nearest_code(column: Column, value: str) -> str | None:
@@ -118,12 +123,11 @@ def _items(column: Column, value: str) -> list[str]:
 
 def propose_values(column: Column, distinct: list[str]) -> dict[str, str | None]:
     """Their values that validation would refuse → the code we propose (None: nothing near enough)."""
-    proposals: dict[str, str | None] = {}
-    for value in distinct:
-        for item in _items(column, value):
-            if item not in proposals and not accepted_as_is(column, item):
-                proposals[item] = nearest_code(column, item)
-    return proposals
+    items = list(dict.fromkeys(item for value in distinct for item in _items(column, value)))
+    if not items:
+        return {}
+    refused = [item for item, ok in zip(items, accepted_as_is(column, items)) if not ok]
+    return {item: nearest_code(column, item) for item in refused}
 
 
 # ---------------------------------------------------------------------- evidence from values
@@ -139,6 +143,7 @@ class _ValueKinds:
     number: float = 0.0
     boolean: float = 0.0
     enum: dict[str, float] = field(default_factory=dict)  # our column → share of values it reads
+    near_enum: dict[str, float] = field(default_factory=dict)  # our column → share of values near one of its codes
 
     @classmethod
     def of(cls, sample: pd.Series, dataset: Dataset, communes: frozenset | None) -> "_ValueKinds":
@@ -162,6 +167,11 @@ class _ValueKinds:
                 lookup = _lookup(column)
                 read = sample.map(lambda v: all(V.normalize_key(i) in lookup for i in _items(column, v)))
                 kinds.enum[column.name] = float(read.mean())
+                # A few values repeated, each near one of the list's codes (« À 6 mois », « Fin de parcours »):
+                # the list, less surely. Free text (names, comments) has too many values to be taken for one.
+                if len(sample) <= ENUM_LIKE_VALUES and kinds.enum[column.name] < MOSTLY:
+                    near = sample.map(lambda v: all(nearest_code(column, i) is not None for i in _items(column, v)))
+                    kinds.near_enum[column.name] = float(near.mean())
         return kinds
 
     def fits(self, column: Column) -> bool | None:
@@ -190,6 +200,8 @@ class _ValueKinds:
                 found[column.name] = 88
             elif column.name in self.enum and self.enum[column.name] >= MOSTLY:
                 found[column.name] = 85
+            elif self.near_enum.get(column.name, 0) >= MOSTLY:
+                found[column.name] = 74
             elif column.kind == DATE and self.date >= MOSTLY:
                 found[column.name] = 72  # which date it is, only the name can say
         return found
@@ -237,6 +249,16 @@ def header_scores(header: str, dataset: Dataset, synonym_keys: dict[str, str] | 
     words = header_key(header)
     if words in synonym_keys and synonym_keys[words] not in found:
         found[synonym_keys[words]] = (95, "nom connu des exports")
+    # A known name inside a longer header (« Sujet abordé », « Lien vidéo / article », « Budget N-1 (€) »):
+    # the more of the header's words it covers, the surer; never as sure as the name alone.
+    meaningful = {w for w in words.split() if len(w) > 1 and not w.isdigit()}
+    if meaningful:
+        for key, column in synonym_keys.items():
+            inside = set(key.split())
+            if inside and inside <= meaningful and (len(inside) > 1 or len(key) >= 4):
+                score = 70 + 20 * len(inside) / len(meaningful)
+                if column not in found or found[column][0] < score:
+                    found[column] = (score, f"contient « {key} »")
     if words:
         for match, score, _ in process.extract(words, list(synonym_keys), scorer=fuzz.token_sort_ratio,
                                                processor=None, score_cutoff=80, limit=5):
@@ -254,12 +276,14 @@ def propose(raw: RawTable, dataset_name: str, communes: "pd.Index | frozenset | 
     if communes is not None and not isinstance(communes, frozenset):
         communes = frozenset(communes)  # a set: looked up per sampled value
     candidates: list[tuple[float, int, str, str]] = []  # (score, header position, our column, why)
-    samples: dict[int, pd.Series] = {}
-    for position, header in enumerate(raw.headers):
+    for position, header in enumerate(raw.headers[:MAX_HEADERS]):
         if not header:
             continue
-        samples[position] = sample = _sample(raw, position)
+        sample = _sample(raw, position)
         kinds = _ValueKinds.of(sample, dataset, communes)
+        cells = raw.frame[str(position)].str.strip()
+        cells = cells[cells != ""]
+        repeats = len(cells) > 1 and cells.nunique() < len(cells)
         scores = header_scores(header, dataset, synonym_keys)
         for column, score in kinds.scores(dataset).items():
             why = "d'après les valeurs"
@@ -271,6 +295,8 @@ def propose(raw: RawTable, dataset_name: str, communes: "pd.Index | frozenset | 
             fits = kinds.fits(dataset.column(column)) if not sample.empty else None
             if fits is False and score < 100:
                 score -= 25  # the name says a date, the values are not dates: doubt it
+            if column == dataset.id_column and repeats and score < 100:
+                score -= 25  # an identifier is on one line only
             candidates.append((score, position, column, why))
     colonnes: dict[str, str | None] = {h: None for h in raw.headers if h}
     raisons: dict[str, str] = {}
