@@ -53,9 +53,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.readme import README, markers, write_section  # noqa: E402
+
 OUT = REPO / "bench" / "out"
-README = REPO / "bench" / "README.md"
-START, END = "<!-- ingest:start -->", "<!-- ingest:end -->"
+START, END = markers("ingest")
 FULL = 1_000_000
 
 
@@ -502,7 +503,7 @@ def main() -> int:
     section = render(report)
     print(section)
     if write_readme:
-        update_readme(section)
+        write_section("ingest", section)
         print(f"écrit dans {README}")
     return 0
 
@@ -611,17 +612,6 @@ def render(report: dict) -> str:
         END,
     ]
     return "\n".join(lines)
-
-
-def update_readme(section: str) -> None:
-    text = README.read_text(encoding="utf-8") if README.exists() else ""
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        after = rest.split(END, 1)[1]
-        text = before + section + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    README.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.readme import markers, write_section  # noqa: E402
 from pipelines.demo import generate as demo  # noqa: E402
 from pipelines.queries import cube, indicators, masks
 from pipelines.store import schema, warehouse
@@ -135,18 +136,7 @@ def time_kpis(db: Path) -> float:
         return time.perf_counter() - start
 
 
-START, END = "<!-- pages:start -->", "<!-- pages:end -->"
-
-
-def write_section(path: Path, section: str) -> None:
-    """Replace this benchmark's section of bench/README.md (appended if the markers are missing)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        text = before + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
+START, END = markers("pages")
 
 
 def main() -> int:
@@ -194,7 +184,7 @@ def main() -> int:
               f"Background publication for funders (`cube.publish`: the cube and its {len(cube.BREAKDOWNS)} breakdowns, "
               f"every year and each of {slices - 1} years): {seconds:.0f} s, once per warehouse version; "
               f"peak memory of the process {peak:,.0f} MB.", END]
-    write_section(args.out, "\n".join(lines))
+    write_section("pages", "\n".join(lines), args.out)
     print("\n".join(lines))
     return 0
 

@@ -25,11 +25,11 @@ sys.path.insert(0, str(REPO))
 
 import pandas as pd  # noqa: E402
 
+from bench.readme import markers, write_section  # noqa: E402
 from pipelines.geo.reference import read_communes  # noqa: E402
 from tests.exports_corpus import CORPUS, HELD_OUT, expectations, score  # noqa: E402
 
-README = REPO / "bench" / "README.md"
-START, END = "<!-- proposals:start -->", "<!-- proposals:end -->"
+START, END = markers("proposals")
 
 
 def measure(corpus: Path, codes: frozenset) -> tuple[list[str], list[str], tuple[int, int, int, int, int, int]]:
@@ -101,13 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if not args.no_readme:
-        readme = README.read_text(encoding="utf-8")
-        if START in readme and END in readme:
-            before, rest = readme.split(START, 1)
-            readme = before + text + rest.split(END, 1)[1]
-        else:
-            readme = readme.rstrip("\n") + "\n\n" + text + "\n"
-        README.write_text(readme, encoding="utf-8")
+        write_section("proposals", text)
     return 0
 
 

@@ -272,13 +272,20 @@ def cmd_rapport(args, db: Path) -> int:
     scope = _scope(args)
     with warehouse.read_connection(db) as con:
         pdf = rapport.committee_report_pdf(con, scope, args.vue)
-    try:
-        Path(args.out).write_bytes(pdf)
-    except OSError as exc:
-        print(f"Erreur : impossible d'écrire {args.out} ({exc.strerror}).", file=sys.stderr)
+    if not _write(args.out, pdf):
         return EXIT_USAGE
     print(f"Rapport du comité écrit : {args.out} ({len(pdf) // 1024} Ko, vue {args.vue}).")
     return EXIT_OK
+
+
+def _write(path: str, content: bytes) -> bool:
+    """Write an output file, or say in French why it cannot be (False)."""
+    try:
+        Path(path).write_bytes(content)
+    except OSError as exc:
+        print(f"Erreur : impossible d'écrire {path} ({exc.strerror}).", file=sys.stderr)
+        return False
+    return True
 
 
 def cmd_modeles(args, db: Path) -> int:
@@ -356,10 +363,7 @@ def profile_export(args, db: Path) -> int:
     if not args.out:
         print(text, end="")
         return EXIT_OK
-    try:
-        Path(args.out).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        print(f"Erreur : impossible d'écrire {args.out} ({exc.strerror}).", file=sys.stderr)
+    if not _write(args.out, text.encode("utf-8")):
         return EXIT_USAGE
     print(f"Profil « {args.nom} » écrit : {args.out}")
     return EXIT_OK
@@ -380,10 +384,7 @@ def profile_propose(args, db: Path) -> int:
     proposal = proposals.propose(raw, dataset, communes)
     if args.out:
         profile = proposal.to_profile(args.nom or Path(args.file).stem)
-        try:
-            Path(args.out).write_text(profile.to_toml(), encoding="utf-8")
-        except OSError as exc:
-            print(f"Erreur : impossible d'écrire {args.out} ({exc.strerror}).", file=sys.stderr)
+        if not _write(args.out, profile.to_toml().encode("utf-8")):
             return EXIT_USAGE
     if args.json:
         print(json.dumps(proposal.to_json(), ensure_ascii=False, indent=2))
