@@ -21,6 +21,7 @@ from pipelines.ingest import profiles as import_profiles
 from pipelines.ingest import propose
 from pipelines.ingest.profiles import MAPPABLE_KINDS, Profile, ProfileError, value_choices
 from pipelines.ingest.read import RawTable, read_file
+from pipelines.ingest.values import normalize_key
 from pipelines.ingest.validate import headers_are_ours
 from pipelines.spec.datasets import DATASETS, LOAD_ORDER
 from pipelines.store import warehouse
@@ -121,9 +122,15 @@ def mapped_upload(upload: ingest.Upload, role: str) -> ingest.Upload:
         chosen = Profile(jeu=dataset, nom=profile.nom if profile is not None else "",
                          colonnes={h: c for h, c in colonnes.items() if c},
                          valeurs=valeurs, constantes=constantes,
-                         ignorer=tuple(h for h, c in colonnes.items() if not c))
+                         ignorer=ignored(colonnes))
         _save_step(chosen, raw, role, prefix, digest)
     return ingest.Upload(upload.name, upload.data, dataset, chosen)
+
+
+def ignored(colonnes: dict[str, str | None]) -> tuple[str, ...]:
+    """Headers left out, but not a second spelling of a mapped one (the import reports that pair)."""
+    mapped = {normalize_key(h) for h, c in colonnes.items() if c}
+    return tuple(h for h, c in colonnes.items() if not c and normalize_key(h) not in mapped)
 
 
 def _chosen_profile(stored: list[tuple[str, bool]], digest: str) -> Profile | None:

@@ -18,6 +18,7 @@ from pipelines.ingest import population
 from pipelines.ingest import profiles as import_profiles
 from pipelines.ingest import propose as proposals
 from pipelines.ingest.load import UndoRefused
+from pipelines.opp import submissions, tokens
 from pipelines.privacy import accounts, roles, secret
 from pipelines.queries import indicators, plan, vue_ensemble
 from pipelines.reports import fmt
@@ -116,6 +117,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", help="identifiant d'un plan")
     p.add_argument("--au", type=_date, help="date du suivi, AAAA-MM-JJ (défaut : aujourd'hui)")
     p.add_argument("--json", action="store_true", help="imprime le suivi en JSON")
+    p = sub.add_parser("opp", help="observation participative : invitations des structures, file des soumissions")
+    actions = p.add_subparsers(dest="action", required=True, parser_class=FrenchArgumentParser)
+    q = with_db(actions.add_parser("inviter", help="un lien personnel par structure pour une campagne (CSV)"))
+    q.add_argument("--annee", type=int, required=True, metavar="AAAA", dest="campagne",
+                   help="l'année observée par la campagne")
+    where = q.add_mutually_exclusive_group()
+    where.add_argument("--region", help="code région INSEE des structures invitées")
+    where.add_argument("--structure", help="une seule structure (identifiant)")
+    q.add_argument("--out", required=True, help="CSV id_structure;lien;expire_le à écrire")
+    q.add_argument("--base-url", default="http://localhost:8501", help="adresse du tableau de bord (défaut : %(default)s)")
+    q.add_argument("--expire-le", type=_date, help=f"date d'expiration (défaut : dans {tokens.DEFAULT_VALIDITY_DAYS} jours)")
+    q = with_db(actions.add_parser("revoquer", help="désactive les liens d'une structure"))
+    q.add_argument("id_structure")
+    q = with_db(actions.add_parser("soumissions", help="la file des soumissions des structures"))
+    q.add_argument("--json", action="store_true")
+    q.add_argument("--statut", choices=[submissions.PENDING, submissions.ACCEPTED, submissions.REFUSED])
+    q = with_db(actions.add_parser("accepter", help="écrit une soumission dans l'entrepôt (import annulable)"))
+    q.add_argument("numero", type=int)
+    q.add_argument("--programme", help="accueil direct : programme vers lequel la structure est orientée")
+    q = with_db(actions.add_parser("refuser", help="refuse une soumission (rien n'est écrit)"))
+    q.add_argument("numero", type=int)
+    q.add_argument("--motif", required=True)
+
     p = sub.add_parser("modeles", help="écrit les modèles de fichiers (CSV, XLSX) et le dictionnaire des données")
     p.add_argument("--out", required=True, help="dossier de destination (créé au besoin)")
     return parser
@@ -198,10 +222,16 @@ def cmd_ingest(args, db: Path) -> int:
 
 def _profile(text: str, db: Path) -> import_profiles.Profile:
     """--profil: a TOML file when it names one, else a profile stored in the warehouse."""
-    if text.lower().endswith(".toml") or Path(text).is_file():
+    if Path(text).is_file():
         return import_profiles.Profile.from_file(text)
     with warehouse.read_connection(db) as con:
-        return import_profiles.load(con, text)
+        try:
+            return import_profiles.load(con, text)
+        except import_profiles.ProfileError:
+            if text.lower().endswith(".toml"):  # meant as a file, most likely
+                raise import_profiles.ProfileError(f"{text} : ni fichier TOML lisible, ni profil de ce nom dans "
+                                                   "l'entrepôt.") from None
+            raise
 
 
 def _suggest_profile(files: list[str], db: Path) -> None:
@@ -404,6 +434,73 @@ def profile_propose(args, db: Path) -> int:
     return EXIT_OK
 
 
+def cmd_opp(args, db: Path) -> int:
+    try:
+        return OPP_ACTIONS[args.action](args, db)
+    except (tokens.TokenError, submissions.SubmissionError) as exc:
+        print(f"Refusé : {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+
+
+def opp_invite(args, db: Path) -> int:
+    invitations = tokens.invite(db, args.campagne, region=args.region, structure=args.structure,
+                                base_url=args.base_url, expire_le=args.expire_le)
+    if not _write(args.out, tokens.invitations_csv(invitations)):
+        return EXIT_USAGE
+    print(f"{len(invitations)} lien(s) écrit(s) dans {args.out} (campagne {args.campagne}) ; chaque lien ouvre l'espace "
+          "de sa structure : envoyez-le à elle seule. Les liens précédents de cette campagne sont révoqués.")
+    return EXIT_OK
+
+
+def opp_revoke(args, db: Path) -> int:
+    count = tokens.revoke(db, args.id_structure)
+    print(f"{count} lien(s) révoqué(s) pour la structure {args.id_structure}.")
+    return EXIT_OK
+
+
+def opp_list(args, db: Path) -> int:
+    with warehouse.read_connection(db) as con:
+        frame = submissions.listing(con, args.statut)
+        diffs = {int(n): submissions.changes(con, int(n)) for n in frame["id_soumission"]}
+    if args.json:
+        print(json.dumps([{**{k: (None if pd_isna(v) else v) for k, v in row.items()},
+                           "changements": diffs[int(row["id_soumission"])].to_dict(orient="records")}
+                          for row in frame.to_dict(orient="records")], ensure_ascii=False, indent=2, default=str))
+        return EXIT_OK
+    if frame.empty:
+        print("Aucune soumission.")
+    for row in frame.itertuples():
+        print(f"n° {row.id_soumission}  {row.cree_le:%d/%m/%Y %H:%M}  {row.nature:<11} {row.structure or '':<30} "
+              f"{row.annee}  {submissions.STATUS_LABELS[row.statut]}" + (f" (motif : {row.motif})" if row.motif else ""))
+        for change in diffs[int(row.id_soumission)].itertuples():
+            print(f"    {change.jeu}.{change.colonne} : « {change.avant} » → « {change.apres} »")
+    return EXIT_OK
+
+
+def pd_isna(value) -> bool:
+    try:
+        return bool(value is None or value != value)
+    except (TypeError, ValueError):
+        return False
+
+
+def opp_accept(args, db: Path) -> int:
+    result = submissions.accept(db, args.numero, "analyste", programme=args.programme)
+    _print_problems(result.problems)
+    print(result.message)
+    return EXIT_OK if result.committed else EXIT_REFUSED
+
+
+def opp_refuse(args, db: Path) -> int:
+    submissions.refuse(db, args.numero, args.motif)
+    print(f"Soumission n° {args.numero} refusée ; rien n'a été écrit dans les données.")
+    return EXIT_OK
+
+
+OPP_ACTIONS = {"inviter": opp_invite, "revoquer": opp_revoke, "soumissions": opp_list, "accepter": opp_accept,
+               "refuser": opp_refuse}
+
+
 PROFILE_ACTIONS = {"lister": profile_list, "montrer": profile_show, "importer": profile_import,
                    "exporter": profile_export, "proposer": profile_propose}
 
@@ -414,7 +511,7 @@ def cmd_comptes(args, db: Path) -> int:
 
 COMMANDS = {"init": cmd_init, "kpis": cmd_kpis, "ingest": cmd_ingest, "historique": cmd_historique,
             "annuler": cmd_annuler, "population": cmd_population, "rapport": cmd_rapport, "comptes": cmd_comptes,
-            "modeles": cmd_modeles, "plan": cmd_plan, "profil": cmd_profil}
+            "modeles": cmd_modeles, "plan": cmd_plan, "profil": cmd_profil, "opp": cmd_opp}
 
 if __name__ == "__main__":
     sys.exit(main())

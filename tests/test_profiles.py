@@ -4,6 +4,7 @@ warehouse and the ingestion path; expectations come from the fixture files and t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -366,3 +367,65 @@ def test_a_workbook_whose_sheets_are_all_hidden_is_refused_in_french():
             out.writestr(item, content)
     with pytest.raises(UnreadableFile, match="toutes les feuilles du classeur sont masquées"):
         read_file("cache.xlsx", target.getvalue())
+
+
+# --------------------------------------------------------------------------- what an attacker tried (issue 12 review)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('jeu = "structures"\nignorer = ["N° SIRET"]\n[colonnes]\n"n° siret" = "siret"', "à la fois associé (à siret) et dans « ignorer »"),
+    ('jeu = "structures"\n[colonnes]\n"Raison sociale" = "nom"\n"RAISON  SOCIALE" = "rna"', "« Raison sociale » et « RAISON  SOCIALE » sont les mêmes en-têtes"),
+    ('jeu = "structures"\n[valeurs.domaine]\n"Théâtre" = "spectacle_vivant"\n"THEATRE" = "musique"', "« Théâtre » et « THEATRE » sont les mêmes valeurs"),
+    ('jeu = ["structures"]', "« jeu » doit nommer un jeu de données"),
+    ('jeu = {a = 1}', "« jeu » doit nommer un jeu de données"),
+    ('jeu = "structures"\nnom = "a\\nb"', "sans caractère de contrôle"),
+    ('jeu = "structures"\nnom = "' + "x" * 121 + '"', "nom trop long (121 caractères"),
+    ("jeu = " + "[" * 5000 + "]" * 5000, "TOML trop imbriqué"),
+])
+def test_ambiguous_or_hostile_profiles_are_refused_in_french(text, expected):
+    with pytest.raises(ProfileError) as raised:
+        Profile.from_toml(text, "p.toml")
+    assert expected in str(raised.value) and str(raised.value).startswith("p.toml : ")
+
+
+def test_two_spellings_of_a_header_are_refused_not_silently_dropped(empty_db, tmp_path):
+    body = "id_structure;nom;forme_juridique;domaine;code_commune;SIRET;Siret \nX1;A;association;musique;14118;73282932000074;\n"
+    path = tmp_path / "deux_siret.csv"
+    path.write_text(body, encoding="utf-8")
+    profile = propose.propose(read_file(path.name, path.read_bytes()), "structures").to_profile("Deux SIRET")
+    assert "Siret" not in profile.ignorer and profile.colonnes["SIRET"] == "siret"
+    result = ingest.ingest(empty_db, [ingest.Upload(path.name, path.read_bytes(), None, profile)])
+    assert result.status == "refuse" and result.problems["erreur"].str.startswith("Colonne en double").any()
+
+
+def test_a_stored_profile_with_a_bad_name_cannot_be_saved_and_an_old_one_blocks_nothing(empty_db):
+    profile = Profile.from_toml(PROFILE_TOML)
+    for name in ("ligne1\nligne2", "\u200b", "x" * 200):
+        with pytest.raises(ProfileError):
+            with warehouse.write_transaction(empty_db) as con:
+                profiles.save(con, dataclasses.replace(profile, nom=name), role="analyste")
+    with warehouse.write_transaction(empty_db) as con:  # as an older version could have stored it
+        con.execute("INSERT INTO profils_import VALUES ('bad\nname', 1, 'structures', 'jeu = [', [], now(), 'analyste')")
+        profiles.save(con, profile, role="analyste", headers=list(profile.colonnes))
+    with warehouse.read_connection(empty_db) as con:
+        assert profiles.matching(con, list(profile.colonnes)) == [("Export DLA", True)]
+
+
+def test_list_errors_quote_the_files_words_and_constants_take_the_profiles_values(mini_db):
+    body = ("N° dossier;Réf. structure;Dispositif;Date d'entrée;Phase;Modalité;Problématique principale;Problématiques\n"
+            "A90;S1;P1;01/03/2024;Clôturé;Individuelle;ECO;Gestion|Truc\n").encode()
+    profile = Profile.from_dict({
+        "jeu": "accompagnements",
+        "colonnes": {"N° dossier": "id_accompagnement", "Réf. structure": "id_structure", "Dispositif": "id_programme",
+                     "Date d'entrée": "date_debut", "Phase": "etape", "Modalité": "modalite",
+                     "Problématique principale": "besoin_principal", "Problématiques": "besoins", "Absente": "format"},
+        "valeurs": {"besoins": {"Gestion": "ECO.GESTION"}, "etape": {"Clôturé": "clos"},
+                    "modalite": {"Individuelle": "individuel"}, "orientation": {"Spontanée": "direct"}},
+        "constantes": {"orientation": "Spontanée"}})
+    result = ingest.ingest(mini_db, [ingest.Upload("a.csv", body, None, profile)])
+    errors = result.problems[result.problems["gravite"] == "erreur"]
+    assert errors[["colonne", "valeur"]].values.tolist() == [["Problématiques", "Gestion|Truc"]]
+    assert "« Truc »" in errors["erreur"].iloc[0]
+    warnings = result.problems[result.problems["gravite"] == "avertissement"]["erreur"]
+    assert warnings.str.contains("associe l'en-tête « Absente » à format, mais ce fichier ne l'a pas").any()
+    assert result.batch.files[0].typed["orientation"].tolist() == ["direct"]

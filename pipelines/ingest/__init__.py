@@ -137,8 +137,10 @@ class _Refused(Exception):
 
 
 def ingest(db: Path, uploads: list[Upload], *, valid_only: bool = False, role: str = "analyste",
-           progress: Progress | None = None) -> IngestResult:
-    """Validate and load a batch. All-or-nothing unless `valid_only`."""
+           progress: Progress | None = None,
+           after_write: Callable[[duckdb.DuckDBPyConnection, int], None] | None = None) -> IngestResult:
+    """Validate and load a batch. All-or-nothing unless `valid_only`. `after_write(con, import_id)` runs in the
+    same transaction once the rows are written (e.g. marking a submission accepted): both commit or neither."""
     progress = progress or (lambda fraction, label: None)
     progress(0.05, "Lecture des fichiers")
     raws = read_uploads(uploads)
@@ -163,6 +165,8 @@ def ingest(db: Path, uploads: list[Upload], *, valid_only: bool = False, role: s
                 raise _NothingChanged
             mode = MODE_VALID_ONLY if valid_only else MODE_STRICT
             load.record_import(con, import_id, role=role, mode=mode, totals=totals, files=files, problems=problems)
+            if after_write is not None:
+                after_write(con, import_id)
             result = IngestResult("importe", _describe("importe", totals, import_id), problems, files, totals,
                                   import_id=import_id, raws=raws, batch=batch)
     except (_Refused, _NothingChanged):

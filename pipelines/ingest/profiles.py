@@ -10,8 +10,10 @@ header and line (pipelines.ingest.validate).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +65,8 @@ class Profile:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ProfileError(f"{source} : TOML illisible ({exc}) ; voyez l'exemple de la documentation.") from None
+        except RecursionError:  # thousands of nested [ or { in a small file
+            raise ProfileError(f"{source} : TOML trop imbriqué : ce n'est pas un profil d'import.") from None
         return cls.from_dict(data, source)
 
     @classmethod
@@ -79,20 +83,31 @@ class Profile:
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "profil") -> "Profile":
-        """Checked against the dataset: every column ours, every translated value one of our codes."""
+        """Checked against the dataset: every column ours, every translated value one of our codes, no header
+        or value written twice (as the headers match: without regard to case, accents, separators), no
+        header both mapped and left out."""
         where = f"{source} : "
+        try:
+            return cls._from_dict(data, where)
+        except ProfileError as exc:
+            if str(exc).startswith(where):
+                raise
+            raise ProfileError(where + str(exc)) from None
+
+    @classmethod
+    def _from_dict(cls, data: dict, where: str) -> "Profile":
+        if not isinstance(data, dict):
+            raise ProfileError("table TOML attendue.")
         unknown = sorted(set(data) - TOP_LEVEL_KEYS)
         if unknown:
             raise ProfileError(where + f"clé(s) inconnue(s) {', '.join(unknown)} ; un profil a les clés "
                                + ", ".join(sorted(TOP_LEVEL_KEYS)) + ".")
         jeu = data.get("jeu")
-        if jeu not in DATASETS:
+        if not isinstance(jeu, str) or jeu not in DATASETS:
             raise ProfileError(where + f"« jeu » doit nommer un jeu de données : {', '.join(DATASETS)} "
                                f"(trouvé : {jeu!r}).")
         dataset = DATASETS[jeu]
-        nom = _text(data.get("nom", ""), where + "« nom »")
-        if len(nom) > MAX_NAME_CHARS:
-            raise ProfileError(where + f"nom trop long ({len(nom)} caractères, maximum {MAX_NAME_CHARS}).")
+        nom = check_name(_text(data.get("nom", ""), "« nom »"), required=False)
 
         def our_column(name: object, context: str) -> str:
             key = V.normalize_key(_text(name, context))
@@ -103,6 +118,7 @@ class Profile:
 
         colonnes: dict[str, str] = {}
         targets: dict[str, str] = {}
+        _unique_keys(_table(data.get("colonnes", {}), "[colonnes]"), "[colonnes]", "en-têtes")
         for theirs, ours in _table(data.get("colonnes", {}), where + "[colonnes]").items():
             if not theirs.strip():
                 raise ProfileError(where + "[colonnes] : un en-tête vide ne peut pas être associé.")
@@ -121,6 +137,7 @@ class Profile:
                                    "seules les colonnes à valeurs codées se traduisent.")
             lookup = _lookup(value_choices(column))
             translated = {}
+            _unique_keys(_table(mapping, f"[valeurs.{column.name}]"), f"[valeurs.{column.name}]", "valeurs")
             for theirs, code in _table(mapping, where + f"[valeurs.{column.name}]").items():
                 found = lookup.get(V.normalize_key(_text(code, f"[valeurs.{column.name}] « {theirs} »")))
                 if found is None:
@@ -139,8 +156,13 @@ class Profile:
         ignorer = data.get("ignorer", [])
         if not isinstance(ignorer, list) or not all(isinstance(h, str) for h in ignorer):
             raise ProfileError(where + "« ignorer » doit être une liste d'en-têtes entre guillemets.")
-        return cls(jeu=jeu, nom=nom.strip(), colonnes=colonnes, valeurs=valeurs, constantes=constantes,
-                   ignorer=tuple(ignorer))
+        mapped = {V.normalize_key(h): h for h in colonnes}
+        both = [h for h in ignorer if V.normalize_key(h) in mapped]
+        if both:
+            raise ProfileError(where + f"« {both[0]} » est à la fois associé (à {colonnes[mapped[V.normalize_key(both[0])]]}) "
+                               "et dans « ignorer » : retirez-le de l'un des deux.")
+        return cls(jeu=jeu, nom=nom, colonnes=colonnes, valeurs=valeurs, constantes=constantes,
+                   ignorer=tuple(dict.fromkeys(ignorer)))
 
     def to_dict(self) -> dict:
         data: dict = {"jeu": self.jeu}
@@ -160,7 +182,8 @@ class Profile:
         return header + tomli_w.dumps(self.to_dict())
 
     def renamed(self, nom: str) -> "Profile":
-        return Profile(self.jeu, nom.strip(), self.colonnes, self.valeurs, self.constantes, self.ignorer)
+        return Profile(self.jeu, check_name(nom, required=False), self.colonnes, self.valeurs, self.constantes,
+                       self.ignorer)
 
     # ------------------------------------------------------------------ applying
 
@@ -171,13 +194,18 @@ class Profile:
             return ""
         return self._column_keys.get(key)
 
-    @property
-    def _column_keys(self) -> dict[str, str]:
+    @functools.cached_property
+    def _column_keys(self) -> dict[str, str]:  # computed once: a profile may ignore thousands of headers
         return {V.normalize_key(theirs): ours for theirs, ours in self.colonnes.items()}
 
-    @property
-    def _ignored_keys(self) -> set[str]:
-        return {V.normalize_key(h) for h in self.ignorer}
+    @functools.cached_property
+    def _ignored_keys(self) -> frozenset[str]:
+        return frozenset(V.normalize_key(h) for h in self.ignorer)
+
+    def missing_headers(self, headers: list[str]) -> list[str]:
+        """Headers the profile maps that the file does not have (an export whose columns changed)."""
+        keys = {V.normalize_key(h) for h in headers}
+        return [theirs for theirs in self.colonnes if V.normalize_key(theirs) not in keys]
 
     def translate(self, column: Column, cells: pd.Series) -> pd.Series:
         """Cells (distinct, trimmed) with the profile's values replaced by our codes; others left as written."""
@@ -197,6 +225,29 @@ class Profile:
         """Every header the profile maps is in the file (it was made for files like this one)."""
         keys = {V.normalize_key(h) for h in headers}
         return bool(self.colonnes) and set(self._column_keys) <= keys
+
+
+def check_name(name: str, required: bool = True) -> str:
+    """A profile's name as stored: trimmed, visible, one line, at most MAX_NAME_CHARS characters."""
+    cleaned = "".join(ch for ch in str(name) if unicodedata.category(ch) != "Cf").strip()
+    if any(unicodedata.category(ch) == "Cc" for ch in cleaned):
+        raise ProfileError("le nom du profil tient sur une ligne, sans caractère de contrôle.")
+    if len(cleaned) > MAX_NAME_CHARS:
+        raise ProfileError(f"nom trop long ({len(cleaned)} caractères, maximum {MAX_NAME_CHARS}).")
+    if required and not cleaned:
+        raise ProfileError("Donnez un nom au profil pour l'enregistrer.")
+    return cleaned
+
+
+def _unique_keys(table: dict, context: str, what: str) -> None:
+    """Two keys of a table that headers or values would match alike (« Théâtre » and « THEATRE »)."""
+    seen: dict[str, str] = {}
+    for key in table:
+        normal = V.normalize_key(str(key))
+        if normal in seen:
+            raise ProfileError(f"{context} : « {seen[normal]} » et « {key} » sont les mêmes {what} une fois la casse, "
+                               "les accents et les séparateurs ignorés ; gardez-en un.")
+        seen[normal] = key
 
 
 def _text(value: object, context: str) -> str:
@@ -231,8 +282,7 @@ def header_signature(headers: list[str]) -> list[str]:
 
 def save(con: duckdb.DuckDBPyConnection, profile: Profile, *, role: str, headers: list[str] | None = None) -> int:
     """Store `profile` under its name as a new version (the same content again adds nothing); its version."""
-    if not profile.nom:
-        raise ProfileError("Donnez un nom au profil pour l'enregistrer.")
+    profile = profile.renamed(check_name(profile.nom))
     content = profile.to_toml()
     latest = con.execute(
         "SELECT version, contenu FROM profils_import WHERE nom = ? ORDER BY version DESC LIMIT 1", [profile.nom]
@@ -288,6 +338,10 @@ def matching(con: duckdb.DuckDBPyConnection, headers: list[str]) -> list[tuple[s
     found = []
     for row in listing(con).itertuples():
         exact = list(row.entetes if row.entetes is not None else []) == signature
-        if exact or load(con, row.nom).fits(headers):
+        try:
+            fits = exact or load(con, row.nom).fits(headers)
+        except ProfileError:  # one unreadable profile (saved by an older version) must not block every upload
+            continue
+        if fits:
             found.append((row.nom, exact))
     return sorted(found, key=lambda item: (not item[1], item[0]))

@@ -223,13 +223,17 @@ class Proposal:
 
     def to_profile(self, nom: str = "", constantes: dict[str, str] | None = None) -> Profile:
         """The proposal as a profile: headers left unmapped are ignored, values without a code left as written."""
+        mapped = {V.normalize_key(theirs) for theirs, ours in self.colonnes.items() if ours}
         return Profile(
             jeu=self.jeu, nom=nom,
             colonnes={theirs: ours for theirs, ours in self.colonnes.items() if ours},
             valeurs={column: {v: c for v, c in mapping.items() if c} for column, mapping in self.valeurs.items()
                      if any(mapping.values())},
             constantes=dict(constantes or {}),
-            ignorer=tuple(theirs for theirs, ours in self.colonnes.items() if not ours and theirs),
+            # A second spelling of a mapped header (« Siret » beside « SIRET ») is the same column for the
+            # import, which refuses the pair as a duplicate: it cannot be left out without leaving both out.
+            ignorer=tuple(theirs for theirs, ours in self.colonnes.items()
+                          if not ours and theirs and V.normalize_key(theirs) not in mapped),
         )
 
 

@@ -122,7 +122,9 @@ class FileCheck:
         lines = mask.index[mask]
         written = self.columns.get(column, column)
         if raw_values is None:
-            raw_values = self.raw_column(column)
+            before = self._written_cells.get(column)  # before a profile translated them
+            raw_values = (before.full() if isinstance(before, DistinctCells) else before) if before is not None \
+                else self.raw_column(column)
         value = raw_values.reindex(lines) if raw_values is not None else pd.Series("", index=lines)
         if isinstance(message, _Message):
             message = message.render(lines)
@@ -148,6 +150,8 @@ class FileCheck:
 
     # Trimmed cells of each recognised column (canonical name → cells as a Series, or as distinct values).
     _raw_cells: dict[str, "pd.Series | DistinctCells"] = field(default_factory=dict, repr=False)
+    # The same cells before a profile translated them, where it did: what the report quotes.
+    _written_cells: dict[str, "pd.Series | DistinctCells"] = field(default_factory=dict, repr=False)
     # Typed value of each line as (code per line, typed distinct values), for the columns checked per value.
     _typed_codes: dict[str, tuple[np.ndarray, pd.Series]] = field(default_factory=dict, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
@@ -277,6 +281,7 @@ def check_file(raw: RawTable, dataset: Dataset, reference: "Reference") -> FileC
     for name in columns:
         cells = DistinctCells.stripped(raw.frame[positions[name]])
         if profile is not None and name in profile.valeurs:
+            check._written_cells[name] = cells  # the report quotes the file's own words
             cells = cells.translated(lambda distinct, column=dataset.column(name): profile.translate(column, distinct))
         check._raw_cells[name] = cells
     for name, value in (profile.constantes.items() if profile is not None else ()):
@@ -286,7 +291,15 @@ def check_file(raw: RawTable, dataset: Dataset, reference: "Reference") -> FileC
                                                   "gardées.", severity=WARNING)
             continue
         check.columns[name] = f"{name} (constante du profil)"
-        check._raw_cells[name] = DistinctCells.stripped(pd.Series(value, index=raw.frame.index, dtype="str"))
+        cells = DistinctCells.stripped(pd.Series(value, index=raw.frame.index, dtype="str"))
+        if name in profile.valeurs:  # a constant in the export's words, like its cells
+            check._written_cells[name] = cells
+            cells = cells.translated(lambda distinct, column=dataset.column(name): profile.translate(column, distinct))
+        check._raw_cells[name] = cells
+    for header in (profile.missing_headers(raw.headers) if profile is not None else ()):
+        check.add_file_problem(header, f"Le profil associe l'en-tête « {header} » à {profile.colonnes[header]}, mais ce "
+                                       "fichier ne l'a pas : l'export a peut-être changé ; vérifiez le profil.",
+                               severity=WARNING)
     if raw.frame.empty:
         check.add_file_problem("", "Le fichier ne contient aucune ligne de données (seulement l'en-tête) : "
                                    "ajoutez une ligne par enregistrement sous l'en-tête.")
@@ -423,6 +436,8 @@ def _check_column(check: FileCheck, column: Column, cells: DistinctCells, refere
     sub = FileCheck(raw=check.raw, dataset=check.dataset, columns=check.columns,
                     typed=pd.DataFrame(index=distinct.index))
     sub._raw_cells[column.name] = distinct
+    if column.name in check._written_cells:  # aligned with `distinct`: a translation keeps the distinct values' order
+        sub._written_cells[column.name] = check._written_cells[column.name].values
     typed = _check_values(sub, column, distinct, reference)
     lines = cells.index.to_numpy()
     for problems in sub.problems:
@@ -549,7 +564,7 @@ def _choices_hint(column: Column) -> str:
 
 def _check_range(check: FileCheck, column: Column, parsed: pd.Series) -> pd.Series:
     maximum = column.maximum
-    if column.name == "annee_creation":
+    if column.name in ("annee_creation", "annee"):  # no year to come
         maximum = dt.date.today().year
     low = parsed < column.minimum if column.minimum is not None else pd.Series(False, index=parsed.index)
     high = parsed > maximum if maximum is not None else pd.Series(False, index=parsed.index)
@@ -712,6 +727,8 @@ def check_batch(files: list[tuple[str, RawTable]], con: duckdb.DuckDBPyConnectio
             _check_measure_after_start(check, checks, reference)
         if check.dataset.name == "enjeux":
             _check_stake_numbers(check, reference)
+        if check.dataset.name == "observations":
+            _check_one_observation_a_year(check, reference)
         if check.dataset.name == "actions":
             _check_stakes_of_the_plan(check, checks, reference)
         name = check.dataset.name
@@ -786,17 +803,33 @@ def _stakes(reference: Reference, checks: list[FileCheck] | None = None) -> pd.D
     return frame.drop_duplicates("id_enjeu", keep="first")  # the batch's line replaces the stored one
 
 
+def _check_unique_pair(check: FileCheck, stored: pd.DataFrame, group: str, value: str, message: str) -> None:
+    """No two rows (of this file, or this file and the warehouse's other rows) share `group` and `value`:
+    a plan's stake numbers, a structure's observation years. `stored` has the id, group and value columns."""
+    t = check.typed
+    id_col = check.dataset.id_column
+    others = stored[~stored[id_col].isin(t[id_col].dropna())]  # a row of the file replaces its stored self
+    both = pd.concat([t[[id_col, group, value]].assign(ligne=t.index), others.assign(ligne=None)])
+    both = both[both[group].notna() & both[value].notna()]
+    taken = both.duplicated([group, value], keep=False)
+    clash = pd.Series(t.index.isin(both.loc[taken & both["ligne"].notna(), "ligne"]), index=t.index)
+    check.add(clash, value, _msg(message, t[value].astype("Int64").astype(str)))
+
+
 def _check_stake_numbers(check: FileCheck, reference: Reference) -> None:
     """A stake's numero orders it within its plan: two stakes of a plan may not share one."""
-    t = check.typed
-    others = _stakes(reference)
-    others = others[~others["id_enjeu"].isin(t["id_enjeu"].dropna())]
-    both = pd.concat([t[["id_enjeu", "id_plan", "numero"]].assign(ligne=t.index), others.assign(ligne=None)])
-    both = both[both["id_plan"].notna() & both["numero"].notna()]
-    taken = both.duplicated(["id_plan", "numero"], keep=False)
-    clash = pd.Series(t.index.isin(both.loc[taken & both["ligne"].notna(), "ligne"]), index=t.index)
-    check.add(clash, "numero", _msg("Numéro {v} déjà pris par un autre enjeu du même plan : chaque enjeu d'un plan a son "
-                                   "propre numéro d'ordre.", t["numero"].astype("Int64").astype(str)))
+    _check_unique_pair(check, _stakes(reference), "id_plan", "numero",
+                       "Numéro {v} déjà pris par un autre enjeu du même plan : chaque enjeu d'un plan a son propre "
+                       "numéro d'ordre.")
+
+
+def _check_one_observation_a_year(check: FileCheck, reference: Reference) -> None:
+    """A structure describes each year once (the participatory observation's campaign)."""
+    stored = reference.con.execute("SELECT id_observation, id_structure, annee FROM observations").df()
+    _check_unique_pair(check, stored, "id_structure", "annee",
+                       "Année {v} déjà observée pour cette structure (une autre ligne ou une observation déjà "
+                       "enregistrée) : une seule observation par structure et par année ; reprenez son identifiant "
+                       "pour la corriger.")
 
 
 def _check_stakes_of_the_plan(check: FileCheck, checks: list[FileCheck], reference: Reference) -> None:

@@ -296,12 +296,44 @@ DECISIONS = Dataset(
     ),
 )
 
+OBSERVATIONS = Dataset(
+    name="observations",
+    label="Observation participative",
+    description="Ce qu'une structure déclare d'elle-même, une fois par an (questionnaire de l'observation "
+                "participative, ou enquête d'un réseau importée).",
+    depends_on=("structures",),
+    columns=(
+        Column("id_observation", TEXT, True, "Identifiant unique de l'observation", "OB-S0001-2025", max_length=64),
+        Column("id_structure", TEXT, True, "Structure qui déclare", "S0001", references="structures", max_length=64),
+        Column("annee", INTEGER, True, "Année observée (une observation par structure et par année)", "2025",
+               minimum=2000),
+        Column("effectif_etp", DECIMAL, description="Effectif salarié en équivalents temps plein", example="2,5",
+               minimum=0),
+        Column("nb_salaries", INTEGER, description="Nombre de salariés", example="3", minimum=0),
+        Column("nb_benevoles", INTEGER, description="Nombre de bénévoles", example="12", minimum=0),
+        Column("heures_benevolat", DECIMAL, description="Heures données par les bénévoles sur l'année", example="850",
+               minimum=0),
+        Column("budget_annuel", DECIMAL, description="Budget annuel en euros", example="85 000", minimum=0),
+        Column("part_recettes_propres", INTEGER, description="Part du budget venant des recettes propres, en %",
+               example="35", minimum=0, maximum=100),
+        Column("nb_evenements", INTEGER, description="Événements donnés (représentations, expositions, ateliers)",
+               example="24", minimum=0),
+        Column("public_touche", INTEGER, description="Personnes touchées sur l'année", example="1800", minimum=0),
+        Column("besoins", ENUM_LIST, description="Besoins tels que la structure les voit, séparés par |",
+               example="ECO.FINANCEMENT|EMP.RH", choices=ref.BESOINS_ACCEPTES),
+        Column("commentaire", TEXT, description="Commentaire de la structure", example="Année de reprise après travaux",
+               max_length=2000),
+        Column("source", ENUM, True, "D'où vient l'observation", "questionnaire", choices=ref.SOURCES_OBSERVATION),
+    ),
+)
+
 DATASETS: dict[str, Dataset] = {
     d.name: d for d in (STRUCTURES, PROGRAMMES, ACCOMPAGNEMENTS, ATELIERS, RESULTATS, TEMOIGNAGES,
-                        PLANS, ENJEUX, ACTIONS, DECISIONS)
+                        PLANS, ENJEUX, ACTIONS, DECISIONS, OBSERVATIONS)
 }
 V1_DATASETS = ("structures", "programmes", "accompagnements", "ateliers", "resultats", "temoignages")
 V1_1_PLAN_DATASETS = ("plans", "enjeux", "actions", "decisions")
+V1_1_OBSERVATION_DATASETS = ("observations",)
 
 # Dependency order: a batch is validated and loaded in this order.
-LOAD_ORDER: tuple[str, ...] = (*V1_DATASETS, *V1_1_PLAN_DATASETS)
+LOAD_ORDER: tuple[str, ...] = (*V1_DATASETS, *V1_1_PLAN_DATASETS, *V1_1_OBSERVATION_DATASETS)

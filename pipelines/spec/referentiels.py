@@ -137,6 +137,12 @@ INDICATEURS_ACTION: dict[str, str] = {
     "participants": "Participants aux ateliers",
 }
 
+# Where an observation comes from (participatory observation, interchange format v1.1).
+SOURCES_OBSERVATION: dict[str, str] = {
+    "questionnaire": "Questionnaire rempli par la structure",
+    "import": "Import d'un fichier (enquête d'une fédération, d'un réseau)",
+}
+
 REGIONS_DEMO: dict[str, str] = {
     "28": "Normandie",
     "76": "Occitanie",

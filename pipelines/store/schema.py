@@ -13,7 +13,7 @@ import duckdb
 
 from pipelines.geo import reference as geo
 from pipelines.spec import referentiels as ref
-from pipelines.spec.datasets import DATASETS, V1_1_PLAN_DATASETS, V1_DATASETS
+from pipelines.spec.datasets import DATASETS, V1_1_OBSERVATION_DATASETS, V1_1_PLAN_DATASETS, V1_DATASETS
 
 
 def dataset_table_ddl(dataset_name: str, table: str | None = None, extra: str = "") -> str:
@@ -135,8 +135,43 @@ def _v4(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE import_fichiers ADD COLUMN profil VARCHAR")
 
 
+def _v5(con: duckdb.DuckDBPyConnection) -> None:
+    """Participatory observation (spec v1.1): the observations dataset, the structures' invitation tokens and
+    what structures submit, held for an analyst's review."""
+    _create_dataset_tables(con, V1_1_OBSERVATION_DATASETS)
+    con.execute(
+        """
+        CREATE TABLE opp_jetons (
+          selecteur VARCHAR PRIMARY KEY,  -- the token's public half: finds the row
+          verificateur_sha256 VARCHAR NOT NULL,  -- SHA-256 of its secret half, compared in constant time
+          id_structure VARCHAR NOT NULL,
+          annee INTEGER NOT NULL,         -- the campaign
+          cree_le TIMESTAMP NOT NULL,
+          expire_le DATE NOT NULL,
+          revoque_le TIMESTAMP
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE opp_soumissions (
+          id_soumission INTEGER PRIMARY KEY,
+          nature VARCHAR NOT NULL,        -- 'observation' (a structure's yearly answers) | 'adhesion' (direct welcome)
+          id_structure VARCHAR,           -- the structure concerned (none yet for a direct welcome)
+          annee INTEGER,
+          contenu VARCHAR NOT NULL,       -- JSON: dataset → row, as the form's fields, in the interchange format
+          statut VARCHAR NOT NULL,        -- 'en_attente' | 'acceptee' | 'refusee'
+          cree_le TIMESTAMP NOT NULL,
+          decide_le TIMESTAMP,
+          motif VARCHAR,
+          import_id BIGINT                -- the import that wrote it, once accepted
+        )
+        """
+    )
+
+
 # MIGRATIONS[i] brings a file from version i to version i + 1.
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
