@@ -23,6 +23,7 @@ from pipelines.store import warehouse
 
 DATASETS = ("structures", "programmes", "accompagnements", "ateliers", "resultats", "temoignages")
 PLAN_DATASETS = ("plans", "enjeux", "actions", "decisions")  # v1.1: the sector plans of the demo régions
+OPP_DATASETS = ("observations",)  # v1.1: what structures declared of themselves
 COLUMNS = {
     "structures": ["id_structure", "nom", "siret", "rna", "forme_juridique", "domaine", "code_commune",
                    "annee_creation", "effectif_etp", "nb_benevoles", "budget_annuel", "employeur",
@@ -42,6 +43,9 @@ COLUMNS = {
     "actions": ["id_action", "id_plan", "enjeux", "intitule", "pilote", "partenaires", "echeance", "statut",
                 "indicateur", "indicateur_besoin", "indicateur_programme", "cible", "commentaire"],
     "decisions": ["id_decision", "id_action", "date_comite", "decision", "statut", "auteur_role"],
+    "observations": ["id_observation", "id_structure", "annee", "effectif_etp", "nb_salaries", "nb_benevoles",
+                     "heures_benevolat", "budget_annuel", "part_recettes_propres", "nb_evenements", "public_touche",
+                     "besoins", "commentaire", "source"],
 }
 ID_PATTERNS = {"structures": r"S\d{4}", "programmes": r"P\d{2}", "accompagnements": r"A\d{5}",
                "ateliers": r"W\d{4}", "resultats": r"R\d{5}", "temoignages": r"T\d{4}"}
@@ -50,6 +54,7 @@ DATES = {"programmes": ["date_debut", "date_fin"], "accompagnements": ["date_deb
          "plans": ["date_debut", "date_fin"], "actions": ["echeance"], "decisions": ["date_comite"]}
 DECIMALS = {"structures": ["effectif_etp", "budget_annuel", "latitude", "longitude"],
             "programmes": ["heures_prevues"], "accompagnements": ["heures", "heures_benevoles"],
+            "observations": ["effectif_etp", "heures_benevolat", "budget_annuel"],
             "ateliers": ["duree_heures"], "resultats": ["etp_avant", "etp_apres", "budget_avant", "budget_apres"]}
 INTEGERS = {"structures": ["annee_creation", "nb_benevoles"], "ateliers": ["nb_participants", "nb_adherents"],
             "resultats": ["objectifs_atteints", "satisfaction"], "enjeux": ["numero"], "actions": ["cible"]}
@@ -100,7 +105,7 @@ def numbers(column: pd.Series) -> pd.Series:
 
 @pytest.fixture(scope="module")
 def files() -> dict[str, pd.DataFrame]:
-    return {name: read(demo.DEMO_DIR / f"{name}.csv") for name in DATASETS + PLAN_DATASETS}
+    return {name: read(demo.DEMO_DIR / f"{name}.csv") for name in DATASETS + PLAN_DATASETS + OPP_DATASETS}
 
 
 @pytest.fixture(scope="module")
@@ -127,12 +132,12 @@ def test_another_seed_gives_another_demo(tmp_path):
 
 def test_cli_writes_every_file(tmp_path, capsys):
     assert demo.main(["--out", str(tmp_path), "--seed", "2026"]) == 0
-    for name in DATASETS + PLAN_DATASETS:
+    for name in DATASETS + PLAN_DATASETS + OPP_DATASETS:
         assert (tmp_path / f"{name}.csv").read_bytes() == (demo.DEMO_DIR / f"{name}.csv").read_bytes()
     assert "structures.csv" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name", DATASETS + PLAN_DATASETS)
+@pytest.mark.parametrize("name", DATASETS + PLAN_DATASETS + OPP_DATASETS)
 def test_files_look_like_french_office_exports(name):
     raw = (demo.DEMO_DIR / f"{name}.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf"), "UTF-8 with BOM"
@@ -404,5 +409,20 @@ def test_the_demo_loads_through_ingestion_without_a_single_rejected_line(demo_db
         regions = {r[0] for r in con.execute(
             "SELECT DISTINCT c.code_region FROM structures s JOIN geo_communes c ON c.code = s.code_commune").fetchall()}
     assert imports[0][1] == 0 and imports[0][0] == sum(
-        len(read(demo.DEMO_DIR / f"{n}.csv")) for n in DATASETS + PLAN_DATASETS)
+        len(read(demo.DEMO_DIR / f"{n}.csv")) for n in DATASETS + PLAN_DATASETS + OPP_DATASETS)
     assert regions == REGIONS
+
+
+def test_observations_follow_their_structures_over_two_campaigns(files):
+    """Each campaign answered by a share of the structures, once per structure and year, figures near the
+    structure's own description; most answers through the questionnaire."""
+    obs, structures = files["observations"], files["structures"]
+    assert set(obs["id_structure"]) <= set(structures["id_structure"])
+    assert not obs.duplicated(["id_structure", "annee"]).any()
+    shares = obs.groupby("annee")["id_structure"].nunique() / len(structures)
+    assert list(shares.index) == ["2024", "2025"] and 0.35 < shares["2024"] < shares["2025"] < 0.7
+    assert (obs["source"] == "questionnaire").mean() > 0.75 and (obs["source"] == "import").any()
+    etp = obs["effectif_etp"].str.replace(",", ".").astype(float)
+    declared = etp.groupby(obs["id_structure"]).mean()
+    described = structures.set_index("id_structure")["effectif_etp"].str.replace(",", ".").astype(float)
+    assert (declared - described.reindex(declared.index)).abs().median() < 0.5

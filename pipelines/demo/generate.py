@@ -376,6 +376,40 @@ def _cell(value) -> str:
     return str(value)
 
 
+# Participatory observation: the campaigns the demo's structures answered (each a year observed).
+OBSERVATION_CAMPAIGNS = {2024: 0.45, 2025: 0.6}  # year → share of structures that answered
+
+
+def _observations(draw: Draw, structures: pd.DataFrame, accs: pd.DataFrame) -> pd.DataFrame:
+    """What structures declared of themselves: drawn around their description, growing a little from one year to
+    the next; needs as they see them, near what their programmes recorded. Most came through the questionnaire,
+    some from a network's survey."""
+    recorded = accs.groupby("id_structure")["besoin_principal"].agg(lambda needs: list(dict.fromkeys(needs)))
+    codes = [c for c in ref.BESOINS if "." in c]
+    rows = []
+    for s in structures.itertuples():
+        answered = {year: draw.rng.random() < share for year, share in OBSERVATION_CAMPAIGNS.items()}
+        etp, volunteers, budget = float(s.effectif_etp), int(s.nb_benevoles), float(s.budget_annuel)
+        for year, yes in answered.items():
+            growth = draw.rng.normal(0.03, 0.06)
+            etp, volunteers = max(0.0, round(etp * (1 + growth), 1)), max(0, volunteers + int(draw.rng.integers(-2, 3)))
+            budget = float(round(budget * (1 + growth), -2))
+            if not yes:
+                continue
+            needs = recorded.get(s.id_structure, [])[:1]
+            if draw.rng.random() < 0.6 or not needs:
+                needs = list(dict.fromkeys([*needs, codes[int(draw.rng.integers(0, len(codes)))]]))
+            rows.append({
+                "id_observation": f"OB-{s.id_structure}-{year}", "id_structure": s.id_structure, "annee": year,
+                "effectif_etp": etp, "nb_salaries": int(np.ceil(etp * draw.rng.uniform(1.0, 1.6))) if etp else 0,
+                "nb_benevoles": volunteers, "heures_benevolat": float(round(volunteers * draw.rng.gamma(3.0, 25.0))),
+                "budget_annuel": budget, "part_recettes_propres": int(np.clip(draw.rng.normal(38, 16), 0, 100)),
+                "nb_evenements": int(draw.rng.poisson(18)), "public_touche": int(draw.rng.poisson(900)),
+                "besoins": needs, "commentaire": None,
+                "source": "questionnaire" if draw.rng.random() < 0.85 else "import"})
+    return pd.DataFrame(rows)
+
+
 def write_csv(frame: pd.DataFrame, dataset: str, out_dir: Path) -> Path:
     columns = DATASETS[dataset].column_names
     buffer = io.StringIO()
@@ -500,6 +534,7 @@ def generate_demo(out_dir: Path = DEMO_DIR, seed: int = 2026) -> dict[str, Path]
     delivered = accs.groupby("id_programme")["heures"].sum()
     is_dla = programmes["type"] == "dla"
     programmes.loc[is_dla, "heures_prevues"] = (programmes.loc[is_dla, "id_programme"].map(delivered) * 1.1).round(-1)
+    frames["observations"] = _observations(Draw(seed + 3), structures, accs)  # own generator: the others do not move
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {name: write_csv(frame, name, out_dir) for name, frame in frames.items()}
     paths[REFERENCE_FILE] = write_reference_population(

@@ -79,14 +79,19 @@ def invite(db: Path, annee: int, *, region: str | None = None, structure: str | 
         now = dt.datetime.now().replace(microsecond=0)
         con.execute("UPDATE opp_jetons SET revoque_le = ? WHERE annee = ? AND revoque_le IS NULL "
                     "AND id_structure IN (SELECT unnest(?::VARCHAR[]))", [now, annee, ids])
-        invitations, rows = [], []
+        invitations = []
         for id_structure in ids:
-            token, selector, digest = new_token()
-            rows.append([selector, digest, id_structure, annee, now, expire_le, None])
+            token = store(con, new_token()[0], id_structure, annee, expire_le)
             invitations.append(Invitation(id_structure, link(base_url, token), expire_le))
-        if rows:
-            con.executemany("INSERT INTO opp_jetons VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
     return invitations
+
+
+def store(con: duckdb.DuckDBPyConnection, token: str, id_structure: str, annee: int, expire_le: dt.date) -> str:
+    """Keep a token's selector and the hash of its verifier (never the token itself); the token."""
+    selector, _, verifier = token.partition(".")
+    con.execute("INSERT INTO opp_jetons VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                [selector, _digest(verifier), id_structure, annee, dt.datetime.now().replace(microsecond=0), expire_le])
+    return token
 
 
 def _structures(con: duckdb.DuckDBPyConnection, region: str | None, structure: str | None) -> list[str]:
