@@ -10,6 +10,7 @@ opened, and that page once signed in.
 import streamlit as st
 
 from dashboard import auth, data, filters, layout
+from pipelines.privacy import roles
 
 # A local icon: a Material icon as favicon is fetched from Google's font servers, which an offline
 # installation cannot reach.
@@ -31,16 +32,27 @@ PAGES = {
     ],
     "Données": [
         ("pages/importer.py", "Importer des données", ":material/upload_file:", "importer"),
+        ("pages/soumissions.py", "Soumissions des structures", ":material/inbox:", "soumissions"),
+        ("pages/observation.py", "Observation participative", ":material/groups:", "observation"),
+    ],
+    "Structures": [
+        ("pages/contribuer.py", "Mon espace", ":material/home:", "contribuer"),
+        ("pages/rejoindre.py", "Rejoindre l'observatoire", ":material/person_add:", "rejoindre"),
     ],
 }
 SIGN_IN = ("pages/connexion.py", "Connexion", ":material/login:", "connexion")
 
 if not layout.warehouse_ready():
     st.stop()
+auth.open_personal_link()  # an address with `jeton=`: that structure's space, and only that
 # Not signed in: every page is routable (each stops at its sign-in form) but the menu stays hidden.
 navigation = st.navigation(auth.visible_pages(PAGES, SIGN_IN), position="sidebar" if auth.current_role() else "hidden")
 layout.demo_banner(slim=navigation.url_path == "reunion")  # meeting mode: the projector keeps its room
-if auth.current_role():
+if navigation.url_path != "contribuer" and st.session_state.get(auth.LINK_ERROR):
+    st.error(st.session_state.pop(auth.LINK_ERROR), icon=":material/link_off:")  # a personal link that opened nothing
+if auth.current_role() == roles.STRUCTURE.code:
+    layout.signed_in_badge()  # a structure has no filters: its space is about itself
+elif auth.current_role():
     layout.signed_in_badge()
     data.publish_ahead()  # the funder's published cube, protected in the background once per warehouse version
     st.session_state["scope"] = filters.sidebar_scope()

@@ -11,12 +11,17 @@ One call each where it is wired:
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard import data
-from pipelines.privacy import accounts, roles
+from pipelines.opp import tokens
+from pipelines.privacy import accounts, attempts, roles
+from pipelines.store import warehouse
 
 ROLE_KEY = "auth_role"
 USER_KEY = "auth_identifiant"
+STRUCTURE_KEY = "auth_structure"  # the space a personal link opened (pipelines.opp.tokens.Opened)
+LINK_ERROR = "lien_erreur"
 
 
 def oidc_configured() -> bool:
@@ -37,6 +42,8 @@ def _oidc_user() -> tuple[str | None, str | None]:
 
 def current_role() -> str | None:
     """The signed-in user's role code, or None."""
+    if st.session_state.get(STRUCTURE_KEY) is not None:
+        return roles.STRUCTURE.code
     role = st.session_state.get(ROLE_KEY)
     if role in roles.ROLES:
         return role
@@ -45,29 +52,93 @@ def current_role() -> str | None:
 
 
 def current_user() -> str | None:
+    opened = st.session_state.get(STRUCTURE_KEY)
+    if opened is not None:
+        return opened.id_structure
     return st.session_state.get(USER_KEY) or _oidc_user()[0]
 
 
 def rules() -> roles.Role | None:
     role = current_role()
-    return roles.ROLES[role] if role else None
+    return roles.role(role) if role else None
+
+
+def opened_space() -> tokens.Opened | None:
+    """The structure's space this session's personal link opened, if any."""
+    return st.session_state.get(STRUCTURE_KEY)
+
+
+def client_key() -> str:
+    """Who is trying, for the attempt counters: the connection's address, else this browser session."""
+    address = st.context.ip_address
+    if address:
+        return f"ip:{address}"
+    ctx = get_script_run_ctx()
+    return f"session:{ctx.session_id if ctx else 'inconnue'}"
+
+
+def open_personal_link() -> None:
+    """Called by app.py before the navigation: an address carrying `jeton=` opens that structure's space, and
+    only that (any signed-in role is left). A link that opens nothing says why on the page, in French; too
+    many of those from one client and it waits. An open space closes as soon as its link is revoked or expires."""
+    token = st.query_params.get(tokens.PARAMETER)
+    if token is not None:
+        del st.query_params[tokens.PARAMETER]  # not left in the address bar, nor in a link copied from it
+        client = client_key()
+        wait = attempts.LINKS.wait_seconds(client)
+        if wait:
+            st.session_state[LINK_ERROR] = attempts.wait_message(wait)
+            return
+        try:
+            with warehouse.read_connection(data.db()) as con:
+                opened = tokens.check(con, token)
+        except tokens.TokenError as exc:
+            attempts.LINKS.record(client)
+            st.session_state[LINK_ERROR] = str(exc)
+            return
+        for key in (ROLE_KEY, USER_KEY):
+            st.session_state.pop(key, None)
+        st.session_state[STRUCTURE_KEY] = opened
+        st.session_state.pop(LINK_ERROR, None)
+        return
+    opened = st.session_state.get(STRUCTURE_KEY)
+    if opened is not None:
+        with warehouse.read_connection(data.db()) as con:
+            still = tokens.still_open(con, opened.selecteur)
+        if not still:
+            st.session_state.pop(STRUCTURE_KEY, None)
+            st.session_state[LINK_ERROR] = ("Votre lien a été révoqué ou a expiré : l'espace est fermé. Demandez un "
+                                            "nouveau lien à l'observatoire.")
 
 
 def demo_available() -> bool:
     return data.db().exists() and data.is_demo()
 
 
+class TooManyAttempts(Exception):
+    pass
+
+
 def sign_in(identifier: str, password: str) -> str | None:
-    """Check a local (or demo) account; on success remember the role in this session."""
+    """Check a local (or demo) account; on success remember the role in this session. Five wrong passwords
+    from one client, or for one identifier, within 15 minutes make both wait (TooManyAttempts)."""
+    keys = (client_key(), f"identifiant:{identifier.strip().lower()}")
+    wait = attempts.SIGN_IN.wait_seconds(*keys)
+    if wait:
+        raise TooManyAttempts(attempts.wait_message(wait))
     role = accounts.verify(identifier.strip(), password, demo=demo_available())
     if role:
+        attempts.SIGN_IN.clear(*keys)
+        st.session_state.pop(STRUCTURE_KEY, None)
         st.session_state[ROLE_KEY] = role
         st.session_state[USER_KEY] = identifier.strip()
+    else:
+        attempts.SIGN_IN.record(*keys)
     return role
 
 
 def sign_out() -> None:
-    for key in (ROLE_KEY, USER_KEY):
+    for key in (ROLE_KEY, USER_KEY, STRUCTURE_KEY):
         st.session_state.pop(key, None)
     if oidc_configured() and st.user.is_logged_in:
         st.logout()
@@ -89,13 +160,16 @@ def _submit_form() -> None:
     try:
         _signed_in(sign_in(st.session_state.get("connexion_identifiant", ""),
                            st.session_state.get("connexion_mot_de_passe", "")))
-    except accounts.AccountsError as exc:
+    except (accounts.AccountsError, TooManyAttempts) as exc:
         st.session_state[SIGN_IN_ERROR] = str(exc)
 
 
 def sign_in_demo(identifier: str, password: str) -> None:
     """Callback of the demo buttons of the sign-in page."""
-    _signed_in(sign_in(identifier, password))
+    try:
+        _signed_in(sign_in(identifier, password))
+    except TooManyAttempts as exc:
+        st.session_state[SIGN_IN_ERROR] = str(exc)
 
 
 def login_form() -> None:
@@ -128,6 +202,10 @@ def allowed_pages(role: str | None, pages: dict[str, list[PageSpec]],
     """The sections and pages a role may open, plus the sign-in page (first when not signed in)."""
     if role is None:  # every page, so that a shared link opens it once signed in (pages stop at require())
         return {"Compte": [sign_in_page], **pages}
+    if role == roles.STRUCTURE.code:  # its space, and the way out
+        script, _, _, url_path = sign_in_page
+        return {"Mon espace": [spec for specs in pages.values() for spec in specs if spec[3] in roles.STRUCTURE.pages],
+                "Compte": [(script, "Quitter mon espace", ":material/logout:", url_path)]}
     out = {section: [spec for spec in specs if roles.may_open(role, spec[3])] for section, specs in pages.items()}
     out = {section: specs for section, specs in out.items() if specs}
     script, _, _, url_path = sign_in_page  # signed in, the same page is where one signs out
@@ -201,7 +279,7 @@ def require(page: str) -> str:
         sign_in_panel()
         st.stop()
     if not roles.may_open(role, page):
-        st.error(f"Le rôle {roles.ROLES[role].label} n'a pas accès à cette page.", icon=":material/block:")
+        st.error(f"Le rôle {roles.role(role).label} n'a pas accès à cette page.", icon=":material/block:")
         st.stop()
     st.session_state.pop(JUST_SIGNED_IN, None)  # arrived where the visitor was going
     return role

@@ -252,3 +252,8 @@ def previous_answers(con: duckdb.DuckDBPyConnection, opened: Opened) -> dict[str
     if int(row["annee"]) < opened.annee:
         answers["commentaire"] = ""  # last year's comment is last year's
     return answers
+
+
+def programme_choices(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Programmes a direct welcome may be oriented to: id → « name (id) »."""
+    return {p: f"{n} ({p})" for p, n in con.execute("SELECT id_programme, nom FROM programmes ORDER BY nom").fetchall()}

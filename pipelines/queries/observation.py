@@ -40,8 +40,8 @@ LEFT JOIN geo_communes c ON c.code = s.code_commune
 WHERE ($region IS NULL OR c.code_region = $region)
   AND ($departement IS NULL OR c.code_departement = $departement)
   AND ($domaine IS NULL OR s.domaine = $domaine)
-  AND ($depuis IS NULL OR o.annee >= year($depuis))
-  AND ($jusqu_au IS NULL OR o.annee <= year($jusqu_au))
+  AND ($depuis IS NULL OR o.annee >= year($depuis::DATE))
+  AND ($jusqu_au IS NULL OR o.annee <= year($jusqu_au::DATE))
 """
 
 
@@ -63,7 +63,7 @@ def response_rates(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame
             FROM opp_jetons j JOIN structures s USING (id_structure) LEFT JOIN geo_communes c ON c.code = s.code_commune
             WHERE ($region IS NULL OR c.code_region = $region) AND ($departement IS NULL OR c.code_departement = $departement)
               AND ($domaine IS NULL OR s.domaine = $domaine)
-              AND ($depuis IS NULL OR j.annee >= year($depuis)) AND ($jusqu_au IS NULL OR j.annee <= year($jusqu_au)))
+              AND ($depuis IS NULL OR j.annee >= year($depuis::DATE)) AND ($jusqu_au IS NULL OR j.annee <= year($jusqu_au::DATE)))
         SELECT i.annee, i.territoire, g.nom AS nom_territoire, count(*) AS invitees,
                count(o.id_structure) AS repondantes, count(o.id_structure) / count(*) AS taux
         FROM invited i

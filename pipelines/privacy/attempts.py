@@ -1,0 +1,54 @@
+"""Failed attempts counted per key (a client, an identifier), in memory: past a limit within a window, the key
+waits. Guards the sign-in form, the personal links of the participatory observation and the public form of
+the direct welcome against guessing and flooding. One process serves the dashboard, so memory is enough; a
+restart forgets the counts, which only ever unblocks."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import defaultdict, deque
+
+
+class Attempts:
+    def __init__(self, limit: int, window_seconds: float):
+        self.limit, self.window = limit, window_seconds
+        self._times: dict[str, deque] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque:
+        times = self._times[key]
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        return times
+
+    def wait_seconds(self, *keys: str, now: float | None = None) -> int:
+        """0 when every key may try again, else how long the first blocked one still waits."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            waits = [math.ceil(times[0] + self.window - now) for key in keys
+                     if len(times := self._recent(key, now)) >= self.limit]
+        return max(waits, default=0)
+
+    def record(self, *keys: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            for key in keys:
+                self._recent(key, now).append(now)
+
+    def clear(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._times.pop(key, None)
+
+
+def wait_message(seconds: int) -> str:
+    minutes = max(1, math.ceil(seconds / 60))
+    return (f"Trop d'essais infructueux : réessayez dans {minutes} minute{'s' if minutes > 1 else ''}. "
+            "Si le problème continue, contactez l'observatoire.")
+
+
+SIGN_IN = Attempts(limit=5, window_seconds=15 * 60)  # wrong passwords, per client and per identifier
+LINKS = Attempts(limit=10, window_seconds=15 * 60)  # personal links that open nothing, per client
+SUBMISSIONS = Attempts(limit=5, window_seconds=60 * 60)  # direct-welcome forms sent, per client
