@@ -14,6 +14,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard import data
+from pipelines.demo import loader as demo_loader
 from pipelines.opp import tokens
 from pipelines.privacy import accounts, attempts, roles
 from pipelines.store import warehouse
@@ -71,7 +72,7 @@ def opened_space() -> tokens.Opened | None:
 def client_key() -> str:
     """Who is trying, for the attempt counters: the connection's address, else this browser session."""
     address = st.context.ip_address
-    if address:
+    if isinstance(address, str) and address:
         return f"ip:{address}"
     ctx = get_script_run_ctx()
     return f"session:{ctx.session_id if ctx else 'inconnue'}"
@@ -84,8 +85,9 @@ def open_personal_link() -> None:
     token = st.query_params.get(tokens.PARAMETER)
     if token is not None:
         del st.query_params[tokens.PARAMETER]  # not left in the address bar, nor in a link copied from it
-        client = client_key()
-        wait = attempts.LINKS.wait_seconds(client)
+        # Per client, and for everyone at once: opening a new session per try must not escape the count.
+        client = (client_key(), attempts.EVERYONE)
+        wait = attempts.LINKS.wait_seconds(client[0]) or attempts.LINKS_ALL.wait_seconds(client[1])
         if wait:
             st.session_state[LINK_ERROR] = attempts.wait_message(wait)
             return
@@ -93,7 +95,8 @@ def open_personal_link() -> None:
             with warehouse.read_connection(data.db()) as con:
                 opened = tokens.check(con, token)
         except tokens.TokenError as exc:
-            attempts.LINKS.record(client)
+            attempts.LINKS.record(client[0])
+            attempts.LINKS_ALL.record(client[1])
             st.session_state[LINK_ERROR] = str(exc)
             return
         for key in (ROLE_KEY, USER_KEY):
@@ -253,8 +256,15 @@ def sign_in_panel() -> None:
                 st.caption(f"Identifiant « {name} », mot de passe « {password} »")
                 st.button(f"Entrer comme {label.lower()}", key=f"demo_{name}", icon=":material/login:",
                           width="stretch", on_click=sign_in_demo, args=(name, password))
+        with st.container(border=True):
+            st.markdown("**Espace d'une structure** (observation participative)")
+            st.caption("Chaque structure reçoit un lien personnel vers son espace ; celui-ci ouvre l'espace d'une "
+                       "structure synthétique de la démonstration.")
+            st.link_button("Ouvrir l'espace de démonstration", demo_loader.demo_link(), icon=":material/home:")
     else:
         st.caption("Les comptes sont créés par l'administrateur avec « python -m pipelines comptes ajouter ».")
+    st.page_link("pages/rejoindre.py", label="Votre structure souhaite rejoindre l'observatoire ?",
+                 icon=":material/person_add:")
 
     with st.expander("Ce que chaque rôle voit"):
         st.markdown(

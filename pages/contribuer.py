@@ -41,45 +41,50 @@ NEED_LABELS = {code: f"{code} — {label}" for code, label in ref.BESOINS_ACCEPT
 
 questionnaire, results, own_data = st.tabs([f"Questionnaire {opened.annee}", "Mes résultats", "Mes données"])
 
+def send_answers() -> None:
+    # A callback, not `if submitted:`: the click survives any rerun before the page body runs.
+    values = {name: st.session_state.get(f"q_{name}", "") for name in q.MEASURES}
+    values["besoins"] = "|".join(st.session_state.get("q_besoins", []))
+    values["commentaire"] = st.session_state.get("q_commentaire", "")
+    checked = submissions.check_observation(data.db(), opened, values)
+    if not checked.ok:
+        st.session_state["contribution_erreurs"] = checked.problems[checked.problems["gravite"] == "erreur"]
+        return
+    number = submissions.submit_observation(data.db(), opened, values)
+    data.clear()
+    st.session_state["contribution_envoyee"] = (
+        f"Merci ! Vos réponses {opened.annee} sont transmises à l'observatoire (n° {number}). Elles apparaîtront "
+        "dans vos résultats une fois relues ; vous pouvez encore les modifier d'ici là.")
+
+
 with questionnaire:
     sent = st.session_state.pop("contribution_envoyee", None)
     if sent:
         st.success(sent, icon=":material/mark_email_read:")
+    errors = st.session_state.pop("contribution_erreurs", None)
+    if errors is not None:
+        st.error("Certaines réponses sont à corriger, rien n'a été envoyé :", icon=":material/error:")
+        for row in errors.itertuples():
+            st.markdown(f"- **{layout.escape_markdown(q.MEASURES.get(row.colonne, row.colonne))}** : "
+                        f"{layout.escape_markdown(row.erreur)}")
     answers = data.fetch(submissions.previous_answers, opened)
     st.caption("Décrivez votre structure pour l'année " + str(opened.annee) + " : vos réponses précédentes sont "
                "reprises, modifiez ce qui a changé. Elles sont vérifiées comme un fichier importé, puis relues par "
                "l'observatoire avant d'entrer dans les résultats. Laissez vide ce que vous ne savez pas.")
     with st.form("questionnaire", border=True):
-        values = {}
         left, right = st.columns(2)
         for i, name in enumerate(q.MEASURES):
             column = OBSERVATIONS.column(name)
-            values[name] = (left if i % 2 == 0 else right).text_input(
+            (left if i % 2 == 0 else right).text_input(
                 q.MEASURES[name], value=answers.get(name, ""), key=f"q_{name}",
                 help=f"{column.description} (p. ex. {column.example}).")
         chosen = [c for c in answers.get("besoins", "").split("|") if c in NEED_LABELS]
-        besoins = st.multiselect("Vos besoins cette année, tels que vous les voyez", list(NEED_LABELS), default=chosen,
-                                 format_func=NEED_LABELS.get, key="q_besoins", placeholder="Choisissez un ou plusieurs besoins")
-        values["commentaire"] = st.text_area("Commentaire (facultatif)", value=answers.get("commentaire", ""),
-                                             max_chars=2000, key="q_commentaire")
-        submitted = st.form_submit_button("Envoyer mes réponses à l'observatoire", type="primary",
-                                          icon=":material/send:")
-    if submitted:
-        values["besoins"] = "|".join(besoins)
-        checked = submissions.check_observation(data.db(), opened, values)
-        if not checked.ok:
-            st.error("Certaines réponses sont à corriger, rien n'a été envoyé :", icon=":material/error:")
-            errors = checked.problems[checked.problems["gravite"] == "erreur"]
-            for row in errors.itertuples():
-                st.markdown(f"- **{layout.escape_markdown(q.MEASURES.get(row.colonne, row.colonne))}** : "
-                            f"{layout.escape_markdown(row.erreur)}")
-        else:
-            number = submissions.submit_observation(data.db(), opened, values)
-            data.clear()
-            st.session_state["contribution_envoyee"] = (
-                f"Merci ! Vos réponses {opened.annee} sont transmises à l'observatoire (n° {number}). Elles "
-                "apparaîtront dans vos résultats une fois relues ; vous pouvez encore les modifier d'ici là.")
-            st.rerun()
+        st.multiselect("Vos besoins cette année, tels que vous les voyez", list(NEED_LABELS), default=chosen,
+                       format_func=NEED_LABELS.get, key="q_besoins", placeholder="Choisissez un ou plusieurs besoins")
+        st.text_area("Commentaire (facultatif)", value=answers.get("commentaire", ""), max_chars=2000,
+                     key="q_commentaire")
+        st.form_submit_button("Envoyer mes réponses à l'observatoire", type="primary", icon=":material/send:",
+                              on_click=send_answers)
 
 with results:
     mine = data.fetch(q.own_figures, opened.id_structure)

@@ -21,51 +21,62 @@ st.title("Rejoindre l'observatoire")
 st.caption("Votre structure culturelle n'a pas été orientée vers nous par un dispositif ? Présentez-la et dites "
            "ce dont elle a besoin : l'observatoire relit chaque demande et vous recontacte. Les champs marqués * "
            "sont obligatoires.")
-sent = st.session_state.pop("adhesion_envoyee", None)
-if sent:
-    st.success(sent, icon=":material/mark_email_read:")
 
-with st.form("rejoindre", border=True):
-    fields = {"nom": st.text_input("Nom de la structure *", max_chars=300, key="r_nom")}
-    left, right = st.columns(2)
-    fields["forme_juridique"] = left.selectbox("Forme juridique *", list(ref.FORMES_JURIDIQUES),
-                                               format_func=ref.FORMES_JURIDIQUES.get, key="r_forme")
-    fields["domaine"] = right.selectbox("Domaine culturel principal *", list(ref.DOMAINES),
-                                        format_func=ref.DOMAINES.get, key="r_domaine")
-    fields["code_commune"] = left.text_input("Code commune INSEE du siège *", max_chars=5, key="r_commune",
-                                             help="5 caractères, p. ex. 14118 pour Caen (pas le code postal).")
-    employer = right.selectbox("Employeur ?", ["", "oui", "non"], key="r_employeur",
-                               format_func=lambda v: v or "—")
-    fields["employeur"] = employer
-    for i, (name, label) in enumerate(OPTIONAL.items()):
-        fields[name] = (left if i % 2 else right).text_input(
-            label, key=f"r_{name}", help=f"{STRUCTURES.column(name).description} (p. ex. {STRUCTURES.column(name).example}).")
-    besoins = st.multiselect("Vos besoins *", list(NEED_LABELS), format_func=NEED_LABELS.get, key="r_besoins",
-                             placeholder="Choisissez un ou plusieurs besoins")
-    commentaire = st.text_area("Votre demande en quelques mots", max_chars=2000, key="r_commentaire")
-    consent = st.checkbox("J'accepte que ces informations soient transmises à l'observatoire et conservées pour "
-                          "l'observation (elles ne sont publiées qu'agrégées).", key="r_consentement")
-    submitted = st.form_submit_button("Envoyer ma demande", type="primary", icon=":material/send:")
 
-if submitted:
+def send_request() -> None:
+    # A callback, not `if submitted:`: the click survives any rerun before the page body runs.
+    state = st.session_state
+    fields = {"nom": state.get("r_nom", ""), "forme_juridique": state.get("r_forme", ""),
+              "domaine": state.get("r_domaine", ""), "code_commune": state.get("r_commune", ""),
+              "employeur": state.get("r_employeur", ""), **{name: state.get(f"r_{name}", "") for name in OPTIONAL}}
+    besoins = state.get("r_besoins", [])
     client = auth.client_key()
     wait = attempts.SUBMISSIONS.wait_seconds(client)
     if wait:
-        st.error(attempts.wait_message(wait), icon=":material/hourglass_top:")
-    elif not consent or not besoins:
-        st.error(("Cochez l'accord de transmission pour envoyer la demande." if not consent else "")
-                 + (" Choisissez au moins un besoin." if not besoins else ""), icon=":material/error:")
+        state["adhesion_erreur"] = (attempts.wait_message(wait), None)
+    elif not state.get("r_consentement") or not besoins:
+        state["adhesion_erreur"] = ((("Cochez l'accord de transmission pour envoyer la demande." if not
+                                      state.get("r_consentement") else "")
+                                     + (" Choisissez au moins un besoin." if not besoins else "")).strip(), None)
     else:
-        checked = submissions.check_welcome(data.db(), fields, besoins, commentaire)
+        checked = submissions.check_welcome(data.db(), fields, besoins, state.get("r_commentaire", ""))
         if not checked.ok:
-            st.error("Certaines réponses sont à corriger, rien n'a été envoyé :", icon=":material/error:")
-            for row in checked.problems[checked.problems["gravite"] == "erreur"].itertuples():
-                label = OPTIONAL.get(row.colonne, row.colonne)
-                st.markdown(f"- **{layout.escape_markdown(label)}** : {layout.escape_markdown(row.erreur)}")
-        else:
-            number = submissions.submit_welcome(data.db(), fields, besoins, commentaire)
-            attempts.SUBMISSIONS.record(client)
-            data.clear()
-            st.session_state["adhesion_envoyee"] = (
-                f"Merci ! Votre demande est transmise à l'observatoire (n° {number}) : il la relit et vous recontacte.")
-            st.rerun()
+            state["adhesion_erreur"] = ("Certaines réponses sont à corriger, rien n'a été envoyé :",
+                                        checked.problems[checked.problems["gravite"] == "erreur"])
+            return
+        number = submissions.submit_welcome(data.db(), fields, besoins, state.get("r_commentaire", ""))
+        attempts.SUBMISSIONS.record(client)
+        data.clear()
+        state["adhesion_envoyee"] = (f"Merci ! Votre demande est transmise à l'observatoire (n° {number}) : il la "
+                                     "relit et vous recontacte.")
+
+
+sent = st.session_state.pop("adhesion_envoyee", None)
+if sent:
+    st.success(sent, icon=":material/mark_email_read:")
+refused = st.session_state.pop("adhesion_erreur", None)
+if refused:
+    message, problems = refused
+    st.error(message, icon=":material/error:")
+    for row in (problems.itertuples() if problems is not None else ()):
+        label = OPTIONAL.get(row.colonne, row.colonne)
+        st.markdown(f"- **{layout.escape_markdown(label)}** : {layout.escape_markdown(row.erreur)}")
+
+with st.form("rejoindre", border=True):
+    st.text_input("Nom de la structure *", max_chars=300, key="r_nom")
+    left, right = st.columns(2)
+    left.selectbox("Forme juridique *", list(ref.FORMES_JURIDIQUES), format_func=ref.FORMES_JURIDIQUES.get,
+                   key="r_forme")
+    right.selectbox("Domaine culturel principal *", list(ref.DOMAINES), format_func=ref.DOMAINES.get, key="r_domaine")
+    left.text_input("Code commune INSEE du siège *", max_chars=5, key="r_commune",
+                    help="5 caractères, p. ex. 14118 pour Caen (pas le code postal).")
+    right.selectbox("Employeur ?", ["", "oui", "non"], key="r_employeur", format_func=lambda v: v or "—")
+    for i, (name, label) in enumerate(OPTIONAL.items()):
+        (left if i % 2 else right).text_input(
+            label, key=f"r_{name}", help=f"{STRUCTURES.column(name).description} (p. ex. {STRUCTURES.column(name).example}).")
+    st.multiselect("Vos besoins *", list(NEED_LABELS), format_func=NEED_LABELS.get, key="r_besoins",
+                   placeholder="Choisissez un ou plusieurs besoins")
+    st.text_area("Votre demande en quelques mots", max_chars=2000, key="r_commentaire")
+    st.checkbox("J'accepte que ces informations soient transmises à l'observatoire et conservées pour "
+                "l'observation (elles ne sont publiées qu'agrégées).", key="r_consentement")
+    st.form_submit_button("Envoyer ma demande", type="primary", icon=":material/send:", on_click=send_request)

@@ -19,7 +19,7 @@ from tests.conftest import REPO_DIR
 
 PAGES = {"vue-ensemble": "vue_ensemble", "structures": "structures", "besoins": "besoins",
          "territoires": "territoires", "resultats": "resultats", "temoignages": "temoignages", "plan": "plan", "reunion": "reunion",
-         "importer": "importer"}
+         "importer": "importer", "soumissions": "soumissions", "observation": "observation"}
 SMALL = "48"
 
 

@@ -45,6 +45,11 @@ def load_demo(db: Path, demo_dir: Path = DEMO_DIR) -> ingest.IngestResult:
     return result
 
 
+def demo_link() -> str:
+    """The demo link, relative to the dashboard's address."""
+    return f"./{tokens.PATH}?{tokens.PARAMETER}={DEMO_TOKEN}"
+
+
 def demo_structure(con: duckdb.DuckDBPyConnection) -> str:
     """The structure the demo link opens: the first that answered the campaign before and not yet this one
     (its questionnaire is prefilled with last year's answers)."""

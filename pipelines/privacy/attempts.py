@@ -51,4 +51,6 @@ def wait_message(seconds: int) -> str:
 
 SIGN_IN = Attempts(limit=5, window_seconds=15 * 60)  # wrong passwords, per client and per identifier
 LINKS = Attempts(limit=10, window_seconds=15 * 60)  # personal links that open nothing, per client
+LINKS_ALL = Attempts(limit=200, window_seconds=15 * 60)  # and from every client together
+EVERYONE = "tous"
 SUBMISSIONS = Attempts(limit=5, window_seconds=60 * 60)  # direct-welcome forms sent, per client
