@@ -46,7 +46,8 @@ if not layout.warehouse_ready():
     st.stop()
 auth.open_personal_link()  # an address with `jeton=`: that structure's space, and only that
 # Not signed in: every page is routable (each stops at its sign-in form) but the menu stays hidden.
-navigation = st.navigation(auth.visible_pages(PAGES, SIGN_IN), position="sidebar" if auth.current_role() else "hidden")
+navigation = st.navigation(auth.visible_pages(PAGES, SIGN_IN), position="sidebar" if auth.current_role() else "hidden",
+                           expanded=True)  # every page in sight: a long menu folded under "View more" hides some
 layout.demo_banner(slim=navigation.url_path == "reunion")  # meeting mode: the projector keeps its room
 if navigation.url_path != "contribuer" and st.session_state.get(auth.LINK_ERROR):
     st.error(st.session_state.pop(auth.LINK_ERROR), icon=":material/link_off:")  # a personal link that opened nothing

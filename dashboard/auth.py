@@ -209,7 +209,9 @@ def allowed_pages(role: str | None, pages: dict[str, list[PageSpec]],
         script, _, _, url_path = sign_in_page
         return {"Mon espace": [spec for specs in pages.values() for spec in specs if spec[3] in roles.STRUCTURE.pages],
                 "Compte": [(script, "Quitter mon espace", ":material/logout:", url_path)]}
-    out = {section: [spec for spec in specs if roles.may_open(role, spec[3])] for section, specs in pages.items()}
+    # The structures' own pages are for structures and visitors, not in a signed-in team member's menu.
+    out = {section: [spec for spec in specs if roles.may_open(role, spec[3]) and spec[3] not in roles.STRUCTURE_PAGES]
+           for section, specs in pages.items()}
     out = {section: specs for section, specs in out.items() if specs}
     script, _, _, url_path = sign_in_page  # signed in, the same page is where one signs out
     out.setdefault("Compte", []).append((script, "Mon compte (déconnexion)", ":material/logout:", url_path))

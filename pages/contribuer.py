@@ -13,7 +13,7 @@ from dashboard.page import through_app
 from pipelines.opp import submissions
 from pipelines.privacy import roles
 from pipelines.queries import observation as q
-from pipelines.reports import fmt
+from pipelines.reports import charts, fmt
 from pipelines.spec import referentiels as ref
 from pipelines.spec.datasets import DATASETS
 
@@ -95,9 +95,10 @@ with results:
         years = sorted(mine["annee"].astype(int).tolist(), reverse=True)
         year = st.selectbox("Année", years, key="resultats_annee")
         figures = data.fetch(q.territory_figures, opened.id_structure, year)
+        decimals = [1 if name in q.DECIMAL_MEASURES else 0 for name in figures["mesure"]]
         shown = pd.DataFrame({
             "Indicateur": figures["libelle"],
-            "Votre structure": [fmt.nombre(v, 1) if pd.notna(v) else "—" for v in figures["sa_valeur"]],
+            "Votre structure": [fmt.nombre(v, d) if pd.notna(v) else "—" for v, d in zip(figures["sa_valeur"], decimals)],
             f"Moyenne du département ({card.get('departement') or '—'})": [
                 fmt.SECRET if s else f"{fmt.nombre(v, 1)} ({fmt.nombre(n)} structures)"
                 for v, n, s in zip(figures["departement"], figures["n_departement"], figures["secret_departement"])],
@@ -114,9 +115,13 @@ with results:
         history = mine[["annee", measure]].dropna()
         if history.empty:
             st.caption("Vous n'avez pas donné cet indicateur.")
+        elif len(history) == 1:  # one point makes no line: say it
+            st.caption(f"Une seule année pour l'instant : {fmt.nombre(history[measure].iloc[0], 1)} en "
+                       f"{int(history['annee'].iloc[0])}. L'évolution s'affichera avec vos réponses suivantes.")
         else:
-            st.bar_chart(history.assign(annee=history["annee"].astype(str)), x="annee", y=measure,
-                         x_label="Année", y_label=q.MEASURES[measure])
+            st.plotly_chart(charts.lines_by(history.assign(serie=q.MEASURES[measure]), "annee", measure, "serie",
+                                            q.MEASURES[measure], card.get("nom", ""), x_title="Année"),
+                            key="historique_structure")
 
 with own_data:
     st.markdown("Toutes les données que l'observatoire garde sur votre structure : sa description, ses réponses, "

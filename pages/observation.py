@@ -40,20 +40,20 @@ if declared.empty:
     st.stop()
 st.subheader("Ce que les structures déclarent")
 latest = declared.iloc[-1]
-cards = [("Structures ayant déclaré", "structures", 0), ("Heures de bénévolat", "heures_benevolat", 0),
+st.caption(f"Année {int(latest['annee'])}, structures dont l'observation a été relue.")
+cards = [("Structures", "structures", 0), ("Heures de bénévolat", "heures_benevolat", 0),
          ("Emplois (ETP)", "effectif_etp", 1), ("Budgets cumulés (€)", "budget_annuel", 0),
-         ("Part moyenne des recettes propres", "part_recettes_propres", None)]
+         ("Recettes propres (moy.)", "part_recettes_propres", None)]
 for column, (label, key, decimals) in zip(st.columns(len(cards)), cards):
     value = latest[key]
-    column.metric(f"{label} ({int(latest['annee'])})",
-                  fmt.pourcentage(value / 100) if decimals is None else fmt.nombre(value, decimals))
+    column.metric(label, fmt.pourcentage(value / 100) if decimals is None else fmt.nombre(value, decimals))
 st.caption("Les heures de bénévolat sont une ressource non monétaire : à 12 € de l'heure (SMIC chargé indicatif), "
            f"celles de {int(latest['annee'])} valent environ {fmt.nombre(latest['heures_benevolat'] * 12)} €.")
-long = declared.melt(id_vars="annee", value_vars=["heures_benevolat", "effectif_etp", "nb_benevoles"],
-                     var_name="mesure", value_name="valeur")
-long["mesure"] = long["mesure"].map(q.MEASURES)
-st.plotly_chart(charts.lines_by(long, "annee", "valeur", "mesure", "Évolution des chiffres déclarés", where,
-                                x_title="Année observée", y_title="Total déclaré"), key="evolution")
+if len(declared) > 1:
+    st.plotly_chart(charts.lines_by(q.evolution_index(declared), "annee", "indice", "mesure",
+                                    f"Évolution des totaux déclarés (indice 100 en {int(declared['annee'].iloc[0])})",
+                                    where, x_title="Année observée", y_title="Indice"), key="evolution")
+    st.caption("Les totaux dépendent aussi du nombre de structures qui répondent chaque année : voir le tableau.")
 layout.data_table(declared, {"annee": ("Année", "texte"), "structures": ("Structures", "nombre"),
                              **{m: (label, "decimal") for m, label in q.MEASURES.items()}}, name="observations_declarees")
 

@@ -37,6 +37,7 @@ ROLES: dict[str, Role] = {
 STRUCTURE = Role("structure", "Structure (espace personnel)", frozenset({"contribuer"}), personal_data=False,
                  unconsented_testimonies=False, statistical_secrecy=True)
 ALL_ROLES: dict[str, Role] = {**ROLES, STRUCTURE.code: STRUCTURE}
+STRUCTURE_PAGES = frozenset({"contribuer", "rejoindre"})  # for structures and visitors, not in a team's menu
 
 # Pages anyone may open, signed in or not: the sign-in form, the structures' space (its link is the key; the
 # page shows nothing without one) and the direct welcome.

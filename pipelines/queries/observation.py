@@ -33,6 +33,8 @@ MEASURES: dict[str, str] = {
     "public_touche": "Personnes touchées",
 }
 
+DECIMAL_MEASURES = ("effectif_etp", "heures_benevolat")  # the others are whole numbers
+
 SCOPED_OBSERVATIONS = """
 SELECT o.*, s.nom AS nom_structure, s.domaine, c.code_departement, c.code_region
 FROM observations o JOIN structures s USING (id_structure)
@@ -83,6 +85,16 @@ def declared_by_year(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFra
                sum(budget_annuel) AS budget_annuel, avg(part_recettes_propres) AS part_recettes_propres,
                sum(nb_evenements) AS nb_evenements, sum(public_touche) AS public_touche
         FROM obs GROUP BY annee ORDER BY annee""", _params(scope)).df()
+
+
+def evolution_index(declared: pd.DataFrame, measures: tuple[str, ...] = ("heures_benevolat", "effectif_etp",
+                                                                          "nb_benevoles", "budget_annuel")) -> pd.DataFrame:
+    """The declared totals as an index, 100 the first year, one row per year and measure: volunteer hours
+    (hundreds of thousands) and jobs (hundreds) on one chart."""
+    first = declared.iloc[0]
+    rows = [{"annee": int(row["annee"]), "mesure": MEASURES[m], "indice": 100 * row[m] / first[m]}
+            for _, row in declared.iterrows() for m in measures if first[m]]
+    return pd.DataFrame(rows, columns=["annee", "mesure", "indice"])
 
 
 def needs_compared(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
