@@ -10,6 +10,9 @@ One call each where it is wired:
 
 from __future__ import annotations
 
+import ipaddress
+import os
+
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -69,11 +72,25 @@ def opened_space() -> tokens.Opened | None:
     return st.session_state.get(STRUCTURE_KEY)
 
 
+TRUSTED_PROXY_VAR = "OBSERVATOIRE_PROXY"  # "1": behind a reverse proxy that sets X-Forwarded-For
+
+
 def client_key() -> str:
-    """Who is trying, for the attempt counters: the connection's address, else this browser session."""
-    address = st.context.ip_address
-    if isinstance(address, str) and address:
-        return f"ip:{address}"
+    """Who is trying, for the attempt counters: the client's address (the first of X-Forwarded-For behind a
+    trusted proxy, which would otherwise make every visitor one), else this browser session. A loopback
+    address (a local run) is no one in particular: the session then."""
+    address = st.context.ip_address if isinstance(st.context.ip_address, str) else None
+    if os.environ.get(TRUSTED_PROXY_VAR) == "1":
+        forwarded = (st.context.headers.get("X-Forwarded-For") or "").split(",")[0].strip()
+        address = forwarded or address
+    if address:
+        try:
+            ip = ipaddress.ip_address(address)
+            ip = getattr(ip, "ipv4_mapped", None) or ip
+            if not ip.is_loopback:
+                return f"ip:{ip}"
+        except ValueError:
+            pass
     ctx = get_script_run_ctx()
     return f"session:{ctx.session_id if ctx else 'inconnue'}"
 
@@ -85,9 +102,8 @@ def open_personal_link() -> None:
     token = st.query_params.get(tokens.PARAMETER)
     if token is not None:
         del st.query_params[tokens.PARAMETER]  # not left in the address bar, nor in a link copied from it
-        # Per client, and for everyone at once: opening a new session per try must not escape the count.
-        client = (client_key(), attempts.EVERYONE)
-        wait = attempts.LINKS.wait_seconds(client[0]) or attempts.LINKS_ALL.wait_seconds(client[1])
+        client = client_key()
+        wait = attempts.LINKS.wait_seconds(client)
         if wait:
             st.session_state[LINK_ERROR] = attempts.wait_message(wait)
             return
@@ -95,8 +111,7 @@ def open_personal_link() -> None:
             with warehouse.read_connection(data.db()) as con:
                 opened = tokens.check(con, token)
         except tokens.TokenError as exc:
-            attempts.LINKS.record(client[0])
-            attempts.LINKS_ALL.record(client[1])
+            attempts.LINKS.record(client)
             st.session_state[LINK_ERROR] = str(exc)
             return
         for key in (ROLE_KEY, USER_KEY):

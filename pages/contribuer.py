@@ -16,6 +16,7 @@ from pipelines.queries import observation as q
 from pipelines.reports import charts, fmt
 from pipelines.spec import referentiels as ref
 from pipelines.spec.datasets import DATASETS
+from pipelines.store import warehouse
 
 through_app()
 opened = auth.opened_space()
@@ -46,11 +47,15 @@ def send_answers() -> None:
     values = {name: st.session_state.get(f"q_{name}", "") for name in q.MEASURES}
     values["besoins"] = "|".join(st.session_state.get("q_besoins", []))
     values["commentaire"] = st.session_state.get("q_commentaire", "")
-    checked = submissions.check_observation(data.db(), opened, values)
-    if not checked.ok:
-        st.session_state["contribution_erreurs"] = checked.problems[checked.problems["gravite"] == "erreur"]
+    try:
+        checked = submissions.check_observation(data.db(), opened, values)
+        if not checked.ok:
+            st.session_state["contribution_erreurs"] = checked.problems[checked.problems["gravite"] == "erreur"]
+            return
+        number = submissions.submit_observation(data.db(), opened, values)
+    except (submissions.SubmissionError, warehouse.WarehouseError) as exc:
+        st.session_state["contribution_refusee"] = str(exc)
         return
-    number = submissions.submit_observation(data.db(), opened, values)
     data.clear()
     st.session_state["contribution_envoyee"] = (
         f"Merci ! Vos réponses {opened.annee} sont transmises à l'observatoire (n° {number}). Elles apparaîtront "
@@ -61,6 +66,9 @@ with questionnaire:
     sent = st.session_state.pop("contribution_envoyee", None)
     if sent:
         st.success(sent, icon=":material/mark_email_read:")
+    refused = st.session_state.pop("contribution_refusee", None)
+    if refused:
+        st.error(refused, icon=":material/error:")
     errors = st.session_state.pop("contribution_erreurs", None)
     if errors is not None:
         st.error("Certaines réponses sont à corriger, rien n'a été envoyé :", icon=":material/error:")
@@ -95,6 +103,11 @@ with results:
         years = sorted(mine["annee"].astype(int).tolist(), reverse=True)
         year = st.selectbox("Année", years, key="resultats_annee")
         figures = data.fetch(q.territory_figures, opened.id_structure, year)
+        published = data.fetch(q.published_years)
+        if year not in published:
+            st.info(f"Les moyennes de votre département et de votre domaine pour {year} seront publiées à la clôture "
+                    "de la campagne, une fois pour toutes : seuls vos chiffres sont montrés d'ici là.",
+                    icon=":material/schedule:")
         decimals = [1 if name in q.DECIMAL_MEASURES else 0 for name in figures["mesure"]]
         shown = pd.DataFrame({
             "Indicateur": figures["libelle"],

@@ -9,6 +9,7 @@ from pipelines.opp import submissions
 from pipelines.privacy import attempts
 from pipelines.spec import referentiels as ref
 from pipelines.spec.datasets import DATASETS
+from pipelines.store import warehouse
 
 through_app()
 STRUCTURES = DATASETS["structures"]
@@ -39,12 +40,16 @@ def send_request() -> None:
                                       state.get("r_consentement") else "")
                                      + (" Choisissez au moins un besoin." if not besoins else "")).strip(), None)
     else:
-        checked = submissions.check_welcome(data.db(), fields, besoins, state.get("r_commentaire", ""))
-        if not checked.ok:
-            state["adhesion_erreur"] = ("Certaines réponses sont à corriger, rien n'a été envoyé :",
-                                        checked.problems[checked.problems["gravite"] == "erreur"])
+        try:
+            checked = submissions.check_welcome(data.db(), fields, besoins, state.get("r_commentaire", ""))
+            if not checked.ok:
+                state["adhesion_erreur"] = ("Certaines réponses sont à corriger, rien n'a été envoyé :",
+                                            checked.problems[checked.problems["gravite"] == "erreur"])
+                return
+            number = submissions.submit_welcome(data.db(), fields, besoins, state.get("r_commentaire", ""))
+        except (submissions.SubmissionError, warehouse.WarehouseError) as exc:
+            state["adhesion_erreur"] = (str(exc), None)
             return
-        number = submissions.submit_welcome(data.db(), fields, besoins, state.get("r_commentaire", ""))
         attempts.SUBMISSIONS.record(client)
         data.clear()
         state["adhesion_envoyee"] = (f"Merci ! Votre demande est transmise à l'observatoire (n° {number}) : il la "

@@ -7,6 +7,7 @@ import streamlit as st
 from dashboard import data, layout
 from dashboard.page import start
 from pipelines.opp import submissions
+from pipelines.queries import observation
 from pipelines.store import warehouse
 
 page = start("soumissions", "Soumissions des structures",
@@ -32,9 +33,32 @@ def decide(number: int, accept: bool) -> None:
     st.session_state["soumission_message"] = message
 
 
+def publish(year: int) -> None:
+    try:
+        with warehouse.write_transaction(data.db()) as con:
+            count = observation.publish(con, year, page.role)
+        message = ("ok", f"Résultats de la campagne {year} publiés aux structures ({count} ont répondu) : ils ne "
+                         "changeront plus.")
+    except (ValueError, warehouse.WarehouseError) as exc:
+        message = ("refus", str(exc))
+    data.clear()
+    st.session_state["soumission_message"] = message
+
+
 status, text = st.session_state.pop("soumission_message", (None, None))
 if status:
     (st.success if status == "ok" else st.error)(text)
+
+published = data.fetch(observation.published_years)
+campaigns = [int(y) for y in data.fetch(observation.campaign_years) if int(y) not in published]
+if campaigns:
+    with st.container(border=True):
+        st.markdown("**Publier les résultats d'une campagne** : chaque structure voit alors, à côté de ses chiffres, "
+                    "les moyennes de son département et de son domaine, figées (une seule publication par campagne, "
+                    "pour qu'aucune réponse ne se déduise de deux versions). Acceptez d'abord les réponses en attente.")
+        left, right = st.columns([1, 2], vertical_alignment="bottom")
+        year = left.selectbox("Campagne", campaigns, key="campagne_a_publier")
+        right.button("Publier", key="publier_campagne", icon=":material/publish:", on_click=publish, args=(year,))
 
 status_filter = st.segmented_control("Statut", list(submissions.STATUS_LABELS), default=submissions.PENDING,
                                      format_func=submissions.STATUS_LABELS.get, key="statut_soumissions")

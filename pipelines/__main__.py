@@ -20,7 +20,7 @@ from pipelines.ingest import propose as proposals
 from pipelines.ingest.load import UndoRefused
 from pipelines.opp import submissions, tokens
 from pipelines.privacy import accounts, roles, secret
-from pipelines.queries import indicators, plan, vue_ensemble
+from pipelines.queries import indicators, observation, plan, vue_ensemble
 from pipelines.reports import fmt
 from pipelines.spec import referentiels as ref
 from pipelines.spec import templates
@@ -128,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--out", required=True, help="CSV id_structure;lien;expire_le à écrire")
     q.add_argument("--base-url", default="http://localhost:8501", help="adresse du tableau de bord (défaut : %(default)s)")
     q.add_argument("--expire-le", type=_date, help=f"date d'expiration (défaut : dans {tokens.DEFAULT_VALIDITY_DAYS} jours)")
+    q = with_db(actions.add_parser("publier", help="publie aux structures les moyennes d'une campagne (une fois)"))
+    q.add_argument("--annee", type=int, required=True, metavar="AAAA", dest="campagne")
     q = with_db(actions.add_parser("revoquer", help="désactive les liens d'une structure"))
     q.add_argument("id_structure")
     q = with_db(actions.add_parser("soumissions", help="la file des soumissions des structures"))
@@ -452,6 +454,18 @@ def opp_invite(args, db: Path) -> int:
     return EXIT_OK
 
 
+def opp_publish(args, db: Path) -> int:
+    try:
+        with warehouse.write_transaction(db) as con:
+            count = observation.publish(con, args.campagne, "analyste")
+    except ValueError as exc:
+        print(f"Refusé : {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"Résultats de la campagne {args.campagne} publiés aux structures ({count} structure(s) y ont répondu) ; "
+          "ils ne changeront plus.")
+    return EXIT_OK
+
+
 def opp_revoke(args, db: Path) -> int:
     count = tokens.revoke(db, args.id_structure)
     print(f"{count} lien(s) révoqué(s) pour la structure {args.id_structure}.")
@@ -470,11 +484,16 @@ def opp_list(args, db: Path) -> int:
     if frame.empty:
         print("Aucune soumission.")
     for row in frame.itertuples():
-        print(f"n° {row.id_soumission}  {row.cree_le:%d/%m/%Y %H:%M}  {row.nature:<11} {row.structure or '':<30} "
+        print(f"n° {row.id_soumission}  {row.cree_le:%d/%m/%Y %H:%M}  {row.nature:<11} {_printable(row.structure):<30} "
               f"{row.annee}  {submissions.STATUS_LABELS[row.statut]}" + (f" (motif : {row.motif})" if row.motif else ""))
         for change in diffs[int(row.id_soumission)].itertuples():
-            print(f"    {change.jeu}.{change.colonne} : « {change.avant} » → « {change.apres} »")
+            print(f"    {change.jeu}.{change.colonne} : « {_printable(change.avant)} » → « {_printable(change.apres)} »")
     return EXIT_OK
+
+
+def _printable(text) -> str:
+    """Text from a form, shown in a terminal: no escape sequence of anyone's reaches it."""
+    return "".join(ch if ch.isprintable() else "?" for ch in str(text or ""))
 
 
 def pd_isna(value) -> bool:
@@ -497,7 +516,7 @@ def opp_refuse(args, db: Path) -> int:
     return EXIT_OK
 
 
-OPP_ACTIONS = {"inviter": opp_invite, "revoquer": opp_revoke, "soumissions": opp_list, "accepter": opp_accept,
+OPP_ACTIONS = {"inviter": opp_invite, "publier": opp_publish, "revoquer": opp_revoke, "soumissions": opp_list, "accepter": opp_accept,
                "refuser": opp_refuse}
 
 

@@ -220,8 +220,14 @@ def test_questionnaire_is_prefilled_from_last_year_submitted_accepted_and_undone
     assert snapshot(mini_db) == before
 
 
+def opened_for(db, structure: str, annee: int = 2026) -> tokens.Opened:
+    token = link_for(db, structure, annee)  # written before the reader opens: it reads the file as it is then
+    with warehouse.read_connection(db) as con:
+        return tokens.check(con, token)
+
+
 def test_a_refused_submission_changes_nothing(mini_db):
-    opened = tokens.Opened("x", "S2", 2026, dt.date.today())
+    opened = opened_for(mini_db, "S2")
     number = submissions.submit_observation(mini_db, opened, {"nb_benevoles": "9"})
     before = snapshot(mini_db)
     assert cli("opp", "refuser", str(number), "--motif", "", db=mini_db).returncode == 1
@@ -275,14 +281,31 @@ def _observe(db, rows: list[tuple[str, str, str, float]]) -> None:
     assert result.status == "importe", result.problems
 
 
-def test_results_back_follow_the_funder_rule_on_the_other_structures(mini_db):
+def publish(db, annee: int = 2025) -> None:
+    with warehouse.write_transaction(db) as con:
+        q.publish(con, annee, "analyste")
+
+
+def figures_of(db, structure: str = "S1", annee: int = 2025) -> pd.DataFrame:
+    with warehouse.read_connection(db) as con:
+        return q.territory_figures(con, structure, annee).set_index("mesure")
+
+
+def test_results_back_follow_the_funder_rule_on_the_other_structures(tmp_path, mini_db):
+    import shutil
+
     # Calvados (14): S1 already declared 2025; X1 and X2 too: two others only → the département is secret.
     _observe(mini_db, [("X1", "14118", "musique", 50_000), ("X2", "14047", "musique", 70_000)])
-    with warehouse.read_connection(mini_db) as con:
-        budget = q.territory_figures(con, "S1", 2025).set_index("mesure").loc["budget_annuel"]
+    two_others = tmp_path / "deux.duckdb"
+    shutil.copyfile(mini_db, two_others)
+    publish(two_others)
+    budget = figures_of(two_others).loc["budget_annuel"]
     assert budget["sa_valeur"] == 90_000 and budget["secret_departement"] and pd.isna(budget["departement"])
     # A third other: the mean shows; but one structure making 85 % of the others' sum makes it secret again.
     _observe(mini_db, [("X3", "14366", "musique", 60_000)])
+    dominated = tmp_path / "domine.duckdb"
+    shutil.copyfile(mini_db, dominated)
+    publish(mini_db)
     with warehouse.read_connection(mini_db) as con:
         budget = q.territory_figures(con, "S1", 2025).set_index("mesure").loc["budget_annuel"]
         others = con.execute("""SELECT o.budget_annuel FROM observations o JOIN structures s USING (id_structure)
@@ -290,9 +313,9 @@ def test_results_back_follow_the_funder_rule_on_the_other_structures(mini_db):
                                 AND c.code_departement = '14' AND o.id_structure <> 'S1'""").df()["budget_annuel"]
     assert not secret.is_primary_secret(len(others), others.max(), others.sum())
     assert budget["departement"] == pytest.approx((90_000 + 50_000 + 70_000 + 60_000) / 4) and budget["n_departement"] == 4
-    _observe(mini_db, [("X4", "14118", "musique", 2_000_000)])
-    with warehouse.read_connection(mini_db) as con:
-        figures = q.territory_figures(con, "S1", 2025).set_index("mesure")
+    _observe(dominated, [("X4", "14118", "musique", 2_000_000)])
+    publish(dominated)
+    figures = figures_of(dominated)
     assert figures.loc["budget_annuel", "secret_departement"], "X4 dominates the others: secret"
     # The domaine (spectacle_vivant): S1 alone declared; nothing of anyone else can show.
     assert figures["secret_domaine"].all() and figures["domaine"].isna().all()
@@ -300,9 +323,81 @@ def test_results_back_follow_the_funder_rule_on_the_other_structures(mini_db):
 
 def test_the_results_page_shows_no_other_structures_value(mini_db, monkeypatch):
     _observe(mini_db, [("X1", "14118", "musique", 51_111), ("X2", "14047", "musique", 72_222)])
+    publish(mini_db)
     at = open_app(mini_db, monkeypatch, token=link_for(mini_db, "S1"))
     text = sent_text(at)
     assert "90\u202f000" in text, "its own budget"
     for value in ("51\u202f111", "72\u202f222", "51111", "72222", "Structure X1", "Structure X2"):
         assert value not in text
     assert "secret" in text
+
+
+def test_published_figures_do_not_move_so_no_answer_can_be_differenced(mini_db):
+    """A structure that reads its page before and after another's answers are accepted sees the same means:
+    they are frozen once per campaign (a moving mean and count gave the newcomer's value away)."""
+    _observe(mini_db, [("X1", "14118", "musique", 50_000), ("X2", "14047", "musique", 70_000),
+                       ("X3", "14366", "musique", 60_000)])
+    publish(mini_db)
+    before = figures_of(mini_db)
+    assert not before.loc["budget_annuel", "secret_departement"]
+    _observe(mini_db, [("X5", "14118", "musique", 123_456)])
+    pd.testing.assert_frame_equal(figures_of(mini_db).drop(columns="sa_valeur"), before.drop(columns="sa_valeur"))
+    refused = cli("opp", "publier", "--annee", "2025", db=mini_db)
+    assert refused.returncode == 1 and "déjà été publiés" in refused.stderr
+    # Before its publication, a campaign gives back nothing of the others.
+    assert figures_of(mini_db, annee=2024)[["departement", "domaine"]].isna().all().all()
+
+
+def test_others_all_declaring_zero_stay_secret(mini_db):
+    zeros = "id_observation;id_structure;annee;nb_salaries;source\n" + "".join(
+        f"OB-{s};{s};2025;0;import\n" for s in ("X1", "X2", "X3"))
+    _observe(mini_db, [("X1", "14118", "musique", 1), ("X2", "14047", "musique", 2), ("X3", "14366", "musique", 3)])
+    assert ingest.ingest(mini_db, [ingest.Upload("z.csv", zeros.encode(), "observations")]).status == "importe"
+    publish(mini_db)
+    salaries = figures_of(mini_db).loc["nb_salaries"]
+    assert salaries["secret_departement"] and pd.isna(salaries["departement"]), "0 + 0 + 0 tells each one's 0"
+
+
+def test_a_revoked_link_sends_nothing_and_a_number_always_means_the_same_answers(mini_db):
+    opened = opened_for(mini_db, "S2")
+    first = submissions.submit_observation(mini_db, opened, {"nb_benevoles": "5"})
+    second = submissions.submit_observation(mini_db, opened, {"nb_benevoles": "6"})
+    assert second != first
+    with warehouse.read_connection(mini_db) as con:
+        statuses = dict(con.execute("SELECT id_soumission, statut FROM opp_soumissions").fetchall())
+    assert statuses == {first: "remplacee", second: "en_attente"}
+    with pytest.raises(submissions.SubmissionError, match="déjà remplacée"):
+        submissions.accept(mini_db, first, "analyste")
+    tokens.revoke(mini_db, "S2")
+    with pytest.raises(submissions.SubmissionError, match="révoqué ou a expiré"):
+        submissions.submit_observation(mini_db, opened, {"nb_benevoles": "7"})
+
+
+def test_an_acceptance_racing_a_refusal_writes_nothing(mini_db, monkeypatch):
+    number = submissions.submit_observation(mini_db, opened_for(mini_db, "S2"), {"nb_benevoles": "777"})
+    before = snapshot(mini_db)
+    real_load = submissions._load
+
+    def refused_meanwhile(con, n):  # the refusal lands after accept() read the submission as pending
+        loaded = real_load(con, n)
+        monkeypatch.setattr(submissions, "_load", real_load)
+        submissions.refuse(mini_db, n, "Doublon")
+        return loaded
+
+    monkeypatch.setattr(submissions, "_load", refused_meanwhile)
+    with pytest.raises(submissions.SubmissionError, match="déjà refusée entre-temps"):
+        submissions.accept(mini_db, number, "analyste")
+    assert snapshot(mini_db) == before
+
+
+def test_answers_are_cleaned_of_controls_and_update_a_surveys_own_row(mini_db):
+    survey = "id_observation;id_structure;annee;nb_benevoles;source\nFED-2026-17;S1;2026;9;import\n"
+    assert ingest.ingest(mini_db, [ingest.Upload("f.csv", survey.encode(), "observations")]).status == "importe"
+    opened = opened_for(mini_db, "S1")
+    number = submissions.submit_observation(mini_db, opened, {
+        "nb_benevoles": "11", "commentaire": "Ligne\x0bWord\x00 \x1b[31mrouge\u200b\u202e"})
+    assert submissions.accept(mini_db, number, "analyste").status == "importe"
+    with warehouse.read_connection(mini_db) as con:
+        rows = con.execute("SELECT id_observation, nb_benevoles, commentaire, source FROM observations "
+                           "WHERE id_structure = 'S1' AND annee = 2026").fetchall()
+    assert rows == [("FED-2026-17", 11, "Ligne\nWord [31mrouge", "questionnaire")]

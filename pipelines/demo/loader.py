@@ -11,6 +11,7 @@ from pipelines import ingest
 from pipelines.demo.generate import OBSERVATION_CAMPAIGNS
 from pipelines.ingest import population
 from pipelines.opp import tokens
+from pipelines.queries import observation
 from pipelines.spec.datasets import LOAD_ORDER
 from pipelines.store import warehouse
 from pipelines.store.warehouse import REPO_DIR
@@ -42,6 +43,7 @@ def load_demo(db: Path, demo_dir: Path = DEMO_DIR) -> ingest.IngestResult:
         with warehouse.write_transaction(db) as con:
             tokens.store(con, DEMO_TOKEN, demo_structure(con), DEMO_CAMPAIGN,
                          dt.date.today() + dt.timedelta(days=tokens.DEFAULT_VALIDITY_DAYS))
+            observation.publish(con, DEMO_CAMPAIGN - 1, DEMO_ROLE)  # last campaign closed; this one still open
     return result
 
 

@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import json
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,13 +21,14 @@ import numpy as np
 import pandas as pd
 
 from pipelines import ingest
-from pipelines.opp.tokens import Opened
+from pipelines.opp.tokens import Opened, still_open
 from pipelines.spec.datasets import DATASETS
 from pipelines.store import warehouse
 
 OBSERVATION, ADHESION = "observation", "adhesion"
-PENDING, ACCEPTED, REFUSED = "en_attente", "acceptee", "refusee"
-STATUS_LABELS = {PENDING: "en attente", ACCEPTED: "acceptée", REFUSED: "refusée"}
+PENDING, ACCEPTED, REFUSED, REPLACED = "en_attente", "acceptee", "refusee", "remplacee"
+STATUS_LABELS = {PENDING: "en attente", ACCEPTED: "acceptée", REFUSED: "refusée",
+                 REPLACED: "remplacée par un envoi plus récent"}
 ANSWER_COLUMNS = [c.name for c in DATASETS["observations"].columns
                   if c.name not in ("id_observation", "id_structure", "annee", "source")]
 WELCOME_COLUMNS = [c.name for c in DATASETS["structures"].columns if c.name != "id_structure"]
@@ -62,40 +64,71 @@ def _uploads(rows: dict[str, dict[str, str]], label: str) -> list[ingest.Upload]
     return [ingest.Upload(f"{label}-{name}.csv", _csv(name, [row]), name) for name, row in rows.items()]
 
 
+# Control characters (an ESC sequence, a NUL, Word's line breaks) and invisible format characters (zero-width
+# spaces, right-to-left overrides) have no place in a form's answer: removed, the text kept.
+_INVISIBLE = {i: None for i in range(0x20) if chr(i) not in "\t\n\r"} | {0x7f: None}
+
+
+def clean(text: object) -> str:
+    """A form's answer as kept: controls and invisible format characters removed (line breaks kept), trimmed."""
+    cleaned = str(text or "").replace("\x0b", "\n").replace("\x0c", "\n").translate(_INVISIBLE)
+    return "".join(ch for ch in cleaned if unicodedata.category(ch) != "Cf").strip()
+
+
 def _check(db: Path, rows: dict[str, dict[str, str]], label: str) -> Checked:
     """The upload page's verdict on these rows, without writing anything."""
-    result = ingest.preview(db, _uploads(rows, label))
+    try:
+        result = ingest.preview(db, _uploads(rows, label))
+    except ingest.UnreadableFile as exc:  # the rows are built by us: only a very odd answer gets here
+        problem = pd.DataFrame([{"colonne": "", "valeur": "", "gravite": "erreur",
+                                 "erreur": f"Réponse illisible ({exc}) ; retirez les caractères spéciaux."}])
+        return Checked(rows, problem)
     problems = result.problems
     # The form has no "line 2": say which field, as the form names it.
     return Checked(rows, problems[["colonne", "valeur", "erreur", "gravite"]].reset_index(drop=True))
 
 
-def observation_row(opened: Opened, answers: dict[str, str]) -> dict[str, str]:
-    row = {name: str(answers.get(name) or "").strip() for name in ANSWER_COLUMNS}
-    return {"id_observation": f"OB-{opened.id_structure}-{opened.annee}", "id_structure": opened.id_structure,
-            "annee": str(opened.annee), **row, "source": "questionnaire"}
+def observation_row(opened: Opened, answers: dict[str, str], existing_id: str | None = None) -> dict[str, str]:
+    """The structure's answers as an observations row. `existing_id`: the id its observation of that year
+    already has (a network's survey imported it under its own id): the answers update that row."""
+    row = {name: clean(answers.get(name)) for name in ANSWER_COLUMNS}
+    return {"id_observation": existing_id or f"OB-{opened.id_structure}-{opened.annee}",
+            "id_structure": opened.id_structure, "annee": str(opened.annee), **row, "source": "questionnaire"}
+
+
+def _existing_id(db: Path, opened: Opened) -> str | None:
+    with warehouse.read_connection(db) as con:
+        found = con.execute("SELECT id_observation FROM observations WHERE id_structure = ? AND annee = ?",
+                            [opened.id_structure, opened.annee]).fetchall()
+    return found[0][0] if found else None
 
 
 def check_observation(db: Path, opened: Opened, answers: dict[str, str]) -> Checked:
-    return _check(db, {"observations": observation_row(opened, answers)}, "questionnaire")
+    return _check(db, {"observations": observation_row(opened, answers, _existing_id(db, opened))}, "questionnaire")
 
 
 def submit_observation(db: Path, opened: Opened, answers: dict[str, str]) -> int:
-    """Queue a structure's answers for the campaign (replacing its earlier pending answers); the queue's number."""
+    """Queue a structure's answers for the campaign; its earlier pending answers are marked replaced (never
+    deleted: a number the analyst has seen always means the same answers). Refused if the link was revoked or
+    has expired meanwhile."""
     checked = check_observation(db, opened, answers)
     if not checked.ok:
         raise SubmissionError("Certaines réponses sont à corriger : " + _summary(checked.problems))
     content = json.dumps(checked.rows, ensure_ascii=False)
     with warehouse.write_transaction(db) as con:
-        con.execute("DELETE FROM opp_soumissions WHERE nature = ? AND id_structure = ? AND annee = ? AND statut = ?",
-                    [OBSERVATION, opened.id_structure, opened.annee, PENDING])
+        if not still_open(con, opened.selecteur):
+            raise SubmissionError("Votre lien a été révoqué ou a expiré : rien n'a été envoyé. Demandez un nouveau "
+                                  "lien à l'observatoire.")
+        con.execute("UPDATE opp_soumissions SET statut = ?, decide_le = ? WHERE nature = ? AND id_structure = ? "
+                    "AND annee = ? AND statut = ?", [REPLACED, dt.datetime.now().replace(microsecond=0), OBSERVATION,
+                                                     opened.id_structure, opened.annee, PENDING])
         return _insert(con, OBSERVATION, opened.id_structure, opened.annee, content)
 
 
 def welcome_rows(fields: dict[str, str], besoins: list[str], commentaire: str, today: dt.date) -> dict[str, dict]:
-    structure = {"id_structure": NEW_ID, **{name: str(fields.get(name) or "").strip() for name in WELCOME_COLUMNS}}
+    structure = {"id_structure": NEW_ID, **{name: clean(fields.get(name)) for name in WELCOME_COLUMNS}}
     observation = {"id_observation": f"OB-{NEW_ID}-{today.year}", "id_structure": NEW_ID, "annee": str(today.year),
-                   "besoins": "|".join(besoins), "commentaire": commentaire.strip(), "source": "questionnaire"}
+                   "besoins": "|".join(besoins), "commentaire": clean(commentaire), "source": "questionnaire"}
     return {"structures": structure, "observations": observation}
 
 
@@ -211,10 +244,15 @@ def accept(db: Path, number: int, role: str, *, programme: str | None = None,
                 "besoin_principal": besoins[0] if besoins else "", "besoins": "|".join(besoins),
                 "orientation": content.get("orientation", "direct")}
 
-    def mark(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
+    def mark(con: duckdb.DuckDBPyConnection, import_id: int | None) -> None:
+        # Checked again inside the writing transaction: a refusal (or another acceptance) that got there first
+        # aborts this one, rows included.
+        now = con.execute("SELECT statut FROM opp_soumissions WHERE id_soumission = ?", [number]).fetchone()[0]
+        if now != PENDING:
+            raise SubmissionError(f"Soumission n° {number} déjà {STATUS_LABELS[now]} entre-temps : rien n'a été écrit.")
         con.execute("UPDATE opp_soumissions SET statut = ?, decide_le = ?, import_id = ?, id_structure = "
-                    "coalesce(id_structure, ?) WHERE id_soumission = ? AND statut = ?",
-                    [ACCEPTED, dt.datetime.now().replace(microsecond=0), import_id, new_id, number, PENDING])
+                    "coalesce(id_structure, ?) WHERE id_soumission = ?",
+                    [ACCEPTED, dt.datetime.now().replace(microsecond=0), import_id, new_id, number])
 
     result = ingest.ingest(db, _uploads(rows, f"soumission-{number}"), role=role, after_write=mark)
     if result.status == "inchange":  # the warehouse already says the same: nothing to import, still decided

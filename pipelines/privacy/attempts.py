@@ -50,7 +50,7 @@ def wait_message(seconds: int) -> str:
 
 
 SIGN_IN = Attempts(limit=5, window_seconds=15 * 60)  # wrong passwords, per client and per identifier
-LINKS = Attempts(limit=10, window_seconds=15 * 60)  # personal links that open nothing, per client
-LINKS_ALL = Attempts(limit=200, window_seconds=15 * 60)  # and from every client together
-EVERYONE = "tous"
+# Personal links that open nothing, per client. Not for everyone at once: a token holds 192 random bits, so a
+# shared counter would only let anyone lock every structure out.
+LINKS = Attempts(limit=10, window_seconds=15 * 60)
 SUBMISSIONS = Attempts(limit=5, window_seconds=60 * 60)  # direct-welcome forms sent, per client

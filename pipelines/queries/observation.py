@@ -136,19 +136,50 @@ def own_figures(con: duckdb.DuckDBPyConnection, id_structure: str) -> pd.DataFra
                        "WHERE id_structure = ? ORDER BY annee", [id_structure]).df()
 
 
+def publish(con: duckdb.DuckDBPyConnection, annee: int, role: str) -> int:
+    """Freeze the campaign `annee`'s declared values as structures will get them back (once: a second
+    publication would let a structure difference the two); how many structures it holds."""
+    done = con.execute("SELECT publie_le FROM opp_publications WHERE annee = ?", [annee]).fetchall()
+    if done:
+        raise ValueError(f"Les résultats de la campagne {annee} ont déjà été publiés le {done[0][0]:%d/%m/%Y} : ils "
+                         "ne changent plus (des chiffres qui bougent laisseraient déduire la réponse d'une structure).")
+    con.execute(f"""
+        INSERT INTO opp_valeurs_publiees
+        SELECT o.annee, o.id_structure, c.code_departement, s.domaine, u.mesure, u.valeur
+        FROM (UNPIVOT (SELECT id_observation, {', '.join(f'CAST({m} AS DOUBLE) AS {m}' for m in MEASURES)}
+                       FROM observations WHERE annee = $annee)
+              ON {', '.join(MEASURES)} INTO NAME mesure VALUE valeur) u
+        JOIN observations o USING (id_observation) JOIN structures s USING (id_structure)
+        LEFT JOIN geo_communes c ON c.code = s.code_commune""", {"annee": annee})
+    con.execute("INSERT INTO opp_publications VALUES (?, now()::TIMESTAMP, ?)", [annee, role])
+    return int(con.execute("SELECT count(DISTINCT id_structure) FROM opp_valeurs_publiees WHERE annee = ?",
+                           [annee]).fetchone()[0])
+
+
+def campaign_years(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """The campaigns structures were invited to."""
+    return [r[0] for r in con.execute("SELECT DISTINCT annee FROM opp_jetons ORDER BY 1").fetchall()]
+
+
+def published_years(con: duckdb.DuckDBPyConnection) -> dict[int, object]:
+    """Campaign → when its results were published to the structures."""
+    return dict(con.execute("SELECT annee, publie_le FROM opp_publications ORDER BY annee").fetchall())
+
+
 def territory_figures(con: duckdb.DuckDBPyConnection, id_structure: str, annee: int,
                       seuil: int | None = None) -> pd.DataFrame:
-    """Per measure: the structure's value for `annee`, and the means of its département and of its domaine
-    that year (None with `secret_*` True when the others are too few or one dominates)."""
+    """Per measure: the structure's value for `annee`, and the means of its département and of its domaine in
+    that campaign's publication (None with `secret_*` True when the others are too few, all zero, or one of
+    them dominates; everything None before the campaign is published)."""
     frame = con.execute(f"""
         WITH me AS (SELECT s.domaine, c.code_departement FROM structures s
                     LEFT JOIN geo_communes c ON c.code = s.code_commune WHERE s.id_structure = $id),
-        obs AS (SELECT o.*, s.domaine, c.code_departement FROM observations o JOIN structures s USING (id_structure)
-                LEFT JOIN geo_communes c ON c.code = s.code_commune WHERE o.annee = $annee),
-        long AS (UNPIVOT obs ON {', '.join(f'CAST({m} AS DOUBLE) AS {m}' for m in MEASURES)}
-                 INTO NAME mesure VALUE valeur)
-        SELECT l.mesure,
-               max(l.valeur) FILTER (WHERE l.id_structure = $id) AS sa_valeur,
+        mine AS (UNPIVOT (SELECT {', '.join(f'CAST({m} AS DOUBLE) AS {m}' for m in MEASURES)} FROM observations
+                          WHERE id_structure = $id AND annee = $annee) ON {', '.join(MEASURES)}
+                 INTO NAME mesure VALUE valeur),
+        long AS (SELECT * FROM opp_valeurs_publiees WHERE annee = $annee),
+        agg AS (
+            SELECT l.mesure,
                -- over every structure of the territory (the figure shown), and over the others (the rule)
                avg(l.valeur) FILTER (WHERE l.code_departement = me.code_departement) AS departement,
                count(l.valeur) FILTER (WHERE l.code_departement = me.code_departement) AS n_departement,
@@ -160,11 +191,15 @@ def territory_figures(con: duckdb.DuckDBPyConnection, id_structure: str, annee: 
                count(l.valeur) FILTER (WHERE l.domaine = me.domaine AND l.id_structure <> $id) AS autres_domaine,
                sum(abs(l.valeur)) FILTER (WHERE l.domaine = me.domaine AND l.id_structure <> $id) AS somme_domaine,
                max(abs(l.valeur)) FILTER (WHERE l.domaine = me.domaine AND l.id_structure <> $id) AS max_domaine
-        FROM long l, me GROUP BY l.mesure""", {"id": id_structure, "annee": annee}).df()
+            FROM long l, me GROUP BY l.mesure)
+        SELECT coalesce(a.mesure, m.mesure) AS mesure, m.valeur AS sa_valeur, a.* EXCLUDE (mesure)
+        FROM agg a FULL JOIN mine m USING (mesure)""", {"id": id_structure, "annee": annee}).df()
     frame = pd.DataFrame({"mesure": list(MEASURES)}).merge(frame, how="left")
     frame["libelle"] = frame["mesure"].map(MEASURES)
     for area in ("departement", "domaine"):
-        hidden = [secret.is_primary_secret(n, top, total, seuil=seuil) or not n
+        # Secret unless enough others, none dominating, and not all zero (values are never negative: a zero
+        # total would give each of them away).
+        hidden = [secret.is_primary_secret(n, top, total, seuil=seuil) or not n or not total
                   for n, top, total in zip(frame[f"autres_{area}"].fillna(0), frame[f"max_{area}"], frame[f"somme_{area}"])]
         frame[f"secret_{area}"] = hidden
         frame[area] = frame[area].where(~frame[f"secret_{area}"])

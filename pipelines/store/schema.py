@@ -168,6 +168,12 @@ def _v5(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+    # What structures get back of their territory is frozen once per campaign: figures that moved with each
+    # acceptance would tell a structure, by difference, what the one just accepted declared.
+    con.execute("CREATE TABLE opp_publications (annee INTEGER PRIMARY KEY, publie_le TIMESTAMP NOT NULL, "
+                "role VARCHAR NOT NULL)")
+    con.execute("CREATE TABLE opp_valeurs_publiees (annee INTEGER NOT NULL, id_structure VARCHAR NOT NULL, "
+                "code_departement VARCHAR, domaine VARCHAR, mesure VARCHAR NOT NULL, valeur DOUBLE NOT NULL)")
 
 
 # MIGRATIONS[i] brings a file from version i to version i + 1.
