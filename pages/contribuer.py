@@ -109,17 +109,20 @@ with results:
                     "de la campagne, une fois pour toutes : seuls vos chiffres sont montrés d'ici là.",
                     icon=":material/schedule:")
         decimals = [1 if name in q.DECIMAL_MEASURES else 0 for name in figures["mesure"]]
+        mean_decimals = [0 if name in ("budget_annuel", "public_touche", "heures_benevolat") else 1
+                         for name in figures["mesure"]]  # a tenth of a euro says nothing
         shown = pd.DataFrame({
             "Indicateur": figures["libelle"],
             "Votre structure": [fmt.nombre(v, d) if pd.notna(v) else "—" for v, d in zip(figures["sa_valeur"], decimals)],
             f"Moyenne du département ({card.get('departement') or '—'})": [
-                fmt.SECRET if s else f"{fmt.nombre(v, 1)} ({fmt.nombre(n)} structures)"
-                for v, n, s in zip(figures["departement"], figures["n_departement"], figures["secret_departement"])],
+                fmt.SECRET if s else f"{fmt.nombre(v, d)} ({fmt.nombre(n)} structures)"
+                for v, n, s, d in zip(figures["departement"], figures["n_departement"], figures["secret_departement"],
+                                      mean_decimals)],
             f"Moyenne du domaine ({card.get('libelle_domaine') or '—'})": [
-                fmt.SECRET if s else f"{fmt.nombre(v, 1)} ({fmt.nombre(n)} structures)"
-                for v, n, s in zip(figures["domaine"], figures["n_domaine"], figures["secret_domaine"])],
+                fmt.SECRET if s else f"{fmt.nombre(v, d)} ({fmt.nombre(n)} structures)"
+                for v, n, s, d in zip(figures["domaine"], figures["n_domaine"], figures["secret_domaine"], mean_decimals)],
         })
-        st.dataframe(shown, hide_index=True, width="stretch")
+        st.table(shown, hide_index=True, border="horizontal")  # eight rows, drawn at once, every word readable
         st.caption("Les moyennes portent sur les structures qui ont répondu cette année-là. « secret » : moins de "
                    "trois autres structures ont répondu, ou l'une d'elles pèse 85 % ou plus du total ; la valeur "
                    "n'est pas montrée, pour qu'aucune structure ne puisse retrouver celle d'une autre.")

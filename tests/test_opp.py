@@ -65,7 +65,7 @@ def sent_text(at: AppTest) -> str:
     parts = []
     for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "success", "error"):
         parts += [str(e.value) for e in getattr(at, kind)]
-    parts += [t.value.to_csv() for t in at.dataframe] + [str(t.value) for t in at.text_input]
+    parts += [t.value.to_csv() for t in [*at.dataframe, *at.table]] + [str(t.value) for t in at.text_input]
     return "\n".join(parts)
 
 
