@@ -139,9 +139,8 @@ def report(result: ingest.IngestResult) -> None:
                              result.rejected_rows_csv(), file_name="lignes_rejetees.csv", mime="text/csv",
                              icon=":material/download:", key="telecharger_rejets")
     right.download_button("Télécharger le rapport complet (CSV)",
-                          problems.assign(gravite=problems["gravite"].map(SEVERITY_LABELS))
-                          .rename(columns={"jeu": "Jeu de données", **PROBLEM_LABELS})
-                          .to_csv(sep=";", index=False).encode("utf-8-sig"),
+                          ingest.report_csv(problems.assign(gravite=problems["gravite"].map(SEVERITY_LABELS))
+                                            .rename(columns={"jeu": "Jeu de données", **PROBLEM_LABELS})),
                           file_name="rapport_import.csv", mime="text/csv", icon=":material/download:",
                           key="telecharger_rapport")
 

@@ -178,6 +178,14 @@ def cmd_init(args, db: Path) -> int:
                   "autre entrepôt : --db data/mon-observatoire.duckdb (ou la variable OBSERVATOIRE_DB).",
                   file=sys.stderr)
     if args.demo:
+        with warehouse.read_connection(db) as con:
+            holds_demo = demo_loader.is_demo(con)
+            holds_data = con.execute("SELECT count(*) FROM imports WHERE statut = 'importe'").fetchone()[0] > 0
+        if holds_data and not holds_demo:  # the public demo accounts and link would open these data
+            print(f"Refusé : {db} contient déjà des données (imports de fichiers) : la démonstration synthétique n'y "
+                  "est pas ajoutée, ses comptes publics les ouvriraient. Créez-la dans un autre entrepôt : "
+                  "--db data/demo.duckdb.", file=sys.stderr)
+            return EXIT_REFUSED
         result = demo_loader.load_demo(db)
         print(result.message)
         if not result.committed:
@@ -215,7 +223,7 @@ def cmd_ingest(args, db: Path) -> int:
               f"{f['rejetes']} rejetées")
     _print_problems(result.problems)
     if args.rapport:
-        Path(args.rapport).write_bytes(result.problems.to_csv(sep=";", index=False).encode("utf-8-sig"))
+        Path(args.rapport).write_bytes(ingest.report_csv(result.problems))
     print(result.message)
     if not args.profil and (result.problems["erreur"].str.startswith("Colonne obligatoire")).any():
         _suggest_profile(args.files, db)

@@ -160,7 +160,7 @@ CASES = [
          [P(2, "nb_benevoles", f"Nombre « {'9' * 30} » trop grand pour nb_benevoles : vérifiez la saisie.")]),
     # 400 digits overflow a double to infinity: refused, never stored as inf.
     Case("decimal_overflow", "structures", mini_text("structures").replace("250000,50", "9" * 400).encode(),
-         [P(5, "budget_annuel", Part("« " + "9" * 120 + "… (400 caractères) » n'est pas un nombre"))]),
+         [P(5, "budget_annuel", Part("Nombre « " + "9" * 120 + "… (400 caractères) » trop grand pour budget_annuel"))]),
     Case("bad_decimal", "structures",
          csv_file("structures", structure(etp="1,5,2"), structure("S10", budget="12 5"), structure("S11", etp="1e3")),
          [P(2, "effectif_etp", "« 1,5,2 » n'est pas un nombre : écrivez par exemple 2,5."),

@@ -37,7 +37,7 @@ def load_demo(db: Path, demo_dir: Path = DEMO_DIR) -> ingest.IngestResult:
     reference = demo_dir / DEMO_REFERENCE
     if result.committed and reference.exists():
         population.load_reference_population(db, reference)
-    if result.committed:
+    if result.status == "importe":  # loaded now (not already there): its campaigns too
         for year in OBSERVATION_CAMPAIGNS:
             tokens.invite(db, year)
         with warehouse.write_transaction(db) as con:

@@ -20,6 +20,7 @@ from pipelines.ingest import load
 from pipelines.ingest.profiles import Profile, ProfileError
 from pipelines.ingest.read import RawTable, UnreadableFile, read_file
 from pipelines.ingest.validate import BatchCheck, DatasetNotRecognised, check_batch, detect_dataset
+from pipelines.reports import fmt
 from pipelines.spec.datasets import DATASETS
 from pipelines.store import warehouse
 
@@ -248,9 +249,13 @@ def rejected_rows_csv(raws: list[tuple[str, RawTable]], problems: pd.DataFrame) 
             frame = pd.concat([pd.DataFrame({"fichier": raw.file_name, "ligne": header_only, "erreur": text[header_only].to_numpy()}), frame])
         parts.append(frame)
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["fichier", "ligne", "erreur"])
-    buffer = io.StringIO()
-    out.to_csv(buffer, sep=";", index=False)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return report_csv(out)
+
+
+def report_csv(frame: pd.DataFrame) -> bytes:
+    """A report table as French-Excel CSV (UTF-8 with BOM, `;`), a formula in a cell kept as text: the lines
+    an analyst opens to fix must not run what the file carried (=HYPERLINK(…), @SUM(…))."""
+    return ("\ufeff" + fmt.neutralised(frame).to_csv(sep=";", index=False)).encode("utf-8")
 
 
 def undo(db: Path, import_id: int) -> dict[str, int]:

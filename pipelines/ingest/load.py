@@ -88,6 +88,13 @@ def classify_and_write(con: duckdb.DuckDBPyConnection, dataset: str, rows: "pd.D
             SELECT id, ?, 'ajout' FROM classified WHERE statut = 'nouveau'""",
         [import_id],
     )
+    # A row delivered again unchanged is this import's too: undoing an earlier import that added it must not
+    # delete it behind this one's back (undo refuses while a later import touched a row).
+    con.execute(
+        f"""INSERT INTO historique_{dataset} ({key}, import_id, action)
+            SELECT id, ?, 'confirmation' FROM classified WHERE statut = 'inchange'""",
+        [import_id],
+    )
     con.execute(f"DELETE FROM {dataset} WHERE {key} IN (SELECT id FROM classified WHERE statut = 'modifie')")
     con.execute(
         f"""INSERT INTO {dataset} ({cols}, import_id)
@@ -143,14 +150,14 @@ def undo_import(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int
             f"""SELECT DISTINCT h2.import_id FROM historique_{dataset} h1
                 JOIN historique_{dataset} h2 ON h2.{key} = h1.{key} AND h2.import_id > h1.import_id
                 JOIN imports i ON i.import_id = h2.import_id AND i.statut = 'importe'
-                WHERE h1.import_id = ? ORDER BY 1""",
+                WHERE h1.import_id = ? AND h1.action IN ('ajout', 'modification') ORDER BY 1""",
             [import_id],
         ).fetchall()
         if later:
             ids = ", ".join(str(r[0]) for r in later)
             raise UndoRefused(
-                f"Impossible d'annuler l'import n° {import_id} : des lignes de {dataset} ont été modifiées "
-                f"depuis par l'import n° {ids}. Annulez d'abord celui-ci."
+                f"Impossible d'annuler l'import n° {import_id} : des lignes de {dataset} ont été modifiées ou "
+                f"renvoyées depuis par l'import n° {ids}. Annulez d'abord celui-ci."
             )
     _refuse_orphans(con, import_id)
     restored = {}
@@ -158,20 +165,25 @@ def undo_import(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int
         ds = DATASETS[dataset]
         key, cols = ds.id_column, ", ".join(ds.column_names)
         con.execute(
-            f"DELETE FROM {dataset} WHERE {key} IN (SELECT {key} FROM historique_{dataset} WHERE import_id = ?)",
+            f"""DELETE FROM {dataset} WHERE {key} IN (SELECT {key} FROM historique_{dataset}
+                WHERE import_id = ? AND action IN ('ajout', 'modification'))""",
             [import_id],
         )
-        # The previous value's own import_id is the latest earlier import that wrote it.
+        # The previous value's own import_id is the latest earlier import, still in force, that wrote it (an
+        # import undone since wrote nothing that stands).
         con.execute(
             f"""INSERT INTO {dataset} ({cols}, import_id)
                 SELECT {', '.join('h.' + c for c in ds.column_names)},
                        (SELECT max(h2.import_id) FROM historique_{dataset} h2
-                        WHERE h2.{key} = h.{key} AND h2.import_id < h.import_id)
+                        JOIN imports i ON i.import_id = h2.import_id AND i.statut = 'importe'
+                        WHERE h2.{key} = h.{key} AND h2.import_id < h.import_id
+                          AND h2.action IN ('ajout', 'modification'))
                 FROM historique_{dataset} h WHERE h.import_id = ? AND h.action = 'modification'""",
             [import_id],
         )
         restored[dataset] = int(con.execute(
-            f"SELECT count(*) FROM historique_{dataset} WHERE import_id = ?", [import_id]).fetchall()[0][0])
+            f"""SELECT count(*) FROM historique_{dataset} WHERE import_id = ?
+                AND action IN ('ajout', 'modification')""", [import_id]).fetchall()[0][0])
     con.execute(
         "UPDATE imports SET statut = 'annule', annule_le = ? WHERE import_id = ?",
         [dt.datetime.now().replace(microsecond=0), import_id],

@@ -79,6 +79,21 @@ def max_bytes() -> int:
     return int(float(value) * 1024 * 1024) if value else MAX_BYTES_DEFAULT
 
 
+# What a file may expand to, checked before it is expanded: a few kilobytes must not become gigabytes.
+INFLATION = 4  # a spreadsheet's XML may be this many times the largest accepted file, once decompressed
+MAX_COLUMNS = 2_000  # the widest dataset has 14 columns; an export with comments and extras, a few dozen
+MAX_CELLS = 60_000_000  # declared rows × columns of a sheet (1,000,000 rows of 60 columns)
+MAX_LINE_BYTES = 1024 * 1024  # a text cell is at most 2,000 characters: a 1 MB line is no export's
+
+
+def max_inflated_bytes() -> int:
+    return INFLATION * max_bytes()
+
+
+def _spaced(count: int) -> str:
+    return f"{count:,}".replace(",", " ")
+
+
 def read_file(file_name: str, data: bytes, dataset_hint: str | None = None) -> RawTable:
     limit = max_bytes()
     if len(data) > limit:
@@ -132,6 +147,9 @@ def decode(data: bytes) -> tuple[str, str]:
         return _decode_utf8(data), "UTF-8"
     except UnicodeDecodeError:
         pass
+    mixed = _decode_mixed(data)
+    if mixed is not None:
+        return mixed, MIXED_ENCODINGS
     from charset_normalizer import from_bytes
 
     # Exports from French office tools are Windows-1252 (a superset of Latin-1 for € ’ œ « »).
@@ -141,6 +159,24 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode(encoding), _encoding_label(encoding)
     except UnicodeDecodeError:
         return data.decode("latin-1"), "ISO-8859-1"
+
+
+MIXED_ENCODINGS = "UTF-8 et Windows-1252 mêlés"
+
+
+def _decode_mixed(data: bytes) -> str | None:
+    """Lines in UTF-8 beside lines in Windows-1252 (a paste from another file): each line in its own, when at
+    least one line really is UTF-8 beyond ASCII; else None (the whole file is in one 8-bit encoding)."""
+    lines = data.split(b"\n")
+    decoded, utf8_beyond_ascii = [], False
+    for line in lines:
+        try:
+            text = line.decode("utf-8")
+            utf8_beyond_ascii |= not line.isascii()
+        except UnicodeDecodeError:
+            text = line.decode("cp1252", errors="replace")
+        decoded.append(text)
+    return "\n".join(decoded) if utf8_beyond_ascii else None
 
 
 def _decode_utf8(data: bytes) -> str:
@@ -179,17 +215,36 @@ def _read_csv(file_name: str, data: bytes, sha: str) -> RawTable:
     sample = text[:65536]
     if "\x00" in text or len(CONTROL_CHARS.findall(sample)) > max(2, len(sample) // 200):
         raise UnreadableFile(f"{file_name} : le fichier semble binaire : attendu un CSV texte ou un classeur .xlsx.")
+    # Blank lines above the header (an export that starts with an empty line): skipped, numbering kept.
+    leading = _LEADING_BLANK.match(text)
+    skipped = text.count("\n", 0, leading.end()) if leading else 0
+    if skipped:
+        text = text[leading.end():]
+        if not text.strip():
+            raise UnreadableFile(f"{file_name} : {EMPTY_FILE}")
+    too_long = re.search(f"[^\r\n]{{{MAX_LINE_BYTES + 1}}}", text)
+    if too_long:
+        line = skipped + text.count("\n", 0, too_long.start()) + 1
+        raise UnreadableFile(f"{file_name} : ligne {line} trop longue (plus de {MAX_LINE_BYTES // (1024 * 1024)} Mo) : "
+                             "ce n'est pas une ligne de tableau ; vérifiez le fichier (retours à la ligne perdus ?).")
     delimiter = sniff_delimiter(text)
+    # Named columns: a spreadsheet's export may end each line with thousands of empty ones (trimmed later).
+    header = (text[:text.find("\n")] if "\n" in text else text).rstrip("\r").rstrip(delimiter + " ")
+    if header.count(delimiter) + 1 > MAX_COLUMNS:
+        raise UnreadableFile(f"{file_name} : en-tête de {_spaced(header.count(delimiter) + 1)} colonnes : attendu "
+                             f"un tableau de quelques dizaines de colonnes au plus ({_spaced(MAX_COLUMNS)} acceptées).")
     extra = None
     # The bytes themselves when they are that UTF-8 text (no re-encoding of a 100 MB string).
     utf8 = None
     if encoding in ("UTF-8", "UTF-8 (BOM)") and data and data[-1] < 0x80:
         utf8 = memoryview(data)[3:] if encoding == "UTF-8 (BOM)" else memoryview(data)
+    if skipped:
+        utf8 = None  # the text no longer starts where the bytes do
     frame = _read_plain(text, delimiter, utf8)
     if frame is not None:
         # Every record has the header's number of fields (the Arrow reader refuses any other).
         counts = pd.Series(np.full(len(frame), frame.shape[1], dtype="int64"))
-        return _finish_csv(file_name, sha, frame, counts, None, encoding, delimiter)
+        return _noted(_finish_csv(file_name, sha, frame, counts, None, encoding, delimiter, skipped), skipped, encoding)
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -209,11 +264,24 @@ def _read_csv(file_name: str, data: bytes, sha: str) -> RawTable:
     except pd.errors.EmptyDataError:
         raise UnreadableFile(f"{file_name} : {EMPTY_FILE}") from None
     counts = _field_counts(text, delimiter, len(frame))
-    return _finish_csv(file_name, sha, frame, counts, extra, encoding, delimiter)
+    return _noted(_finish_csv(file_name, sha, frame, counts, extra, encoding, delimiter, skipped), skipped, encoding)
+
+
+_LEADING_BLANK = re.compile(r"(?:[ \t]*\r?\n)+")
+
+
+def _noted(table: RawTable, skipped: int, encoding: str) -> RawTable:
+    if skipped:
+        table.notes.append(f"{skipped} ligne(s) vide(s) avant l'en-tête ignorée(s) ; l'en-tête est la ligne {skipped + 1}.")
+    if encoding == MIXED_ENCODINGS:
+        table.notes.append("Le fichier mêle deux encodages (des lignes en UTF-8, d'autres en Windows-1252, souvent après "
+                           "un copier-coller entre deux fichiers) : chaque ligne a été lue dans le sien ; vérifiez les "
+                           "accents, puis réenregistrez le fichier en « CSV UTF-8 ».")
+    return table
 
 
 def _finish_csv(file_name: str, sha: str, frame: pd.DataFrame, counts: pd.Series | None, extra: pd.Series | None,
-                encoding: str, delimiter: str) -> RawTable:
+                encoding: str, delimiter: str, skipped: int = 0) -> RawTable:
     header_width = int(counts.iloc[0]) if counts is not None else frame.shape[1]
     if extra is None:
         extra = pd.Series(False, index=frame.index)
@@ -229,11 +297,11 @@ def _finish_csv(file_name: str, sha: str, frame: pd.DataFrame, counts: pd.Series
         data.iloc[0] = False
         if not long[data].all():
             extra |= long
-    table = _as_raw_table(file_name, sha, "csv", frame, encoding=encoding, delimiter=delimiter)
+    table = _as_raw_table(file_name, sha, "csv", frame, encoding=encoding, delimiter=delimiter, header_line=skipped + 1)
     if counts is not None:
         width = len(table.headers)
         bad = (counts < width) | ((counts > width) & extra.to_numpy())
-        bad.index = pd.RangeIndex(1, 1 + len(bad))
+        bad.index = pd.RangeIndex(1 + skipped, 1 + skipped + len(bad))
         ragged = counts.set_axis(bad.index)[bad]
         table.ragged = ragged[ragged.index.isin(table.frame.index)]
     return table
@@ -337,9 +405,35 @@ XLSX_UNREADABLE = ("classeur Excel illisible ou corrompu ({}) ; rouvrez-le dans 
 TITLE_ROWS_MAX = 20
 
 
+def _check_archive(file_name: str, data: bytes) -> None:
+    """A workbook is a zip: refuse one whose members decompress beyond what any real export holds, before
+    decompressing anything (the sizes are in the archive's directory)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            inflated = sum(item.file_size for item in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise UnreadableFile(f"{file_name} : " + XLSX_UNREADABLE.format(type(exc).__name__)) from None
+    if inflated > max_inflated_bytes():
+        raise UnreadableFile(f"{file_name} : classeur anormal : {len(data) / 1e6:.1f} Mo qui, décompressés, en feraient "
+                             f"{inflated / 1e6:,.0f} Mo ; ce n'est pas un export de tableau. Enregistrez les données en "
+                             "CSV, ou vérifiez l'origine du fichier.".replace(",", " "))
+
+
+def _check_dimensions(file_name: str, sheet_name: str, sheet) -> int:
+    """The columns to read: refuse a sheet that declares more cells than any export (its last used cell far away)."""
+    rows, columns = sheet.max_row or 0, sheet.max_column or 0
+    if columns > MAX_COLUMNS or rows * columns > MAX_CELLS:
+        raise UnreadableFile(f"{file_name} : la feuille « {sheet_name} » est trop grande ({_spaced(rows)} lignes × "
+                             f"{_spaced(columns)} colonnes utilisées d'après le classeur) : une cellule éloignée a "
+                             "sans doute été remplie ; supprimez les lignes et colonnes vides au-delà du tableau "
+                             "(Ctrl+Fin montre la dernière cellule), puis enregistrez de nouveau.")
+    return columns
+
+
 def _read_xlsx(file_name: str, data: bytes, sha: str, dataset_hint: str | None) -> RawTable:
     import openpyxl
 
+    _check_archive(file_name, data)
     try:
         # Formulas are read as written ("=B2*2"), not as a cached result that may be missing:
         # validation refuses them, like in a CSV.
@@ -357,9 +451,11 @@ def _read_xlsx(file_name: str, data: bytes, sha: str, dataset_hint: str | None) 
         if hidden:
             notes.append(f"Feuille(s) masquée(s) non lue(s) : {', '.join('« ' + n + ' »' for n in hidden)} ; seule "
                          f"la feuille visible « {sheet_name} » est importée.")
+        sheet = book[sheet_name]
+        width = _check_dimensions(file_name, sheet_name, sheet)
         rows = [
             [_xlsx_cell(value) for value in row]
-            for row in book[sheet_name].iter_rows(values_only=True)
+            for row in sheet.iter_rows(values_only=True, max_col=width or None)
         ]
     except UnreadableFile:
         raise

@@ -482,17 +482,21 @@ def _check_values(check: FileCheck, column: Column, cells: pd.Series, reference:
         parse = V.parse_integer if kind == INTEGER else V.parse_decimal
         parsed, bad = parse(cells)
         what = "un nombre entier" if kind == INTEGER else "un nombre"
-        huge = bad & (V.parse_decimal(cells)[0].abs() > V.MAX_INTEGER).fillna(False) if kind == INTEGER else bad & False
+        huge = bad & cells.str.replace(r"[\s\u00a0\u202f]", "", regex=True).str.fullmatch(
+            r"[+-]?\d{16,}([.,]\d*)?", na=False)  # beyond V.MAX_INTEGER (16 digits and more)
         check.add(huge, name, _msg("Nombre « {v} » trop grand pour " + name + " : vérifiez la saisie.", cells))
         check.add(bad & ~huge, name, _msg(f"« {{v}} » n'est pas {what} : écrivez par exemple {column.example}.", cells))
         return _check_range(check, column, parsed)
     if kind == DATE:
         parsed, bad = V.parse_date(cells)
+        far = bad & ~V.date_year(cells).between(V.MIN_YEAR, V.MAX_YEAR).fillna(True) & V.date_shaped(cells)
+        check.add(far, name, _msg(f"Date « {{v}} » hors des années possibles ({V.MIN_YEAR} à {V.MAX_YEAR}) : vérifiez "
+                                  "l'année.", cells))
         # Written as a date but not one of the calendar (31/02, month 13, a month/day order).
-        shaped = bad & V.date_shaped(cells)
+        shaped = bad & V.date_shaped(cells) & ~far
         check.add(shaped, name, _msg("Date « {v} » inexistante : vérifiez le jour et le mois (JJ/MM/AAAA, le jour d'abord, "
                                      "ou AAAA-MM-JJ).", cells))
-        check.add(bad & ~shaped, name, _msg("Date « {v} » illisible : attendu JJ/MM/AAAA ou AAAA-MM-JJ, p. ex. 12/03/2021.", cells))
+        check.add(bad & ~shaped & ~far, name, _msg("Date « {v} » illisible : attendu JJ/MM/AAAA ou AAAA-MM-JJ, p. ex. 12/03/2021.", cells))
         serial = V.excel_serial(cells) & ~bad
         if serial.any():
             check.add(serial, name, "Nombre « " + cells + " » lu comme une date Excel : le "
@@ -676,6 +680,16 @@ def _check_unique_ids(check: FileCheck) -> None:
             lambda s: ", ".join(map(str, s.tolist()[:5])) + (f" et {len(s) - 5} autres" if len(s) > 5 else ""))
         message = "Identifiant présent plusieurs fois dans le fichier (lignes " + ids[dup].map(lines) + ") : chaque ligne doit avoir un identifiant unique."
         check.add(dup, id_col, message)
+    # « C1 » and « c1 » are two ids (ids are compared exactly), but rarely two organisations: said, not refused.
+    distinct = pd.Series(ids.dropna().unique())
+    folded = distinct.str.casefold()
+    twins = distinct[folded.duplicated(keep=False)]
+    if len(twins):
+        spelled = twins.groupby(twins.str.casefold()).agg(lambda s: " », « ".join(sorted(s)))
+        on_lines = ids.isin(twins)
+        check.add(on_lines, id_col, "Identifiants « " + ids[on_lines].str.casefold().map(spelled) + " » qui ne diffèrent "
+                  "que par la casse : ce sont deux lignes distinctes ; vérifiez qu'il ne s'agit pas de la même.",
+                  severity=WARNING)
 
 
 # ---------------------------------------------------------------------------

@@ -47,6 +47,10 @@ def parse_enum(values: pd.Series, choices: Mapping[str, str]) -> tuple[pd.Series
     return parsed, values.notna() & parsed.isna()
 
 
+# Beyond 2**53 a double no longer holds every integer, and BIGINT ends at 2**63: such a number is a typo (a
+# budget of 9 million billion euros); larger ones would overflow the sums of a page.
+MAX_INTEGER = 2 ** 53
+
 # Thousands separated by an ordinary, non-breaking or narrow non-breaking space: "1 200", "85 000,50".
 _GROUPED = re.compile(r"[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+([.,]\d*)?")
 
@@ -59,14 +63,10 @@ def parse_decimal(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     # Only plain decimal notation: no exponent, no thousands comma left over.
     well_formed = grouped & cleaned.str.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)", na=False)
     parsed = pd.to_numeric(cleaned.where(well_formed), errors="coerce").astype("Float64")
-    # Hundreds of digits overflow to infinity: not a usable amount.
+    # Hundreds of digits overflow to infinity, and anything near it overflows a sum: not a usable amount.
     with np.errstate(invalid="ignore"):
-        parsed = parsed.mask(parsed.isin([np.inf, -np.inf]))
+        parsed = parsed.mask(parsed.isin([np.inf, -np.inf]) | (parsed.abs() > MAX_INTEGER))
     return parsed, values.notna() & parsed.isna()
-
-
-# Beyond 2**53 a double no longer holds every integer, and BIGINT ends at 2**63: such a count is a typo.
-MAX_INTEGER = 2 ** 53
 
 
 def parse_integer(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -95,10 +95,22 @@ def date_shaped(values: pd.Series) -> pd.Series:
     return values.str.fullmatch(_FRENCH_DATE, na=False) | values.str.fullmatch(_ISO_DATE, na=False)
 
 
+# Years a date of the interchange format may have: wider than any support programme, narrower than what
+# would overflow the dates' arithmetic (year 1 or 9999 is a typo, not a date).
+MIN_YEAR, MAX_YEAR = 1900, 2100
+
+
+def date_year(values: pd.Series) -> pd.Series:
+    """The year written in a date-shaped cell (JJ/MM/AAAA or AAAA-MM-JJ), else missing."""
+    year = values.str.extract(r"^(?:\d{1,2}/\d{1,2}/(\d{4})|(\d{4})-\d{2}-\d{2})", expand=True)
+    return pd.to_numeric(year[0].fillna(year[1]), errors="coerce")
+
+
 def parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    french = values.str.fullmatch(_FRENCH_DATE, na=False)
+    plausible = date_year(values).between(MIN_YEAR, MAX_YEAR).to_numpy(dtype=bool)
+    french = values.str.fullmatch(_FRENCH_DATE, na=False) & plausible
     # ISO date, possibly with a time of day (spreadsheets' datetimes): the day is kept.
-    iso = values.str.fullmatch(_ISO_DATE, na=False)
+    iso = values.str.fullmatch(_ISO_DATE, na=False) & plausible
     serial = excel_serial(values)
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     if french.any():
@@ -174,7 +186,19 @@ def parse_enum_list(values: pd.Series, choices: Mapping[str, str]) -> tuple[pd.S
     return _spread(parsed, codes, values.index, np.nan), bad, unknown_items.where(bad)
 
 
+# Characters that change no glyph but make two ids differ: zero-width spaces and joiners, word joiner,
+# byte-order mark, directional marks and overrides.
+INVISIBLE = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u202a-\u202e\u2066-\u2069]")
+
+
 def strip_cells(frame: pd.DataFrame) -> pd.DataFrame:
-    """Trim every cell; an empty cell becomes missing."""
-    stripped = frame.apply(lambda col: col.str.strip())
+    """Trim every cell, in Unicode's composed form (NFC: « é » typed as e + accent is « é »), without invisible
+    characters; an empty cell becomes missing."""
+    def clean(col: pd.Series) -> pd.Series:
+        text = col.str.normalize("NFC")
+        if text.str.contains(INVISIBLE, na=False).any():
+            text = text.str.replace(INVISIBLE, "", regex=True)
+        return text.str.strip()
+
+    stripped = frame.apply(clean)
     return stripped.mask(stripped == "")

@@ -28,6 +28,7 @@ import hmac
 import json
 import os
 import re
+import stat
 import sys
 import tempfile
 import tomllib
@@ -82,6 +83,10 @@ def load(path: Path | None = None) -> Accounts:
     path = accounts_path(path)
     if not path.exists():
         return Accounts()
+    mode = path.stat().st_mode
+    if mode & (stat.S_IWGRP | stat.S_IWOTH):  # anyone who may write it may give themselves a role
+        raise AccountsError(f"Le fichier des comptes {path} est modifiable par d'autres utilisateurs que son "
+                            f"propriétaire : il n'est pas lu. Corrigez ses droits : chmod 600 {path}")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

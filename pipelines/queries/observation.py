@@ -18,7 +18,7 @@ import pandas as pd
 
 from pipelines.privacy import secret
 from pipelines.queries.indicators import Scope, query
-from pipelines.reports.exports import neutralise  # the exports' defence against formulas, defined once
+from pipelines.reports.fmt import neutralise  # the exports' defence against formulas, defined once
 from pipelines.spec import referentiels as ref
 
 # The declared figures, in the order the questionnaire asks them.

@@ -29,30 +29,12 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from pipelines.privacy.secret import SECRET
+from pipelines.reports.fmt import neutralise, neutralised  # noqa: F401 (neutralise: the exports' defence, with the formats)
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"^-?\d+([.,]\d+)?$")
 CHROMIUM = "/usr/bin/chromium"
 
 
 # Tables.
-
-def neutralise(value):
-    """A text cell a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.match(value):
-        return "'" + value
-    return value
-
-
-def _neutralised(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    out.columns = [neutralise(str(c)) for c in out.columns]
-    for column in out.columns:
-        series = out[column]
-        if not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series)):
-            out[column] = series.astype(object).map(neutralise)
-    return out
-
 
 def shown_with_secret(frame: pd.DataFrame) -> pd.DataFrame:
     """A table as a role under secrecy receives it (masked cells are None on rows flagged by a `secret`
@@ -79,7 +61,7 @@ def _csv_cell(value):
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     """CSV that French Excel opens correctly with a double click."""
-    out = _neutralised(frame)
+    out = neutralised(frame)
     for column in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[column]):
             out[column] = out[column].dt.strftime("%d/%m/%Y")
@@ -125,7 +107,7 @@ def to_xlsx_bytes(tables: pd.DataFrame | Mapping[str, pd.DataFrame]) -> bytes:
     book.remove(book.active)
     for name, frame in tables.items():
         sheet = book.create_sheet(_sheet_title(name))
-        out = _neutralised(frame)
+        out = neutralised(frame)
         sheet.append([str(c) for c in out.columns])
         for cell in sheet[1]:
             cell.font = Font(bold=True)

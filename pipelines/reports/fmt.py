@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from pipelines.privacy.secret import SECRET  # the word masked values read, on screen and in exports
 
@@ -38,3 +39,28 @@ def variation(current: float, previous: float | None) -> str | None:
 def chiffre(value: float | int | None, decimales: int = 0) -> str:
     """A figure of a role under statistical secrecy: the query layer sends None for a masked value."""
     return SECRET if value is None else nombre(value, decimales)
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^-?\d+([.,]\d+)?$")
+
+
+def neutralise(value):
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe (every CSV and XLSX the
+    project writes: exports, import reports, rejected lines)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def neutralised(frame):
+    """A copy of a table whose text cells and headers are all neutralised (numbers and dates untouched)."""
+    import pandas as pd
+
+    out = frame.copy()
+    out.columns = [neutralise(str(c)) for c in out.columns]
+    for column in out.columns:
+        series = out[column]
+        if not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series)):
+            out[column] = series.astype(object).map(neutralise)
+    return out
