@@ -202,3 +202,23 @@ def test_an_accounts_file_writable_by_others_is_not_loaded(tmp_path):
     path.chmod(0o666)
     with pytest.raises(accounts.AccountsError, match="modifiable par d'autres utilisateurs"):
         accounts.verify("marie", "mot de passe", path=path)
+
+
+def test_a_full_disk_says_so_in_french_and_leaves_no_partial_copy(mini_db, monkeypatch):
+    import errno
+    import shutil
+
+    before = snapshot(mini_db)
+
+    def full(source, target):
+        with open(target, "wb") as handle:  # half a copy, then the disk is full
+            handle.write(b"x" * 1024)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copyfile", full)
+    body = "id_structure;nom;forme_juridique;domaine;code_commune\nS80;A;association;musique;14118\n"
+    with pytest.raises(warehouse.WarehouseError, match="Disque plein"):
+        ingest.ingest(mini_db, [ingest.Upload("s.csv", body.encode(), "structures")])
+    monkeypatch.undo()
+    assert not list(mini_db.parent.glob(f".{mini_db.name}.tmp-*")), "no partial copy left on the full disk"
+    assert snapshot(mini_db) == before

@@ -16,6 +16,7 @@ processes while it does. So that the dashboard and an analyst's
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import shutil
@@ -132,8 +133,12 @@ def write_transaction(
         for stale in path.parent.glob(f".{path.name}.tmp-*"):
             _remove_quietly(stale)
         work = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        if path.exists():
-            shutil.copyfile(path, work)
+        try:
+            if path.exists():
+                shutil.copyfile(path, work)
+        except OSError as exc:
+            _remove_quietly(work)
+            raise _disk_error(exc, path) from None
         con = duckdb.connect(str(work))
         try:
             schema.migrate(con)
@@ -146,13 +151,28 @@ def write_transaction(
                 os.fsync(handle.fileno())
             os.replace(work, path)
             _fsync_dir(path.parent)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(Exception):
                 con.close()
             _remove_quietly(work)
+            if _is_disk_full(exc):
+                raise _disk_error(exc, path) from None
             raise
         finally:
             _remove_quietly(work.with_name(work.name + ".wal"))
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    return (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or (
+        isinstance(exc, duckdb.Error) and "no space left" in str(exc).lower())
+
+
+def _disk_error(exc: BaseException, path: Path) -> "WarehouseError":
+    if _is_disk_full(exc):
+        return WarehouseError(f"Disque plein : l'écriture dans {path.parent} a échoué et rien n'a été écrit (l'entrepôt "
+                              "est tel qu'avant). Libérez de la place, puis recommencez.")
+    return WarehouseError(f"Écriture impossible dans {path.parent} ({getattr(exc, 'strerror', None) or exc}) : rien "
+                          "n'a été écrit.")
 
 
 def _remove_quietly(path: Path) -> None:
