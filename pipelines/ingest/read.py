@@ -222,9 +222,8 @@ def _read_csv(file_name: str, data: bytes, sha: str) -> RawTable:
         text = text[leading.end():]
         if not text.strip():
             raise UnreadableFile(f"{file_name} : {EMPTY_FILE}")
-    too_long = re.search(f"[^\r\n]{{{MAX_LINE_BYTES + 1}}}", text)
-    if too_long:
-        line = skipped + text.count("\n", 0, too_long.start()) + 1
+    line = _longest_line(data)
+    if line is not None:
         raise UnreadableFile(f"{file_name} : ligne {line} trop longue (plus de {MAX_LINE_BYTES // (1024 * 1024)} Mo) : "
                              "ce n'est pas une ligne de tableau ; vérifiez le fichier (retours à la ligne perdus ?).")
     delimiter = sniff_delimiter(text)
@@ -268,6 +267,18 @@ def _read_csv(file_name: str, data: bytes, sha: str) -> RawTable:
 
 
 _LEADING_BLANK = re.compile(r"(?:[ \t]*\r?\n)+")
+
+
+def _longest_line(data: bytes) -> int | None:
+    """The number of the first line longer than MAX_LINE_BYTES, or None: line breaks found by numpy over the
+    bytes (a regex over the text would try every position). A quoted cell spanning lines counts as its lines."""
+    if len(data) <= MAX_LINE_BYTES:
+        return None
+    breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    ends = np.concatenate([breaks, [len(data)]])
+    lengths = np.diff(np.concatenate([[-1], ends])) - 1
+    too_long = np.flatnonzero(lengths > MAX_LINE_BYTES)
+    return int(too_long[0]) + 1 if len(too_long) else None
 
 
 def _noted(table: RawTable, skipped: int, encoding: str) -> RawTable:
