@@ -280,7 +280,7 @@ def sign_in_panel() -> None:
             st.link_button("Ouvrir l'espace de démonstration", demo_loader.demo_link(), icon=":material/home:")
     else:
         st.caption("Les comptes sont créés par l'administrateur avec « python -m pipelines comptes ajouter ».")
-    st.page_link("pages/rejoindre.py", label="Votre structure souhaite rejoindre l'observatoire ?",
+    st.page_link("pages/rejoindre.py", label="Rejoindre l'observatoire : votre structure vient d'elle-même",
                  icon=":material/person_add:")
 
     with st.expander("Ce que chaque rôle voit"):

@@ -33,7 +33,7 @@ if opened is None:
 auth.require("contribuer")
 
 card = data.fetch(q.structure_card, opened.id_structure)
-st.title(f"Espace de {card.get('nom', opened.id_structure)}")
+st.title(f"Espace de la structure « {card.get('nom', opened.id_structure)} »")
 st.caption(f"{card.get('commune') or 'commune inconnue'} · {card.get('departement') or ''} · "
            f"{card.get('libelle_domaine') or ''} · campagne {opened.annee} (lien valable jusqu'au "
            f"{opened.expire_le:%d/%m/%Y})")

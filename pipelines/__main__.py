@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from pipelines.spec.datasets import DATASETS
 from pipelines.store import schema, warehouse
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+DEFAULT_BASE_URL = "http://localhost:8501"
 
 
 class FrenchArgumentParser(argparse.ArgumentParser):
@@ -126,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--region", help="code région INSEE des structures invitées")
     where.add_argument("--structure", help="une seule structure (identifiant)")
     q.add_argument("--out", required=True, help="CSV id_structure;lien;expire_le à écrire")
-    q.add_argument("--base-url", default="http://localhost:8501", help="adresse du tableau de bord (défaut : %(default)s)")
+    q.add_argument("--base-url", default=DEFAULT_BASE_URL, help="adresse publique du tableau de bord (défaut : %(default)s)")
     q.add_argument("--expire-le", type=_date, help=f"date d'expiration (défaut : dans {tokens.DEFAULT_VALIDITY_DAYS} jours)")
     q = with_db(actions.add_parser("publier", help="publie aux structures les moyennes d'une campagne (une fois)"))
     q.add_argument("--annee", type=int, required=True, metavar="AAAA", dest="campagne")
@@ -254,7 +256,7 @@ def _suggest_profile(files: list[str], db: Path) -> None:
         return
     if found:
         names = ", ".join(f"« {name} »" for name, _ in found)
-        print(f"Profil(s) enregistré(s) pour ces en-têtes : {names} ; importez avec --profil « {found[0][0]} ».",
+        print(f"Profil(s) enregistré(s) pour ces en-têtes : {names} ; importez avec --profil \"{found[0][0]}\".",
               file=sys.stderr)
     else:
         print(f"Ce fichier vient d'un autre logiciel ? « python -m pipelines profil proposer JEU {files[0]} » propose "
@@ -318,10 +320,16 @@ def cmd_rapport(args, db: Path) -> int:
     return EXIT_OK
 
 
-def _write(path: str, content: bytes) -> bool:
-    """Write an output file, or say in French why it cannot be (False)."""
+def _write(path: str, content: bytes, private: bool = False) -> bool:
+    """Write an output file, or say in French why it cannot be (False). `private`: readable by its owner only
+    (personal links are keys)."""
     try:
-        Path(path).write_bytes(content)
+        if private:
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
+                handle.write(content)
+            os.chmod(path, 0o600)  # an existing file keeps its mode through O_CREAT
+        else:
+            Path(path).write_bytes(content)
     except OSError as exc:
         print(f"Erreur : impossible d'écrire {path} ({exc.strerror}).", file=sys.stderr)
         return False
@@ -455,10 +463,14 @@ def cmd_opp(args, db: Path) -> int:
 def opp_invite(args, db: Path) -> int:
     invitations = tokens.invite(db, args.campagne, region=args.region, structure=args.structure,
                                 base_url=args.base_url, expire_le=args.expire_le)
-    if not _write(args.out, tokens.invitations_csv(invitations)):
+    if not _write(args.out, tokens.invitations_csv(invitations), private=True):
         return EXIT_USAGE
-    print(f"{len(invitations)} lien(s) écrit(s) dans {args.out} (campagne {args.campagne}) ; chaque lien ouvre l'espace "
-          "de sa structure : envoyez-le à elle seule. Les liens précédents de cette campagne sont révoqués.")
+    print(f"{len(invitations)} lien(s) écrit(s) dans {args.out} (campagne {args.campagne}, fichier lisible par vous "
+          "seul) ; chaque lien ouvre l'espace de sa structure : envoyez-le à elle seule. Un lien envoyé plus tôt pour "
+          "cette campagne ne fonctionne plus.")
+    if args.base_url == DEFAULT_BASE_URL:
+        print(f"Attention : les liens pointent vers {DEFAULT_BASE_URL}, qui n'ouvre que sur cette machine ; donnez "
+              "l'adresse publique du tableau de bord avec --base-url.", file=sys.stderr)
     return EXIT_OK
 
 

@@ -120,7 +120,7 @@ def test_forged_wrong_expired_and_revoked_tokens_open_nothing(mini_db):
 
 def test_a_token_opens_its_structures_space_and_no_other(mini_db, monkeypatch):
     at = open_app(mini_db, monkeypatch, token=link_for(mini_db, "S1"))
-    assert at.title[0].value == "Espace de Compagnie Test Un"
+    assert at.title[0].value == "Espace de la structure « Compagnie Test Un »"
     text = sent_text(at)
     for other in ("Ensemble Test Deux", "Collectif Test Trois", "Patrimoine Test Quatre"):
         assert other not in text
@@ -138,7 +138,7 @@ def test_a_token_opens_its_structures_space_and_no_other(mini_db, monkeypatch):
 
 def test_a_revoked_link_closes_an_open_space(mini_db, monkeypatch):
     at = open_app(mini_db, monkeypatch, token=link_for(mini_db, "S1"))
-    assert at.title[0].value == "Espace de Compagnie Test Un"
+    assert at.title[0].value == "Espace de la structure « Compagnie Test Un »"
     tokens.revoke(mini_db, "S1")
     at.run()
     assert "Compagnie Test Un" not in sent_text(at)
@@ -401,3 +401,10 @@ def test_answers_are_cleaned_of_controls_and_update_a_surveys_own_row(mini_db):
         rows = con.execute("SELECT id_observation, nb_benevoles, commentaire, source FROM observations "
                            "WHERE id_structure = 'S1' AND annee = 2026").fetchall()
     assert rows == [("FED-2026-17", 11, "Ligne\nWord [31mrouge", "questionnaire")]
+
+
+def test_the_links_file_is_readable_by_its_owner_only(mini_db, tmp_path):
+    out = tmp_path / "liens.csv"
+    run = cli("opp", "inviter", "--annee", "2025", "--out", str(out), db=mini_db)
+    assert run.returncode == 0 and oct(out.stat().st_mode & 0o777) == "0o600"
+    assert "--base-url" in run.stderr, "links to localhost are said to open only here"

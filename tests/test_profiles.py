@@ -187,7 +187,7 @@ def test_stored_profile_is_found_again_for_the_same_headers(empty_db):
         assert profiles.matching(con, ["id_structure", "nom"]) == []
     # The CLI says which profile to use when such a file comes without one.
     plain = cli("ingest", "structures", str(CORPUS / "dla_structures.csv"), db=empty_db)
-    assert plain.returncode == 1 and "importez avec --profil « Export DLA »" in plain.stderr
+    assert plain.returncode == 1 and "importez avec --profil \"Export DLA\"" in plain.stderr
 
 
 def test_proposer_prints_the_issue_json_and_writes_a_usable_profile(mini_db, tmp_path):

@@ -212,7 +212,9 @@ def _describe(status: str, t: dict, import_id: int | None = None, valid_only: bo
     if status == "refuse":
         if t["valides"] == 0 and (valid_only or t["lus"] == 0):
             return f"Import refusé, rien n'a été écrit : aucune ligne valide à importer ({counts})."
-        return (f"Import refusé, rien n'a été écrit : {counts}. Corrigez les erreurs ci-dessous, "
+        if t["valides"] == 0:
+            return f"Import refusé, rien n'a été écrit : {counts}. Corrigez les erreurs du rapport."
+        return (f"Import refusé, rien n'a été écrit : {counts}. Corrigez les erreurs du rapport, "
                 "ou importez uniquement les lignes valides.")
     if status == "valide":
         if t["rejetes"]:

@@ -681,13 +681,21 @@ def _check_unique_ids(check: FileCheck) -> None:
         message = "Identifiant présent plusieurs fois dans le fichier (lignes " + ids[dup].map(lines) + ") : chaque ligne doit avoir un identifiant unique."
         check.add(dup, id_col, message)
     # « C1 » and « c1 » are two ids (ids are compared exactly), but rarely two organisations: said, not refused.
-    distinct = pd.Series(ids.dropna().unique())
-    folded = distinct.str.casefold()
+    # Counted by Arrow over the distinct ids: a million of them cost a few milliseconds.
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    distinct = check._typed_codes[id_col][1] if id_col in check._typed_codes else pd.Series(ids.dropna().unique())
+    distinct = pa.array(distinct.dropna().astype(str).to_numpy(dtype=object), type=pa.large_string())
+    folded = pc.utf8_lower(distinct)
+    if pc.count_distinct(folded).as_py() == pc.count_distinct(distinct).as_py():
+        return
+    distinct, folded = pd.Series(distinct.to_pylist()), pd.Series(folded.to_pylist())
     twins = distinct[folded.duplicated(keep=False)]
     if len(twins):
-        spelled = twins.groupby(twins.str.casefold()).agg(lambda s: " », « ".join(sorted(s)))
+        spelled = twins.groupby(twins.str.lower()).agg(lambda s: " », « ".join(sorted(s)))
         on_lines = ids.isin(twins)
-        check.add(on_lines, id_col, "Identifiants « " + ids[on_lines].str.casefold().map(spelled) + " » qui ne diffèrent "
+        check.add(on_lines, id_col, "Identifiants « " + ids[on_lines].str.lower().map(spelled) + " » qui ne diffèrent "
                   "que par la casse : ce sont deux lignes distinctes ; vérifiez qu'il ne s'agit pas de la même.",
                   severity=WARNING)
 

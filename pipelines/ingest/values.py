@@ -195,10 +195,11 @@ def strip_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """Trim every cell, in Unicode's composed form (NFC: « é » typed as e + accent is « é »), without invisible
     characters; an empty cell becomes missing."""
     def clean(col: pd.Series) -> pd.Series:
-        text = col.str.normalize("NFC")
-        if text.str.contains(INVISIBLE, na=False).any():
-            text = text.str.replace(INVISIBLE, "", regex=True)
-        return text.str.strip()
+        wide = ~col.str.isascii().fillna(True).astype(bool)  # ids, codes, dates, numbers: nothing to compose
+        if wide.any():
+            text = col[wide].str.normalize("NFC")
+            col = col.mask(wide, text.str.replace(INVISIBLE, "", regex=True))
+        return col.str.strip()
 
     stripped = frame.apply(clean)
     return stripped.mask(stripped == "")

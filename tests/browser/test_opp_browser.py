@@ -32,7 +32,7 @@ def test_structure_space_queue_and_dashboard(demo_db, tmp_path, browser):
     try:
         page = context.new_page()
         page.goto(f"{url}/contribuer?jeton={DEMO_TOKEN}")
-        page.get_by_role("heading", name=f"Espace de {mine[1]}").wait_for(timeout=60_000)
+        page.get_by_role("heading", name=f"Espace de la structure « {mine[1]} »").wait_for(timeout=60_000)
         wait_for_app(page)
         page.get_by_text("Vos besoins cette année").wait_for(timeout=30_000)  # widgets load their code lazily
         page.get_by_text("Commentaire (facultatif)").wait_for(timeout=30_000)
