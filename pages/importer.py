@@ -182,7 +182,7 @@ def commit(uploads: list[ingest.Upload], result: ingest.IngestResult, digest: st
         return
     bar = st.progress(0.0, text="Import en cours")
     try:
-        done = ingest.ingest(data.db(), uploads, valid_only=valid_only, role=ROLE,
+        done = ingest.ingest(data.db(), uploads, valid_only=valid_only, role=ROLE, checked=result,  # checked once
                              progress=lambda fraction, label: bar.progress(min(max(fraction, 0.0), 1.0), text=label))
     except (ingest.UnreadableFile, ingest.DatasetNotRecognised, warehouse.WarehouseError) as exc:
         bar.empty()

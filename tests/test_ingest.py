@@ -129,3 +129,19 @@ def test_a_commune_code_that_lost_its_leading_zero_is_restored_with_a_warning(mi
     assert warning.erreur.startswith("Code commune 1004 complété d'un zéro initial")
     with warehouse.read_connection(mini_db) as con:
         assert con.execute("SELECT code_commune FROM structures WHERE id_structure = 'S90'").fetchone()[0] == "01004"
+
+
+def test_a_preview_is_not_checked_again_at_commit_unless_the_warehouse_changed(mini_db, monkeypatch):
+    """The upload page shows a preview, then commits it: the checks run once when nothing was written meanwhile,
+    twice when something was (the preview's verdict may no longer hold)."""
+    calls = []
+    real = ingest.check_batch
+    monkeypatch.setattr(ingest, "check_batch", lambda raws, con: calls.append(1) or real(raws, con))
+    upload = [ingest.Upload("s.csv", (HEADER + "S40;Une;association;musique;14118\n").encode(), "structures")]
+    checked = ingest.preview(mini_db, upload)
+    assert ingest.ingest(mini_db, upload, checked=checked).status == "importe" and len(calls) == 1
+    other = [ingest.Upload("s.csv", (HEADER + "S41;Deux;association;musique;14118\n").encode(), "structures")]
+    checked = ingest.preview(mini_db, other)
+    ingest.ingest(mini_db, [ingest.Upload("t.csv", (HEADER + "S42;Trois;association;musique;14118\n").encode(),
+                                          "structures")])  # another write in between
+    assert ingest.ingest(mini_db, other, checked=checked).status == "importe" and len(calls) == 4

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,9 @@ class IngestResult:
     import_id: int | None = None
     raws: list[tuple[str, RawTable]] = field(default_factory=list, repr=False)
     batch: BatchCheck | None = field(default=None, repr=False)
+    # A preview's: the warehouse version it was checked against, and what it checked (see ingest's `checked`).
+    version: tuple | None = field(default=None, repr=False)
+    uploads_key: tuple | None = field(default=None, repr=False)
 
     @property
     def committed(self) -> bool:
@@ -101,19 +105,27 @@ def _summaries(batch: BatchCheck) -> tuple[list[dict], dict]:
     return files, totals
 
 
+def _uploads_key(uploads: list[Upload]) -> tuple:
+    return tuple((u.name, hashlib.sha256(u.data).hexdigest(), u.dataset, u.profile) for u in uploads)
+
+
 def preview(db: Path, uploads: list[Upload]) -> IngestResult:
     """Validate without writing (the upload page's report before commit)."""
     raws = read_uploads(uploads)
+    before = warehouse.version(db)
     with warehouse.read_connection(db) as con:
         batch = check_batch(raws, con)
         _predict_changes(con, batch)
+    # Known only if no write swapped the file while it was read (a reader may see either version otherwise).
+    version = before if warehouse.version(db) == before else None
     files, totals = _summaries(batch)
     for summary, f in zip(files, batch.files):
         summary.update(f.predicted)
     totals.update({k: sum(f[k] for f in files) for k in ("nouveau", "modifie", "inchange")})
     # 'erreurs': the batch as a whole would be refused; only its valid lines could be imported.
     status = "erreurs" if batch.has_errors else "valide"
-    return IngestResult(status, _describe("valide", totals), batch.problems(), files, totals, raws=raws, batch=batch)
+    return IngestResult(status, _describe("valide", totals), batch.problems(), files, totals, raws=raws, batch=batch,
+                        version=version, uploads_key=_uploads_key(uploads))
 
 
 def _predict_changes(con: duckdb.DuckDBPyConnection, batch: BatchCheck) -> None:
@@ -139,17 +151,26 @@ class _Refused(Exception):
 
 def ingest(db: Path, uploads: list[Upload], *, valid_only: bool = False, role: str = "analyste",
            progress: Progress | None = None,
-           after_write: Callable[[duckdb.DuckDBPyConnection, int], None] | None = None) -> IngestResult:
+           after_write: Callable[[duckdb.DuckDBPyConnection, int], None] | None = None,
+           checked: IngestResult | None = None) -> IngestResult:
     """Validate and load a batch. All-or-nothing unless `valid_only`. `after_write(con, import_id)` runs in the
-    same transaction once the rows are written (e.g. marking a submission accepted): both commit or neither."""
+    same transaction once the rows are written (e.g. marking a submission accepted): both commit or neither.
+    `checked`: a preview of these very uploads; when no write happened since it (same warehouse version, seen
+    under the writer's lock), its reading and checks are used instead of being done again."""
     progress = progress or (lambda fraction, label: None)
+    reusable = (checked is not None and checked.batch is not None and checked.version is not None
+                and checked.uploads_key == _uploads_key(uploads))
     progress(0.05, "Lecture des fichiers")
-    raws = read_uploads(uploads)
+    raws = checked.raws if reusable else read_uploads(uploads)
     result: IngestResult | None = None
     try:
         with warehouse.write_transaction(db) as con:
             progress(0.2, "Vérification des lignes")
-            batch = check_batch(raws, con)
+            # The lock is held: the live file's version is the one this transaction copied.
+            if reusable and warehouse.version(db) == checked.version:
+                batch = checked.batch
+            else:
+                batch = check_batch(raws, con)
             files, totals = _summaries(batch)
             problems = batch.problems()
             if (batch.has_errors and not valid_only) or totals["valides"] == 0:
