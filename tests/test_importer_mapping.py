@@ -166,9 +166,13 @@ def test_header_and_values_with_markup_stay_text(importer):
 def test_a_file_of_thousands_of_columns_gets_a_bounded_mapping_step(importer):
     from pipelines.ingest.propose import MAX_HEADERS
 
-    headers = ["Raison sociale", *[f"Champ {i}" for i in range(3000)]]
-    body = (";".join(headers) + "\n" + ";".join(["Compagnie", *["x"] * 3000]) + "\n").encode()
+    headers = ["Raison sociale", *[f"Champ {i}" for i in range(1500)]]
+    body = (";".join(headers) + "\n" + ";".join(["Compagnie", *["x"] * 1500]) + "\n").encode()
     at = upload(importer(), "large.csv", body)
-    assert any(w.value.startswith("Ce fichier a 3001 colonnes") for w in at.warning)
+    assert any(w.value.startswith("Ce fichier a 1501 colonnes") for w in at.warning)
     per_header = [s for s in at.selectbox if s.label in set(headers)]
     assert len(per_header) == MAX_HEADERS
+    # Beyond what any export has, the file is refused before any step.
+    wider = (";".join(f"c{i}" for i in range(3000)) + "\n" + ";".join(["x"] * 3000) + "\n").encode()
+    refused = upload(importer(), "tres_large.csv", wider)
+    assert any("en-tête de 3 000 colonnes" in e.value for e in refused.error)
