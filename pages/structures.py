@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import data, filters, layout
@@ -75,8 +76,9 @@ facts = st.columns(4)
 facts[0].metric("Domaine", fiche["domaine"] or "—")
 facts[1].metric("Forme juridique", fiche["forme_juridique"] or "—")
 facts[2].metric("Effectif salarié (ETP)", fmt.nombre(fiche["effectif_etp"], 1))
-facts[3].metric("Budget annuel", f"{fmt.nombre(fiche['budget_annuel'])} €" if fiche["budget_annuel"] == fiche["budget_annuel"] else "—")
-created = "" if fiche["annee_creation"] != fiche["annee_creation"] else f" · créée en {int(fiche['annee_creation'])}"
+# pd.isna, not `x != x`: a missing integer is pd.NA, whose comparison has no truth value (it crashed the page).
+facts[3].metric("Budget annuel", "—" if pd.isna(fiche["budget_annuel"]) else f"{fmt.nombre(fiche['budget_annuel'])} €")
+created = "" if pd.isna(fiche["annee_creation"]) else f" · créée en {int(fiche['annee_creation'])}"
 st.caption(layout.escape_markdown(f"{fiche['commune']} ({fiche['departement']}, {fiche['region']}) · {fiche['epci'] or ''}{created}"))
 
 parcours = profile["parcours"]

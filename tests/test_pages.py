@@ -186,3 +186,17 @@ def test_testimonies_analyst_view_flags_those_without_consent(page, demo_db):
     assert set(cards["texte"]) <= {t.value for t in at.text}
     flags = [w for w in at.warning if "Sans consentement de publication" in w.value]
     assert len(flags) == len(unconsented)
+
+
+def test_a_structure_without_creation_year_or_budget_has_its_profile(mini_db, monkeypatch):
+    """S3 of the mini fixture gives neither: the page once crashed on it ("boolean value of NA is ambiguous")."""
+    monkeypatch.setenv(warehouse.ENV_VAR, str(mini_db))
+    at = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=60)
+    at.session_state["auth_role"] = "analyste"
+    at.query_params["structure"] = "S3"
+    at.run()
+    at.switch_page("pages/structures.py").run()
+    assert not at.exception, at.exception
+    assert any(s.value == "Collectif Test Trois" for s in at.subheader)
+    assert {m.label: m.value for m in at.metric}["Budget annuel"] == "—"
+    assert not any("créée en" in c.value for c in at.caption)
