@@ -12,7 +12,7 @@ scope, where, role = page.scope, page.where, page.role
 title, report = st.columns([3, 1], vertical_alignment="bottom")
 page.heading("Vue d'ensemble", container=title)
 report.download_button(
-    "Rapport du comité (PDF)", lambda: rapport.pdf_for(data.db(), scope, role), file_name="rapport-comite.pdf",
+    "Rapport du comité (PDF)", lambda: rapport.pdf_for(data.db(), scope, role), file_name=rapport.file_name(scope, role),
     mime="application/pdf", on_click="ignore", icon=":material/picture_as_pdf:", width="stretch",
     help="Le périmètre et les filtres affichés, chiffres clés, besoins, carte, résultats, témoignages autorisés "
          "et méthodologie ; généré à la demande (quelques secondes).")

@@ -74,3 +74,17 @@ def test_overview_offers_the_report_download(demo_db, monkeypatch):
     assert not at.exception
     buttons = [b for b in at.get("download_button") if "Rapport du comité" in b.proto.label]
     assert len(buttons) == 1
+
+
+def test_report_files_are_named_after_scope_view_and_day():
+    import datetime as dt
+
+    from pipelines.queries.indicators import Scope
+    from pipelines.reports import rapport
+
+    day = dt.date(2026, 12, 5)
+    assert rapport.file_name(Scope(region="28", domaine="musique", depuis=dt.date(2024, 1, 1),
+                                   jusqu_au=dt.date(2024, 12, 31)), "financeur", day) == \
+        "rapport-comite_region-28_domaine-musique_2024_financeur_2026-12-05.pdf"
+    assert rapport.file_name(Scope(), "comite", day) == "rapport-comite_comite_2026-12-05.pdf"
+    assert rapport.file_name(Scope(programme="P/../x"), "comite", day).count("/") == 0

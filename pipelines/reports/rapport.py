@@ -109,3 +109,19 @@ def pdf_for(db, scope: Scope, vue: str) -> bytes:
     """The PDF for a download button: opens its own short read connection when clicked."""
     with warehouse.read_connection(db) as con:
         return committee_report_pdf(con, scope, vue)
+
+
+def file_name(scope: Scope, vue: str, today=None) -> str:
+    """The report's file name after its scope, view and day, so that two reports never share one name:
+    'rapport-comite_region-28_domaine-musique_2024_financeur_2026-12-05.pdf'."""
+    import datetime as dt
+
+    today = today or dt.date.today()
+    parts = [f"{name}-{getattr(scope, name)}" for name in ("region", "departement", "programme", "domaine")
+             if getattr(scope, name)]
+    if scope.whole_year:
+        parts.append(str(scope.whole_year))
+    elif scope.depuis or scope.jusqu_au:
+        parts.append(f"{scope.depuis or 'debut'}_{scope.jusqu_au or 'fin'}")
+    slug = "_".join(["rapport-comite", *[p.replace("/", "-").replace(" ", "-") for p in parts], vue, f"{today:%Y-%m-%d}"])
+    return "".join(ch for ch in slug if ch.isalnum() or ch in "-_") + ".pdf"
