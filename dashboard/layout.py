@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import auth, data
+from pipelines.demo import loader as demo_loader
 from pipelines.privacy import secret
 from pipelines.reports import exports, fmt
 
@@ -29,13 +30,19 @@ def warehouse_ready() -> bool:
 SLIM_DEMO_TEXT = ":material/science: **Démonstration synthétique** : aucune structure ni personne réelle."
 
 
+MIXED_DEMO_TEXT = (" **Des fichiers y ont été importés depuis** : les chiffres mêlent ces données et la démonstration ; "
+                   "pour vos propres données, utilisez un entrepôt à part (voir le README).")
+
+
 def demo_banner(slim: bool = False) -> None:
-    """The demo warning; on a projector (meeting mode) one short line, so the screen keeps its room."""
+    """The demo warning; on a projector (meeting mode) one short line, so the screen keeps its room. When files
+    were imported into the demo, it no longer says that everything shown is synthetic."""
     if data.is_demo():
+        mixed = data.fetch(demo_loader.other_imports) > 0
         if slim:
-            st.caption(SLIM_DEMO_TEXT)
+            st.caption(SLIM_DEMO_TEXT + (" Des fichiers importés s'y ajoutent." if mixed else ""))
         else:
-            st.warning(DEMO_TEXT, icon=":material/science:")
+            st.warning(DEMO_TEXT + (MIXED_DEMO_TEXT if mixed else ""), icon=":material/science:")
 
 
 def signed_in_badge() -> None:

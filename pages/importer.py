@@ -207,6 +207,11 @@ def upload_tab() -> None:
     elif status == "refuse":
         st.error(message, icon=":material/error:")
 
+    if data.is_demo():
+        st.warning("Cet entrepôt contient la **démonstration synthétique** : ce que vous importez ici s'y mêle, et les "
+                   "comptes publics de la démonstration le verront. Pour vos propres données, créez un entrepôt à part "
+                   "(`python -m pipelines init --db data/mon-observatoire.duckdb`, puis `OBSERVATOIRE_DB`).",
+                   icon=":material/science:")
     dataset = st.selectbox("Jeu de données", [AUTO, *LOAD_ORDER], format_func=dataset_label, key="jeu")
     files = st.file_uploader(
         "Fichiers CSV ou XLSX (plusieurs fichiers sont importés ensemble, dans l'ordre structures → programmes → "

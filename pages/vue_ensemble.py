@@ -33,7 +33,9 @@ cards = [
 for column, (label, key, decimals) in zip(st.columns(len(cards)), cards):
     value = figures[key]
     change = fmt.variation(value, previous.get(key)) if value is not None and previous.get(key) is not None else None
-    column.metric(label, fmt.chiffre(value, decimals), change, border=True)
+    stable = change == fmt.STABLE
+    column.metric(label, fmt.chiffre(value, decimals), change, border=True,
+                  delta_color="off" if stable else "normal", delta_arrow="off" if stable else "auto")
 if not scope.previous_period():
     st.caption("Choisissez une année pour comparer à l'année précédente." if page.rules.statistical_secrecy
                else "Choisissez une période (du… au…) pour comparer à la période précédente de même durée.")

@@ -233,3 +233,12 @@ def test_the_maps_grey_has_a_legend_entry():
     frame = pd.DataFrame({"code": ["14", "48"], "nom": ["Calvados", "Lozère"], "structures": [35, None]})
     figure = charts.choropleth(frame, geojson, "structures", "Carte")
     assert any("secret statistique" in note.text and charts.NO_DATA in note.text for note in figure.layout.annotations)
+
+
+def test_a_change_that_rounds_to_nothing_is_stable_not_a_rise():
+    from pipelines.reports import fmt
+
+    assert fmt.variation(1001, 1000) == fmt.STABLE
+    assert fmt.variation(1100, 1000) == "+10\u00a0% vs période précédente"
+    assert fmt.variation(900, 1000).startswith("-10")
+    assert fmt.variation(5, 0) is None

@@ -495,3 +495,20 @@ def test_template_headers_and_dictionary_follow_the_dataset_definitions():
         assert required == [c.name for c in ds.columns if c.required]
         assert all(c.example for c in ds.columns if c.required), "every required column has an example"
     assert frame["regle"].str.len().gt(0).all()
+
+
+def test_uploading_into_the_demo_is_warned_and_the_banner_stops_saying_all_is_synthetic(demo_db, tmp_path, monkeypatch):
+    import shutil
+
+    db = tmp_path / "demo.duckdb"
+    shutil.copyfile(demo_db, db)
+    monkeypatch.setenv(warehouse.ENV_VAR, str(db))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.session_state["auth_role"] = "analyste"
+    at.run()
+    at.switch_page(PAGE).run()
+    assert any("contient la **démonstration synthétique**" in w.value for w in at.warning)
+    assert not any("Des fichiers y ont été importés" in w.value for w in at.warning)
+    assert ingest.ingest(db, [ingest.Upload("s.csv", NEW_STRUCTURE, "structures")]).status == "importe"
+    at.run()
+    assert any("Des fichiers y ont été importés depuis" in w.value for w in at.warning)

@@ -47,6 +47,12 @@ def load_demo(db: Path, demo_dir: Path = DEMO_DIR) -> ingest.IngestResult:
     return result
 
 
+def other_imports(con: duckdb.DuckDBPyConnection) -> int:
+    """Imports in force that are not the demo's (files an analyst added to the demo warehouse)."""
+    return int(con.execute("SELECT count(*) FROM imports WHERE role <> ? AND statut = 'importe'",
+                           [DEMO_ROLE]).fetchone()[0])
+
+
 def demo_link() -> str:
     """The demo link, relative to the dashboard's address."""
     return f"./{tokens.PATH}?{tokens.PARAMETER}={DEMO_TOKEN}"

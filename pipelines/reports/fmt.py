@@ -30,8 +30,13 @@ def variation(current: float, previous: float | None) -> str | None:
     if not previous:
         return None
     change = (current - previous) / previous
+    if round(100 * change) == 0:  # "+0 %" with a green arrow would announce a rise
+        return STABLE
     sign = "+" if change >= 0 else "-"  # ASCII minus: st.metric colours deltas by it
     return f"{sign}{nombre(abs(100 * change))}\u00a0% vs période précédente"
+
+
+STABLE = "stable vs période précédente"
 
 
 
