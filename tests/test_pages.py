@@ -170,7 +170,7 @@ def test_testimonies_outside_the_analyst_view_are_consented_only_and_plain_text(
     assert consented["sans_consentement"] > 0 and withheld
     assert as_int(subheaders(at)[0].split("témoignage")[0]) == consented["total"]
     texts = {t.value for t in at.text}
-    assert set(consented["temoignages"]["texte"]) <= texts
+    assert set(consented["temoignages"]["texte"].head(20)) <= texts, "the first page: the twenty newest"
     assert not texts & withheld, "a testimony without publication consent reached this role"
     assert at.query_params["region"] == "28"
 
@@ -179,7 +179,7 @@ def test_testimonies_analyst_view_flags_those_without_consent(page, demo_db):
     at = page("pages/temoignages.py", role="analyste", region="28")
     with warehouse.read_connection(demo_db) as con:
         everything = qtem.temoignages(con, Scope(region="28"), include_unconsented=True)
-    cards = everything["temoignages"]
+    cards = everything["temoignages"].head(20)  # the first page: the twenty newest
     unconsented = cards[~cards["consentement_publication"].astype(bool)]
     assert len(unconsented)
     assert as_int(subheaders(at)[0].split("témoignage")[0]) == everything["total"]
@@ -200,3 +200,35 @@ def test_a_structure_without_creation_year_or_budget_has_its_profile(mini_db, mo
     assert any(s.value == "Collectif Test Trois" for s in at.subheader)
     assert {m.label: m.value for m in at.metric}["Budget annuel"] == "—"
     assert not any("créée en" in c.value for c in at.caption)
+
+
+def test_testimonies_are_searched_filtered_and_paged(page, demo_db):
+    at = page("pages/temoignages.py")
+    with warehouse.read_connection(demo_db) as con:
+        every = qtem.temoignages(con, Scope(), include_unconsented=True, limite=10_000)["temoignages"]
+    assert len(every) > 20 and at.number_input(key="page_temoignages").max == -(-len(every) // 20)
+    assert len([w for w in at.text if w.value in set(every["texte"])]) <= 20
+    # A word narrows the cards to those holding it, whatever its case; the word stays in the address.
+    word = "accompagnement"
+    expected = every[every["texte"].str.lower().str.contains(word)]
+    at.text_input(key="page_mot").set_value(word.upper()).run()
+    assert f"{len(expected)} pour cette recherche" in at.subheader[0].value.replace("\u202f", "")
+    assert at.query_params["mot"] == word.upper()
+    # Page 2 shows the next twenty, and a narrower search brings the page back within range.
+    at.text_input(key="page_mot").set_value("").run()
+    at.number_input(key="page_temoignages").set_value(2).run()
+    assert not at.exception and "Témoignages 21 à 40" in " ".join(c.value for c in at.caption)
+    rare = every["texte"].iloc[0].split()[3]
+    at.text_input(key="page_mot").set_value(rare).run()
+    assert not at.exception
+
+
+def test_a_funders_search_does_not_place_a_structure(demo_db):
+    """Under secrecy a testimony shows no structure name: searching one must not find its testimonies."""
+    with warehouse.read_connection(demo_db) as con:
+        every = qtem.temoignages(con, Scope(), include_unconsented=True, limite=10_000)["temoignages"]
+        named = every.dropna(subset=["structure"])
+        name = next(n for n in named["structure"] if not every["texte"].str.contains(n, regex=False).any())
+        analyst = qtem.temoignages(con, Scope(), vue="analyste", recherche=name)["trouves"]
+        funder = qtem.temoignages(con, Scope(), vue="financeur", recherche=name)["trouves"]
+    assert analyst >= 1 and funder == 0

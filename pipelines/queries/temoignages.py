@@ -30,11 +30,16 @@ _SQL = """
 
 
 def temoignages(con: duckdb.DuckDBPyConnection, scope: Scope, include_unconsented: bool = False,
-                id_structure: str | None = None, limite: int = 200, vue: str | None = None) -> dict:
+                id_structure: str | None = None, limite: int = 200, vue: str | None = None,
+                recherche: str | None = None, auteur_role: str | None = None, consentement: bool | None = None,
+                debut: int = 0) -> dict:
     """Testimonies in scope, newest first.
 
     Only those with publication consent unless `include_unconsented` (the analyst
-    view). Dated in the period; placed by their structure's commune, or their
+    view). `recherche` (words of the text, the author's role, and the structure's name
+    where the role may see names; without regard to case and accents), `auteur_role`
+    and `consentement` narrow the cards; `debut` and `limite` page through them
+    (`trouves` counts them all). Dated in the period; placed by their structure's commune, or their
     programme's région when no structure is given (they then drop out under a
     département or domaine filter). Returns the cards, how many match, and how
     many were withheld for lack of consent.
@@ -50,21 +55,40 @@ def temoignages(con: duckdb.DuckDBPyConnection, scope: Scope, include_unconsente
                count(*) FILTER (WHERE NOT consentement_publication) AS sans_consentement
         FROM t"""),
         scope, id_structure=id_structure)
-    cards = query(con, _wrap("""
+    secrecy = vue is not None and roles.role(vue).statistical_secrecy
+    narrowed = _wrap("""
+        , shown AS (SELECT * FROM t WHERE ($tous OR consentement_publication)
+            AND ($auteur_role IS NULL OR auteur_role = $auteur_role)
+            AND ($consentement IS NULL OR consentement_publication = $consentement)
+            -- a structure's name is searched only where the role sees names (a funder's search must not place one)
+            AND ($recherche IS NULL OR contains(strip_accents(lower(concat_ws(' ', texte, auteur_role,
+                     CASE WHEN $nominatif THEN structure END))), strip_accents(lower($recherche)))))
+        """)
+    filters = dict(id_structure=id_structure, tous=include_unconsented, auteur_role=auteur_role or None,
+                   consentement=consentement, recherche=(recherche or "").strip() or None, nominatif=not secrecy)
+    cards = query(con, narrowed + """
         SELECT id_temoignage, date, programme, structure, commune, departement, region, auteur_role, texte,
                lien_media, consentement_publication
-        FROM t WHERE $tous OR consentement_publication
-        ORDER BY date DESC, id_temoignage LIMIT $limite"""),
-        scope, id_structure=id_structure, tous=include_unconsented, limite=limite)
+        FROM shown ORDER BY date DESC, id_temoignage LIMIT $limite OFFSET $debut""",
+        scope, limite=limite, debut=max(0, debut), **filters)
+    found = int(query(con, narrowed + "SELECT count(*) AS n FROM shown", scope, **filters).iloc[0]["n"])
     row = counts.iloc[0]
     publiables, caches = int(row["publiables"] or 0), int(row["sans_consentement"] or 0)
-    if vue is not None and roles.role(vue).statistical_secrecy:
+    if secrecy:
         cards = cards.assign(structure=None, commune=None)
     return {
         "temoignages": cards,
         "total": publiables + caches if include_unconsented else publiables,
         "sans_consentement": caches,
+        "trouves": found,
     }
+
+
+def author_roles(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[str]:
+    """The authors' roles of the testimonies in scope, for the page's filter."""
+    frame = query(con, _wrap("SELECT DISTINCT auteur_role FROM t WHERE auteur_role IS NOT NULL ORDER BY 1"),
+                  scope, id_structure=None)
+    return frame["auteur_role"].tolist()
 
 
 def _wrap(select: str) -> str:
