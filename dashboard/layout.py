@@ -8,6 +8,7 @@ from dashboard import auth, data
 from pipelines.demo import loader as demo_loader
 from pipelines.privacy import secret
 from pipelines.reports import exports, fmt
+from pipelines.store import schema
 
 DEMO_TEXT = (
     "**Données de démonstration synthétiques.** Les structures, programmes et témoignages affichés sont "
@@ -17,14 +18,21 @@ EMPTY_TEXT = "Aucun accompagnement ne correspond aux filtres choisis : élargiss
 
 
 def warehouse_ready() -> bool:
-    """False (with instructions) when there is no warehouse to read yet."""
-    if data.db().exists():
-        return True
-    st.error(
-        f"Aucun entrepôt de données trouvé ({data.db()}). Créez-le avec la démonstration :\n\n"
-        "`python -m pipelines init --demo`\n\nou importez vos propres fichiers (voir le README)."
-    )
-    return False
+    """False (with instructions) when there is no warehouse to read yet, or one made by an older version
+    (the dashboard only reads: it cannot add the tables a newer version expects)."""
+    if not data.db().exists():
+        st.error(
+            f"Aucun entrepôt de données trouvé ({data.db()}). Créez-le avec la démonstration :\n\n"
+            "`python -m pipelines init --demo`\n\nou importez vos propres fichiers (voir le README)."
+        )
+        return False
+    found = data.fetch(schema.current_version)
+    if found < schema.SCHEMA_VERSION:
+        st.error(f"L'entrepôt {data.db()} a été créé par une version précédente d'Observatoire (schéma {found}, "
+                 f"attendu {schema.SCHEMA_VERSION}) : mettez-le à jour, ses données sont gardées :\n\n"
+                 f"`python -m pipelines init --db {data.db()}`")
+        return False
+    return True
 
 
 SLIM_DEMO_TEXT = ":material/science: **Démonstration synthétique** : aucune structure ni personne réelle."

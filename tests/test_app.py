@@ -108,3 +108,15 @@ def test_missing_warehouse_says_how_to_create_it(monkeypatch, tmp_path):
     at = AppTest.from_file(str(APP), default_timeout=30).run()
     assert not at.exception
     assert "python -m pipelines init --demo" in at.error[0].value
+
+
+def test_a_warehouse_of_an_older_version_says_how_to_update_it(mini_db, monkeypatch):
+    import duckdb
+
+    con = duckdb.connect(str(mini_db))
+    con.execute("DELETE FROM schema_meta WHERE version = (SELECT max(version) FROM schema_meta)")
+    con.close()
+    monkeypatch.setenv(warehouse.ENV_VAR, str(mini_db))
+    at = AppTest.from_file(str(APP), default_timeout=30).run()
+    assert not at.exception
+    assert "créé par une version précédente" in at.error[0].value and "python -m pipelines init --db" in at.error[0].value
