@@ -6,6 +6,7 @@ from dashboard import data, layout
 from dashboard.page import start
 from pipelines.queries import resultats as q
 from pipelines.reports import charts, fmt
+from pipelines.spec import referentiels as ref
 
 page = start("resultats", "Résultats des programmes")
 scope, where = page.scope, page.where
@@ -37,7 +38,35 @@ else:
         y_title="Heures", horizontal=True, height=max(340, 34 * len(rows) + 160)), key="heures")
 layout.data_table(hours, {"programme": ("Programme", "texte"), "heures_realisees": ("Heures réalisées", "decimal"),
                           "heures_prevues": ("Heures prévues", "decimal"), "taux_realisation": ("Réalisé / prévu", "part"),
+                          "heures_benevoles": ("Heures bénévoles ou de pairs", "decimal"),
                           "accompagnements": ("Accompagnements", "nombre")}, name="heures_programmes")
+volunteered = hours[hours["heures_benevoles"].fillna(0) > 0] if "heures_benevoles" in hours else hours.iloc[0:0]
+if len(volunteered):
+    st.plotly_chart(charts.grouped_bars(
+        volunteered, "programme", {"heures_realisees": "Heures d'accompagnement", "heures_benevoles": "Heures bénévoles ou de pairs"},
+        "Heures bénévoles ou de pairs à côté des heures d'accompagnement",
+        f"{where} · programmes où des bénévoles ou des pairs ont donné du temps", y_title="Heures", horizontal=True,
+        height=max(300, 40 * len(volunteered) + 160)), key="heures_benevoles")
+    st.caption("Les heures bénévoles ou de pairs sont une ressource non monétaire : elles couvrent une part de "
+               "l'accompagnement que les heures payées ne disent pas.")
+
+orientation = bundle.get("orientation")
+st.subheader("Comment les structures arrivent : accueil direct ou orientation")
+if orientation is None:
+    st.caption("Non publié dans la vue financeur : ces parts ne passent pas encore par le cube protégé du secret "
+               "statistique.")
+elif not orientation.empty:
+    labels = {**ref.ORIENTATIONS, "nr": "Non renseignée"}
+    shown = orientation.assign(orientation=orientation["orientation"].map(labels).fillna(orientation["orientation"]),
+                               part=orientation["part"] * 100)
+    wide = shown.pivot_table(index="programme", columns="orientation", values="part", fill_value=0).reset_index()
+    st.plotly_chart(charts.grouped_bars(wide, "programme", {c: c for c in wide.columns if c != "programme"},
+                                        "Part des accompagnements selon leur orientation, par programme", where,
+                                        y_title="% des accompagnements du programme", horizontal=True,
+                                        height=max(340, 40 * len(wide) + 160)), key="orientation")
+    layout.data_table(shown, {"programme": ("Programme", "texte"), "orientation": ("Orientation", "texte"),
+                              "accompagnements": ("Accompagnements", "nombre"), "part": ("Part (%)", "decimal")},
+                      name="orientation")
 
 st.header("Ateliers collectifs")
 workshops = bundle["ateliers"]

@@ -19,6 +19,7 @@ The fixture (see also tests/test_indicators.py):
 import datetime as dt
 import re
 
+import pandas as pd
 import pytest
 
 from pipelines.ingest import population
@@ -212,3 +213,24 @@ def test_population_cli_loads_the_reference_or_refuses_with_the_line(mini_db, tm
     with warehouse.read_connection(mini_db) as con:  # the refused file left the loaded one in place
         regions = territoires.by_territory(con, Scope(), "region").set_index("code")
     assert regions.loc["28", "couverture"] == pytest.approx(2 / 8)
+
+
+def test_orientation_shares_and_volunteer_hours_follow_the_fixture(mini_db):
+    """kpis' part_orientation (code → share, 'nr' when not given) and heures_benevoles (sum), from the file."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import MINI, REPO_DIR
+
+    accs = pd.read_csv(MINI / "accompagnements.csv", sep=";", dtype=str, keep_default_na=False)
+    expected = accs["orientation"].replace("", "nr").value_counts(normalize=True).round(4).to_dict()
+    hours = accs["heures_benevoles"].replace("", "0").str.replace(",", ".").astype(float).sum()
+    out = subprocess.run([sys.executable, "-m", "pipelines", "kpis", "--db", str(mini_db)], cwd=REPO_DIR,
+                         capture_output=True, text=True, timeout=120)
+    printed = json.loads(out.stdout)
+    assert printed["part_orientation"] == expected and printed["heures_benevoles"] == hours
+    funder = json.loads(subprocess.run([sys.executable, "-m", "pipelines", "kpis", "--vue", "financeur", "--db",
+                                        str(mini_db)], cwd=REPO_DIR, capture_output=True, text=True,
+                                       timeout=120).stdout)
+    assert funder["part_orientation"] == "secret" and funder["heures_benevoles"] == "secret"

@@ -232,3 +232,16 @@ def test_a_funders_search_does_not_place_a_structure(demo_db):
         analyst = qtem.temoignages(con, Scope(), vue="analyste", recherche=name)["trouves"]
         funder = qtem.temoignages(con, Scope(), vue="financeur", recherche=name)["trouves"]
     assert analyst >= 1 and funder == 0
+
+
+@pytest.mark.parametrize("role", ["analyste", "financeur"])
+def test_orientation_chart_for_the_team_and_not_for_funders(page, role):
+    at = page("pages/resultats.py", role=role)
+    specs = [chart.proto.spec for chart in at.get("plotly_chart")]
+    has_chart = any("Part des accompagnements selon leur orientation" in spec for spec in specs)
+    assert has_chart == (role == "analyste")
+    if role == "financeur":
+        assert any("Non publié dans la vue financeur" in c.value for c in at.caption)
+        assert not any("voles ou de pairs" in spec for spec in specs)  # (the spec escapes accents)
+    else:
+        assert any("voles ou de pairs" in spec for spec in specs)  # (the spec escapes accents)

@@ -180,10 +180,30 @@ def besoin_categories(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFr
     return frame.sort_values(["accompagnements", "categorie"], ascending=[False, True], ignore_index=True)
 
 
+ORIENTATION_NOT_GIVEN = "nr"
+
+
+def part_orientation(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, float]:
+    """How accompaniments in scope came: orientation code (direct, prescripteur, reseau; 'nr' when not given)
+    → share of the accompaniments (the direct welcome beside prescription, MES sheet 1.5)."""
+    frame = query(con, f"""
+        SELECT coalesce(orientation, '{ORIENTATION_NOT_GIVEN}') AS orientation, count(*) / sum(count(*)) OVER () AS part
+        FROM acc GROUP BY 1 ORDER BY 1""", scope)
+    return {r.orientation: round(float(r.part), 4) for r in frame.itertuples()}
+
+
+def heures_benevoles(con: duckdb.DuckDBPyConnection, scope: Scope) -> float:
+    """Volunteer and peer hours of the accompaniments in scope: non-monetary resources beside paid hours."""
+    value = query(con, "SELECT coalesce(sum(heures_benevoles), 0) AS h FROM acc", scope)["h"].iloc[0]
+    return round(float(value), 2)
+
+
 def kpis(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict:
     """Everything `python -m pipelines kpis` prints."""
     return {
         **key_figures(con, scope),
+        "heures_benevoles": heures_benevoles(con, scope),
+        "part_orientation": part_orientation(con, scope),
         "part_besoin_principal": part_besoin_principal(con, scope),
         "structures_par_region": structures_par_region(con, scope),
         "structures_par_departement": structures_par_departement(con, scope),

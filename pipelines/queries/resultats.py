@@ -6,7 +6,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.privacy import roles, secret
-from pipelines.queries.indicators import Scope, query
+from pipelines.queries.indicators import ORIENTATION_NOT_GIVEN, Scope, query
 from pipelines.queries.masks import breakdown_mask, children_secret, hours_top, scope_hidden
 from pipelines.spec import referentiels as ref
 
@@ -41,6 +41,7 @@ def hours_vs_planned(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFra
     return query(con, """
         SELECT a.id_programme, a.nom_programme AS programme, a.type_programme,
                coalesce(sum(a.heures), 0) AS heures_realisees, p.heures_prevues,
+               coalesce(sum(a.heures_benevoles), 0) AS heures_benevoles,
                coalesce(sum(a.heures), 0) / nullif(p.heures_prevues, 0) AS taux_realisation,
                count(*) AS accompagnements
         FROM acc a JOIN programmes p USING (id_programme)
@@ -140,6 +141,15 @@ def formats(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
     return frame
 
 
+def orientation_by_programme(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
+    """Per programme and orientation (direct, prescripteur, reseau, nr): accompaniments and their share."""
+    return query(con, f"""
+        SELECT nom_programme AS programme, coalesce(orientation, '{ORIENTATION_NOT_GIVEN}') AS orientation,
+               count(*) AS accompagnements, count(*) / sum(count(*)) OVER (PARTITION BY nom_programme) AS part
+        FROM acc GROUP BY nom_programme, coalesce(orientation, '{ORIENTATION_NOT_GIVEN}')
+        ORDER BY programme, orientation""", scope)
+
+
 def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str = "analyste") -> dict:
     """Everything the outcomes page draws, in one connection.
 
@@ -158,7 +168,10 @@ def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str = "analyste
     }
     if roles.role(vue).statistical_secrecy:
         data = _protect(con, scope, data)
+        # Not protected with the published cube yet: not sent to a funder (fail closed).
+        data["heures"] = data["heures"].drop(columns=["heures_benevoles"], errors="ignore")
     else:
+        data["orientation"] = orientation_by_programme(con, scope)
         data["suivi"] = data["suivi"].drop(columns=["top_etp", "top_budget"])
         data["cohortes"] = data["cohortes"].drop(columns=["structures_fin", "structures_12_mois"])
     return data

@@ -89,6 +89,9 @@ def kpis(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str = "analyste") ->
 
     return {
         **{key: shown(figures[key]) for key in KEY_FIGURES},
+        # Not in the published cube: a funder gets neither (fail closed) until they are protected with it.
+        "heures_benevoles": secret.SECRET,
+        "part_orientation": secret.SECRET,
         "part_besoin_principal": {r.categorie: shown(None if r.part is None else float(r.part))
                                   for r in data["besoins"].itertuples()},
         "structures_par_region": {r.code: shown(None if r.structures is None else int(r.structures))
