@@ -45,8 +45,8 @@ if len(volunteered):
     st.plotly_chart(charts.grouped_bars(
         volunteered, "programme", {"heures_realisees": "Heures d'accompagnement", "heures_benevoles": "Heures bénévoles ou de pairs"},
         "Heures bénévoles ou de pairs à côté des heures d'accompagnement",
-        f"{where} · programmes où des bénévoles ou des pairs ont donné du temps", y_title="Heures", horizontal=True,
-        height=max(300, 40 * len(volunteered) + 160)), key="heures_benevoles")
+        f"{where} · programmes où des bénévoles ou des pairs ont donné du temps, en heures", horizontal=True,
+        height=max(380, 40 * len(volunteered) + 220)), key="heures_benevoles")
     st.caption("Les heures bénévoles ou de pairs sont une ressource non monétaire : elles couvrent une part de "
                "l'accompagnement que les heures payées ne disent pas.")
 
@@ -60,10 +60,12 @@ elif not orientation.empty:
     shown = orientation.assign(orientation=orientation["orientation"].map(labels).fillna(orientation["orientation"]),
                                part=orientation["part"] * 100)
     wide = shown.pivot_table(index="programme", columns="orientation", values="part", fill_value=0).reset_index()
-    st.plotly_chart(charts.grouped_bars(wide, "programme", {c: c for c in wide.columns if c != "programme"},
-                                        "Part des accompagnements selon leur orientation, par programme", where,
-                                        y_title="% des accompagnements du programme", horizontal=True,
-                                        height=max(340, 40 * len(wide) + 160)), key="orientation")
+    order = [labels[c] for c in ("direct", "prescripteur", "reseau", "nr") if labels[c] in wide.columns]
+    figure = charts.grouped_bars(wide, "programme", {c: c for c in order},
+                                 "Part des accompagnements selon leur orientation, par programme", where,
+                                 y_title="% des accompagnements du programme", horizontal=True,
+                                 height=max(360, 28 * len(wide) + 200))
+    st.plotly_chart(figure.update_layout(barmode="stack"), key="orientation")  # shares of one whole: stacked
     layout.data_table(shown, {"programme": ("Programme", "texte"), "orientation": ("Orientation", "texte"),
                               "accompagnements": ("Accompagnements", "nombre"), "part": ("Part (%)", "decimal")},
                       name="orientation")
