@@ -81,7 +81,8 @@ def client_key() -> str:
     address (a local run) is no one in particular: the session then."""
     address = st.context.ip_address if isinstance(st.context.ip_address, str) else None
     if os.environ.get(TRUSTED_PROXY_VAR) == "1":
-        forwarded = (st.context.headers.get("X-Forwarded-For") or "").split(",")[0].strip()
+        # The right-most entry is the one our proxy added; those before it are whatever the client sent.
+        forwarded = (st.context.headers.get("X-Forwarded-For") or "").split(",")[-1].strip()
         address = forwarded or address
     if address:
         try:

@@ -235,7 +235,10 @@ def _values_step(raw: RawTable, dataset: str, colonnes: dict[str, str | None], p
                 proposed = profile.valeurs[name][theirs]
             left, right = st.columns([2, 3], vertical_alignment="center")
             left.markdown(f"« {escape_markdown(theirs)} »")
-            code = _choose(right, f"{header} : {theirs}", options, proposed, f"{prefix}_val_{name}_{i}",
+            # Keyed by what it is about, not its position: moving a column to another header must not hand
+            # the old values' codes to the new ones.
+            which = hashlib.sha256(f"{name}\0{header}\0{theirs}".encode()).hexdigest()[:16]
+            code = _choose(right, f"{header} : {theirs}", options, proposed, f"{prefix}_val_{which}",
                            label_visibility="collapsed")
             if code != KEEP:
                 mapping[theirs] = code

@@ -33,7 +33,7 @@ if opened is None:
 auth.require("contribuer")
 
 card = data.fetch(q.structure_card, opened.id_structure)
-st.title(f"Espace de la structure « {card.get('nom', opened.id_structure)} »")
+st.title(f"Espace de la structure « {layout.escape_markdown(card.get('nom', opened.id_structure))} »")
 st.caption(f"{card.get('commune') or 'commune inconnue'} · {card.get('departement') or ''} · "
            f"{card.get('libelle_domaine') or ''} · campagne {opened.annee} (lien valable jusqu'au "
            f"{opened.expire_le:%d/%m/%Y})")
@@ -136,7 +136,7 @@ with results:
                        f"{int(history['annee'].iloc[0])}. L'évolution s'affichera avec vos réponses suivantes.")
         else:
             st.plotly_chart(charts.lines_by(history.assign(serie=q.MEASURES[measure]), "annee", measure, "serie",
-                                            q.MEASURES[measure], card.get("nom", ""), x_title="Année"),
+                                            q.MEASURES[measure], "", x_title="Année"),
                             key="historique_structure")
 
 with own_data:

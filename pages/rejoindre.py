@@ -32,7 +32,7 @@ def send_request() -> None:
               "employeur": state.get("r_employeur", ""), **{name: state.get(f"r_{name}", "") for name in OPTIONAL}}
     besoins = state.get("r_besoins", [])
     client = auth.client_key()
-    wait = attempts.SUBMISSIONS.wait_seconds(client)
+    wait = attempts.SUBMISSIONS.wait_seconds(client) or attempts.SUBMISSIONS_ALL.wait_seconds(attempts.EVERYONE)
     if wait:
         state["adhesion_erreur"] = (attempts.wait_message(wait), None)
     elif not state.get("r_consentement") or not besoins:
@@ -51,6 +51,7 @@ def send_request() -> None:
             state["adhesion_erreur"] = (str(exc), None)
             return
         attempts.SUBMISSIONS.record(client)
+        attempts.SUBMISSIONS_ALL.record(attempts.EVERYONE)
         data.clear()
         state["adhesion_envoyee"] = (f"Merci ! Votre demande est transmise à l'observatoire (n° {number}) : il la "
                                      "relit et vous recontacte.")

@@ -58,7 +58,9 @@ if campaigns:
                     "pour qu'aucune réponse ne se déduise de deux versions). Acceptez d'abord les réponses en attente.")
         left, right = st.columns([1, 2], vertical_alignment="bottom")
         year = left.selectbox("Campagne", campaigns, key="campagne_a_publier")
-        right.button("Publier", key="publier_campagne", icon=":material/publish:", on_click=publish, args=(year,))
+        sure = right.checkbox(f"Je publie la campagne {year} : c'est définitif", key=f"publier_sur_{year}")
+        st.button("Publier", key="publier_campagne", icon=":material/publish:", on_click=publish, args=(year,),
+                  disabled=not sure)
 
 status_filter = st.segmented_control("Statut", list(submissions.STATUS_LABELS), default=submissions.PENDING,
                                      format_func=submissions.STATUS_LABELS.get, key="statut_soumissions")

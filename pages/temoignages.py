@@ -18,7 +18,7 @@ ALL = "__tous__"
 search, author, consent = st.columns([3, 2, 2] if include_unconsented else [3, 2, 0.01])
 recherche = filters.url_text("Rechercher dans les témoignages", "mot", container=search,
                              placeholder="un mot du texte, un rôle" + (", une structure" if page.rules.personal_data else ""))
-roles_found = data.fetch(q.author_roles, scope)
+roles_found = data.fetch(q.author_roles, scope, page.role)
 auteur = filters.url_choice("Rôle de l'auteur", {ALL: "Tous les rôles", **{r: r for r in roles_found}}, "auteur",
                             widget="selectbox", container=author)
 consentement = None

@@ -325,9 +325,10 @@ def _write(path: str, content: bytes, private: bool = False) -> bool:
     (personal links are keys)."""
     try:
         if private:
-            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(descriptor, 0o600)  # an existing file keeps its mode through O_CREAT: before any byte
+            with open(descriptor, "wb") as handle:
                 handle.write(content)
-            os.chmod(path, 0o600)  # an existing file keeps its mode through O_CREAT
         else:
             Path(path).write_bytes(content)
     except OSError as exc:
@@ -460,10 +461,20 @@ def cmd_opp(args, db: Path) -> int:
         return EXIT_REFUSED
 
 
+class _NotWritten(Exception):
+    pass
+
+
 def opp_invite(args, db: Path) -> int:
-    invitations = tokens.invite(db, args.campagne, region=args.region, structure=args.structure,
-                                base_url=args.base_url, expire_le=args.expire_le)
-    if not _write(args.out, tokens.invitations_csv(invitations), private=True):
+    def deliver(invitations) -> None:  # inside the transaction: no links file, no new links
+        if not _write(args.out, tokens.invitations_csv(invitations), private=True):
+            raise _NotWritten
+
+    try:
+        invitations = tokens.invite(db, args.campagne, region=args.region, structure=args.structure,
+                                    base_url=args.base_url, expire_le=args.expire_le, deliver=deliver)
+    except _NotWritten:
+        print("Rien n'a changé : les liens précédents restent valables.", file=sys.stderr)
         return EXIT_USAGE
     print(f"{len(invitations)} lien(s) écrit(s) dans {args.out} (campagne {args.campagne}, fichier lisible par vous "
           "seul) ; chaque lien ouvre l'espace de sa structure : envoyez-le à elle seule. Un lien envoyé plus tôt pour "

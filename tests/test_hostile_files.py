@@ -222,3 +222,9 @@ def test_a_full_disk_says_so_in_french_and_leaves_no_partial_copy(mini_db, monke
     monkeypatch.undo()
     assert not list(mini_db.parent.glob(f".{mini_db.name}.tmp-*")), "no partial copy left on the full disk"
     assert snapshot(mini_db) == before
+
+
+def test_a_csv_with_old_mac_line_endings_is_read(empty_db):
+    body = "\r".join([PROGRAMMES, *[f"P{i};A;B;dla;28;01/01/2020" for i in range(300)]]) + "\r"
+    result = ingest.ingest(empty_db, [ingest.Upload("mac.csv", body.encode(), "programmes")])
+    assert result.status == "importe" and result.totals["lus"] == 300

@@ -44,7 +44,7 @@ def link_for(db, structure: str, annee: int = 2026, **kw) -> str:
 @pytest.fixture(autouse=True)
 def fresh_counters():
     """Each test starts with no failed attempt counted (the counters live in the process)."""
-    for counter in (attempts.LINKS, attempts.SIGN_IN, attempts.SUBMISSIONS):
+    for counter in (attempts.LINKS, attempts.SIGN_IN, attempts.SUBMISSIONS, attempts.SUBMISSIONS_ALL):
         counter._times.clear()
     yield
 
@@ -408,3 +408,33 @@ def test_the_links_file_is_readable_by_its_owner_only(mini_db, tmp_path):
     run = cli("opp", "inviter", "--annee", "2025", "--out", str(out), db=mini_db)
     assert run.returncode == 0 and oct(out.stat().st_mode & 0o777) == "0o600"
     assert "--base-url" in run.stderr, "links to localhost are said to open only here"
+
+
+def test_links_that_cannot_be_written_revoke_nothing(mini_db, tmp_path):
+    first = link_for(mini_db, "S1", annee=2025)
+    run = cli("opp", "inviter", "--annee", "2025", "--out", str(tmp_path / "absent" / "liens.csv"), db=mini_db)
+    assert run.returncode == 2 and "Rien n'a changé" in run.stderr
+    with warehouse.read_connection(mini_db) as con:
+        assert tokens.check(con, first).id_structure == "S1", "the link already sent still works"
+        assert con.execute("SELECT count(*) FROM opp_jetons").fetchone()[0] == 1
+
+
+def test_two_overlapping_areas_never_give_one_structure_away_by_difference(mini_db):
+    """Every structure of Calvados declared in the domaine musique, plus one elsewhere: the domaine's sum minus
+    the département's would be that one's budget. Neither mean is shown then."""
+    musique = [("X1", "14118", "musique", 50_000), ("X2", "14047", "musique", 70_000), ("X3", "14366", "musique", 60_000),
+               ("Y1", "76540", "musique", 123_456)]
+    _observe(mini_db, musique)
+    structures = "id_structure;nom;forme_juridique;domaine;code_commune\nS1;Compagnie Test Un;association;musique;14118\n"
+    assert ingest.ingest(mini_db, [ingest.Upload("s.csv", structures.encode(), "structures")]).status == "importe"
+    publish(mini_db)
+    budget = figures_of(mini_db).loc["budget_annuel"]
+    assert budget["secret_departement"] and budget["secret_domaine"]
+    # With three structures outside the département, the difference hides each of them: both are shown.
+    _observe(mini_db, [("Y2", "76540", "musique", 10_000), ("Y3", "76540", "musique", 20_000)])
+    with warehouse.write_transaction(mini_db) as con:
+        con.execute("DELETE FROM opp_publications")
+        con.execute("DELETE FROM opp_valeurs_publiees")
+    publish(mini_db)
+    budget = figures_of(mini_db).loc["budget_annuel"]
+    assert not budget["secret_departement"] and not budget["secret_domaine"]

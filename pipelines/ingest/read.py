@@ -228,7 +228,7 @@ def _read_csv(file_name: str, data: bytes, sha: str) -> RawTable:
                              "ce n'est pas une ligne de tableau ; vérifiez le fichier (retours à la ligne perdus ?).")
     delimiter = sniff_delimiter(text)
     # Named columns: a spreadsheet's export may end each line with thousands of empty ones (trimmed later).
-    header = (text[:text.find("\n")] if "\n" in text else text).rstrip("\r").rstrip(delimiter + " ")
+    header = _LINE_BREAKS.split(text[:1_000_000], maxsplit=1)[0].rstrip(delimiter + " ")
     if header.count(delimiter) + 1 > MAX_COLUMNS:
         raise UnreadableFile(f"{file_name} : en-tête de {_spaced(header.count(delimiter) + 1)} colonnes : attendu "
                              f"un tableau de quelques dizaines de colonnes au plus ({_spaced(MAX_COLUMNS)} acceptées).")
@@ -274,7 +274,8 @@ def _longest_line(data: bytes) -> int | None:
     bytes (a regex over the text would try every position). A quoted cell spanning lines counts as its lines."""
     if len(data) <= MAX_LINE_BYTES:
         return None
-    breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    raw = np.frombuffer(data, dtype=np.uint8)
+    breaks = np.flatnonzero((raw == 10) | (raw == 13))  # \n, \r\n and the old Mac's \r alone
     ends = np.concatenate([breaks, [len(data)]])
     lengths = np.diff(np.concatenate([[-1], ends])) - 1
     too_long = np.flatnonzero(lengths > MAX_LINE_BYTES)

@@ -44,6 +44,8 @@ from pipelines.spec.datasets import (
 
 PROBLEM_COLUMNS = ["jeu", "fichier", "ligne", "colonne", "valeur", "erreur", "gravite"]
 ERROR, WARNING = "erreur", "avertissement"
+# Distinct refused values of a column that get the nearest code as a hint (a fuzzy search each).
+NEAREST_HINTS = 200
 # Longest value quoted in a report: a 100 kB cell is shown by its beginning.
 SHOWN_CHARS = 120
 # A cell a spreadsheet would run as a formula: "=…", or "+", "-", "@" before a call or a reference.
@@ -549,7 +551,12 @@ def _nearest_messages(column: Column, refused: pd.Series, template: str) -> pd.S
     """`template` for each refused value ({v}: the value, or the list's unknown items), followed by the nearest
     code of the list when one is near enough: « terminé » is told that « clos » exists. Runs on distinct values."""
     messages = pd.Series(None, index=refused.index, dtype=object)
-    for line, value in refused.dropna().items():
+    refused = refused.dropna()
+    if len(refused) > NEAREST_HINTS:  # a column of 100,000 wrong values: the first ones get a hint, the rest the list
+        messages[refused.index[NEAREST_HINTS:]] = [template.replace("{v}", v) + "." for v in
+                                                  clip(refused.iloc[NEAREST_HINTS:].astype(str))]
+        refused = refused.iloc[:NEAREST_HINTS]
+    for line, value in refused.items():
         items = [item.strip() for item in value.split(",")] if column.kind == ENUM_LIST else [value]
         labels = value_choices(column)
         hints = [(f"« {item} » → " if len(items) > 1 else "") + f"« {code} » ({labels[code]})"

@@ -233,6 +233,13 @@ def accept(db: Path, number: int, role: str, *, programme: str | None = None,
     if status != PENDING:
         raise SubmissionError(f"Soumission n° {number} déjà {STATUS_LABELS[status]} : rien à faire.")
     rows = {name: dict(row) for name, row in content.items() if name in DATASETS}
+    if nature == OBSERVATION:  # a network's survey imported since may hold this year under its own id
+        observation = rows["observations"]
+        with warehouse.read_connection(db) as con:
+            found = con.execute("SELECT id_observation FROM observations WHERE id_structure = ? AND annee = ?",
+                                [observation["id_structure"], int(observation["annee"])]).fetchall()
+        if found:
+            observation["id_observation"] = found[0][0]
     if new_id:
         rows["structures"]["id_structure"] = new_id
         rows["observations"].update(id_structure=new_id, id_observation=f"OB-{new_id}-{rows['observations']['annee']}")

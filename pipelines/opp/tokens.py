@@ -67,9 +67,11 @@ def link(base_url: str, token: str) -> str:
 
 def invite(db: Path, annee: int, *, region: str | None = None, structure: str | None = None,
            base_url: str = "http://localhost:8501", expire_le: dt.date | None = None,
-           today: dt.date | None = None) -> list[Invitation]:
+           today: dt.date | None = None, deliver=None) -> list[Invitation]:
     """One new link per structure of the scope (a région, one structure, or all) for the campaign `annee`.
-    A structure's earlier links for the same campaign are revoked: the last link sent is the one that works."""
+    A structure's earlier links for the same campaign are revoked: the last link sent is the one that works.
+    `deliver(invitations)` runs before the commit (writing the links file): if it fails, nothing is revoked
+    nor stored — links that nobody holds would lock every structure out."""
     today = today or dt.date.today()
     expire_le = expire_le or today + dt.timedelta(days=DEFAULT_VALIDITY_DAYS)
     if expire_le <= today:
@@ -83,6 +85,8 @@ def invite(db: Path, annee: int, *, region: str | None = None, structure: str | 
         for id_structure in ids:
             token = store(con, new_token()[0], id_structure, annee, expire_le)
             invitations.append(Invitation(id_structure, link(base_url, token), expire_le))
+        if deliver is not None:
+            deliver(invitations)
     return invitations
 
 

@@ -8,19 +8,23 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import defaultdict, deque
+from collections import deque
 
 
 class Attempts:
     def __init__(self, limit: int, window_seconds: float):
         self.limit, self.window = limit, window_seconds
-        self._times: dict[str, deque] = defaultdict(deque)
+        self._times: dict[str, deque] = {}
         self._lock = threading.Lock()
 
     def _recent(self, key: str, now: float) -> deque:
-        times = self._times[key]
+        times = self._times.get(key) or deque()
         while times and times[0] <= now - self.window:
             times.popleft()
+        if times:
+            self._times[key] = times
+        else:
+            self._times.pop(key, None)  # a key with nothing recent takes no memory
         return times
 
     def wait_seconds(self, *keys: str, now: float | None = None) -> int:
@@ -35,7 +39,9 @@ class Attempts:
         now = time.monotonic() if now is None else now
         with self._lock:
             for key in keys:
-                self._recent(key, now).append(now)
+                times = self._recent(key, now)
+                times.append(now)
+                self._times[key] = times
 
     def clear(self, *keys: str) -> None:
         with self._lock:
@@ -54,3 +60,5 @@ SIGN_IN = Attempts(limit=5, window_seconds=15 * 60)  # wrong passwords, per clie
 # shared counter would only let anyone lock every structure out.
 LINKS = Attempts(limit=10, window_seconds=15 * 60)
 SUBMISSIONS = Attempts(limit=5, window_seconds=60 * 60)  # direct-welcome forms sent, per client
+SUBMISSIONS_ALL = Attempts(limit=100, window_seconds=60 * 60)  # and from everyone: each one is a write
+EVERYONE = "tous"

@@ -190,17 +190,28 @@ def territory_figures(con: duckdb.DuckDBPyConnection, id_structure: str, annee: 
                count(l.valeur) FILTER (WHERE l.domaine = me.domaine) AS n_domaine,
                count(l.valeur) FILTER (WHERE l.domaine = me.domaine AND l.id_structure <> $id) AS autres_domaine,
                sum(abs(l.valeur)) FILTER (WHERE l.domaine = me.domaine AND l.id_structure <> $id) AS somme_domaine,
-               max(abs(l.valeur)) FILTER (WHERE l.domaine = me.domaine AND l.id_structure <> $id) AS max_domaine
+               max(abs(l.valeur)) FILTER (WHERE l.domaine = me.domaine AND l.id_structure <> $id) AS max_domaine,
+               -- the two areas overlap: their sums' difference is the sum of the structures in one only
+               count(l.valeur) FILTER (WHERE l.domaine = me.domaine
+                                         AND l.code_departement IS DISTINCT FROM me.code_departement) AS domaine_seul,
+               count(l.valeur) FILTER (WHERE l.code_departement = me.code_departement
+                                         AND l.domaine IS DISTINCT FROM me.domaine) AS departement_seul
             FROM long l, me GROUP BY l.mesure)
         SELECT coalesce(a.mesure, m.mesure) AS mesure, m.valeur AS sa_valeur, a.* EXCLUDE (mesure)
         FROM agg a FULL JOIN mine m USING (mesure)""", {"id": id_structure, "annee": annee}).df()
     frame = pd.DataFrame({"mesure": list(MEASURES)}).merge(frame, how="left")
     frame["libelle"] = frame["mesure"].map(MEASURES)
+    # Both areas shown, they would give by difference the structures that are in one only: if those are
+    # fewer than the threshold (but some), neither area is shown.
+    threshold = secret.threshold(seuil)
+    overlap = [0 < a < threshold or 0 < b < threshold
+               for a, b in zip(frame["domaine_seul"].fillna(0), frame["departement_seul"].fillna(0))]
     for area in ("departement", "domaine"):
         # Secret unless enough others, none dominating, and not all zero (values are never negative: a zero
         # total would give each of them away).
-        hidden = [secret.is_primary_secret(n, top, total, seuil=seuil) or not n or not total
-                  for n, top, total in zip(frame[f"autres_{area}"].fillna(0), frame[f"max_{area}"], frame[f"somme_{area}"])]
+        hidden = [secret.is_primary_secret(n, top, total, seuil=seuil) or not n or not total or close
+                  for n, top, total, close in zip(frame[f"autres_{area}"].fillna(0), frame[f"max_{area}"],
+                                                  frame[f"somme_{area}"], overlap)]
         frame[f"secret_{area}"] = hidden
         frame[area] = frame[area].where(~frame[f"secret_{area}"])
         frame[f"n_{area}"] = frame[f"n_{area}"].where(~frame[f"secret_{area}"])

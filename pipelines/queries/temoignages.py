@@ -84,10 +84,11 @@ def temoignages(con: duckdb.DuckDBPyConnection, scope: Scope, include_unconsente
     }
 
 
-def author_roles(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[str]:
-    """The authors' roles of the testimonies in scope, for the page's filter."""
-    frame = query(con, _wrap("SELECT DISTINCT auteur_role FROM t WHERE auteur_role IS NOT NULL ORDER BY 1"),
-                  scope, id_structure=None)
+def author_roles(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str) -> list[str]:
+    """The authors' roles of the testimonies in scope that the role may read, for the page's filter."""
+    frame = query(con, _wrap("""SELECT DISTINCT auteur_role FROM t WHERE auteur_role IS NOT NULL
+                                AND ($tous OR consentement_publication) ORDER BY 1"""),
+                  scope, id_structure=None, tous=roles.role(vue).unconsented_testimonies)
     return frame["auteur_role"].tolist()
 
 
