@@ -176,3 +176,16 @@ def test_a_file_of_thousands_of_columns_gets_a_bounded_mapping_step(importer):
     wider = (";".join(f"c{i}" for i in range(3000)) + "\n" + ";".join(["x"] * 3000) + "\n").encode()
     refused = upload(importer(), "tres_large.csv", wider)
     assert any("en-tête de 3 000 colonnes" in e.value for e in refused.error)
+
+
+def test_moving_a_list_column_to_another_header_does_not_hand_over_its_codes(importer):
+    """'Secteur d'activité' mapped to domaine with a value changed by hand; then 'Genre' is mapped to domaine
+    instead: its values get their own proposals, not the codes chosen for the other header's values."""
+    body = ("Réf. structure;Raison sociale;Statut juridique;Secteur d'activité;Genre;Code INSEE\r\n"
+            "N1;A;Association loi 1901;Théâtre;Livre et lecture;14118\r\n").encode("cp1252")
+    at = upload(importer(), "deux.csv", body)
+    select(at, "Secteur d'activité : Théâtre").set_value(domaine("patrimoine")).run()
+    select(at, "Genre").set_value(ours("domaine")).run()  # both on domaine a moment: the first one keeps it
+    select(at, "Secteur d'activité").set_value(IGNORE_LABEL).run()
+    assert not at.exception, at.exception
+    assert select(at, "Genre : Livre et lecture").value == domaine("livre_edition_presse")
