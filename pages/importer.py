@@ -42,8 +42,7 @@ def dataset_label(name: str) -> str:
 
 def cached_preview(uploads: list[ingest.Upload]) -> ingest.IngestResult:
     """The validation report, recomputed only when the files, the choice or the warehouse change."""
-    key = (tuple((u.name, hashlib.sha256(u.data).hexdigest(), u.dataset, u.profile) for u in uploads),
-           str(data.db()), warehouse.version(data.db()))
+    key = (ingest.uploads_key(uploads), str(data.db()), warehouse.version(data.db()))
     cached = st.session_state.get("import_apercu")
     if cached is None or cached[0] != key:
         cached = (key, ingest.preview(data.db(), uploads))

@@ -105,7 +105,8 @@ def _summaries(batch: BatchCheck) -> tuple[list[dict], dict]:
     return files, totals
 
 
-def _uploads_key(uploads: list[Upload]) -> tuple:
+def uploads_key(uploads: list[Upload]) -> tuple:
+    """What a set of uploads is, for caches and for reusing a preview: names, contents, datasets, profiles."""
     return tuple((u.name, hashlib.sha256(u.data).hexdigest(), u.dataset, u.profile) for u in uploads)
 
 
@@ -125,7 +126,7 @@ def preview(db: Path, uploads: list[Upload]) -> IngestResult:
     # 'erreurs': the batch as a whole would be refused; only its valid lines could be imported.
     status = "erreurs" if batch.has_errors else "valide"
     return IngestResult(status, _describe("valide", totals), batch.problems(), files, totals, raws=raws, batch=batch,
-                        version=version, uploads_key=_uploads_key(uploads))
+                        version=version, uploads_key=uploads_key(uploads))
 
 
 def _predict_changes(con: duckdb.DuckDBPyConnection, batch: BatchCheck) -> None:
@@ -159,7 +160,7 @@ def ingest(db: Path, uploads: list[Upload], *, valid_only: bool = False, role: s
     under the writer's lock), its reading and checks are used instead of being done again."""
     progress = progress or (lambda fraction, label: None)
     reusable = (checked is not None and checked.batch is not None and checked.version is not None
-                and checked.uploads_key == _uploads_key(uploads))
+                and checked.uploads_key == uploads_key(uploads))
     progress(0.05, "Lecture des fichiers")
     raws = checked.raws if reusable else read_uploads(uploads)
     result: IngestResult | None = None

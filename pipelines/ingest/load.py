@@ -17,6 +17,10 @@ import pyarrow as pa
 from pipelines.spec.datasets import DATASETS, LOAD_ORDER, TEXT_LIST
 
 
+# History actions that wrote a row ('confirmation': delivered again unchanged, written by an earlier import).
+WROTE = "('ajout', 'modification')"
+
+
 class UndoRefused(ValueError):
     """An import cannot be undone as asked (message in French)."""
 
@@ -150,7 +154,7 @@ def undo_import(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int
             f"""SELECT DISTINCT h2.import_id FROM historique_{dataset} h1
                 JOIN historique_{dataset} h2 ON h2.{key} = h1.{key} AND h2.import_id > h1.import_id
                 JOIN imports i ON i.import_id = h2.import_id AND i.statut = 'importe'
-                WHERE h1.import_id = ? AND h1.action IN ('ajout', 'modification') ORDER BY 1""",
+                WHERE h1.import_id = ? AND h1.action IN {WROTE} ORDER BY 1""",
             [import_id],
         ).fetchall()
         if later:
@@ -166,7 +170,7 @@ def undo_import(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int
         key, cols = ds.id_column, ", ".join(ds.column_names)
         con.execute(
             f"""DELETE FROM {dataset} WHERE {key} IN (SELECT {key} FROM historique_{dataset}
-                WHERE import_id = ? AND action IN ('ajout', 'modification'))""",
+                WHERE import_id = ? AND action IN {WROTE})""",
             [import_id],
         )
         # The previous value's own import_id is the latest earlier import, still in force, that wrote it (an
@@ -177,13 +181,13 @@ def undo_import(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int
                        (SELECT max(h2.import_id) FROM historique_{dataset} h2
                         JOIN imports i ON i.import_id = h2.import_id AND i.statut = 'importe'
                         WHERE h2.{key} = h.{key} AND h2.import_id < h.import_id
-                          AND h2.action IN ('ajout', 'modification'))
+                          AND h2.action IN {WROTE})
                 FROM historique_{dataset} h WHERE h.import_id = ? AND h.action = 'modification'""",
             [import_id],
         )
         restored[dataset] = int(con.execute(
             f"""SELECT count(*) FROM historique_{dataset} WHERE import_id = ?
-                AND action IN ('ajout', 'modification')""", [import_id]).fetchall()[0][0])
+                AND action IN {WROTE}""", [import_id]).fetchall()[0][0])
     con.execute(
         "UPDATE imports SET statut = 'annule', annule_le = ? WHERE import_id = ?",
         [dt.datetime.now().replace(microsecond=0), import_id],

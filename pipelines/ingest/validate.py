@@ -281,11 +281,7 @@ def check_file(raw: RawTable, dataset: Dataset, reference: "Reference") -> FileC
 
     profile = raw.profile
     for name in columns:
-        cells = DistinctCells.stripped(raw.frame[positions[name]])
-        if profile is not None and name in profile.valeurs:
-            check._written_cells[name] = cells  # the report quotes the file's own words
-            cells = cells.translated(lambda distinct, column=dataset.column(name): profile.translate(column, distinct))
-        check._raw_cells[name] = cells
+        _keep_cells(check, name, DistinctCells.stripped(raw.frame[positions[name]]))
     for name, value in (profile.constantes.items() if profile is not None else ()):
         if name in columns:
             check.add_file_problem(columns[name], f"Le profil donne une valeur constante à {name}, mais le fichier "
@@ -293,11 +289,8 @@ def check_file(raw: RawTable, dataset: Dataset, reference: "Reference") -> FileC
                                                   "gardées.", severity=WARNING)
             continue
         check.columns[name] = f"{name} (constante du profil)"
-        cells = DistinctCells.stripped(pd.Series(value, index=raw.frame.index, dtype="str"))
-        if name in profile.valeurs:  # a constant in the export's words, like its cells
-            check._written_cells[name] = cells
-            cells = cells.translated(lambda distinct, column=dataset.column(name): profile.translate(column, distinct))
-        check._raw_cells[name] = cells
+        # A constant in the export's words, like its cells.
+        _keep_cells(check, name, DistinctCells.stripped(pd.Series(value, index=raw.frame.index, dtype="str")))
     for header in (profile.missing_headers(raw.headers) if profile is not None else ()):
         check.add_file_problem(header, f"Le profil associe l'en-tête « {header} » à {profile.colonnes[header]}, mais ce "
                                        "fichier ne l'a pas : l'export a peut-être changé ; vérifiez le profil.",
@@ -315,6 +308,17 @@ def check_file(raw: RawTable, dataset: Dataset, reference: "Reference") -> FileC
     _check_rows(check, dataset.name)
     _check_unique_ids(check)
     return check
+
+
+def _keep_cells(check: FileCheck, name: str, cells: DistinctCells) -> None:
+    """A column's trimmed cells, translated by the profile's values where it has some; the cells as written
+    are kept beside them, for the report to quote the file's own words."""
+    profile = check.raw.profile
+    if profile is not None and name in profile.valeurs:
+        check._written_cells[name] = cells
+        column = check.dataset.column(name)
+        cells = cells.translated(lambda distinct: profile.translate(column, distinct))
+    check._raw_cells[name] = cells
 
 
 def resolve_headers(raw: RawTable, dataset: Dataset) -> list[str | None]:
@@ -556,9 +560,9 @@ def _nearest_messages(column: Column, refused: pd.Series, template: str) -> pd.S
         messages[refused.index[NEAREST_HINTS:]] = [template.replace("{v}", v) + "." for v in
                                                   clip(refused.iloc[NEAREST_HINTS:].astype(str))]
         refused = refused.iloc[:NEAREST_HINTS]
+    labels = value_choices(column)
     for line, value in refused.items():
         items = [item.strip() for item in value.split(",")] if column.kind == ENUM_LIST else [value]
-        labels = value_choices(column)
         hints = [(f"« {item} » → " if len(items) > 1 else "") + f"« {code} » ({labels[code]})"
                  for item in items if (code := nearest_code(column, item)) is not None]
         near = f" ; le plus proche : {', '.join(hints)}" if hints else ""

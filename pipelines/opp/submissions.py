@@ -96,15 +96,17 @@ def observation_row(opened: Opened, answers: dict[str, str], existing_id: str | 
             "id_structure": opened.id_structure, "annee": str(opened.annee), **row, "source": "questionnaire"}
 
 
-def _existing_id(db: Path, opened: Opened) -> str | None:
-    with warehouse.read_connection(db) as con:
-        found = con.execute("SELECT id_observation FROM observations WHERE id_structure = ? AND annee = ?",
-                            [opened.id_structure, opened.annee]).fetchall()
+def _existing_id(con: duckdb.DuckDBPyConnection, id_structure: str, annee: int) -> str | None:
+    """The id a structure's observation of that year already has (a network's survey may have its own)."""
+    found = con.execute("SELECT id_observation FROM observations WHERE id_structure = ? AND annee = ?",
+                        [id_structure, annee]).fetchall()
     return found[0][0] if found else None
 
 
 def check_observation(db: Path, opened: Opened, answers: dict[str, str]) -> Checked:
-    return _check(db, {"observations": observation_row(opened, answers, _existing_id(db, opened))}, "questionnaire")
+    with warehouse.read_connection(db) as con:
+        existing = _existing_id(con, opened.id_structure, opened.annee)
+    return _check(db, {"observations": observation_row(opened, answers, existing)}, "questionnaire")
 
 
 def submit_observation(db: Path, opened: Opened, answers: dict[str, str]) -> int:
@@ -226,20 +228,18 @@ def accept(db: Path, number: int, role: str, *, programme: str | None = None,
     today = today or dt.date.today()
     with warehouse.read_connection(db) as con:
         nature, _, status, content = _load(con, number)
+        rows = {name: dict(row) for name, row in content.items() if name in DATASETS}
         new_id = None
         if nature == ADHESION:
             taken = {r[0] for r in con.execute("SELECT id_structure FROM structures WHERE id_structure LIKE 'OPP%'").fetchall()}
             new_id = next(f"OPP{n:05d}" for n in range(number, number + 100_000) if f"OPP{n:05d}" not in taken)
+        else:  # a network's survey imported since may hold this year under its own id
+            observation = rows["observations"]
+            existing = _existing_id(con, observation["id_structure"], int(observation["annee"]))
+            if existing:
+                observation["id_observation"] = existing
     if status != PENDING:
         raise SubmissionError(f"Soumission n° {number} déjà {STATUS_LABELS[status]} : rien à faire.")
-    rows = {name: dict(row) for name, row in content.items() if name in DATASETS}
-    if nature == OBSERVATION:  # a network's survey imported since may hold this year under its own id
-        observation = rows["observations"]
-        with warehouse.read_connection(db) as con:
-            found = con.execute("SELECT id_observation FROM observations WHERE id_structure = ? AND annee = ?",
-                                [observation["id_structure"], int(observation["annee"])]).fetchall()
-        if found:
-            observation["id_observation"] = found[0][0]
     if new_id:
         rows["structures"]["id_structure"] = new_id
         rows["observations"].update(id_structure=new_id, id_observation=f"OB-{new_id}-{rows['observations']['annee']}")
