@@ -14,7 +14,6 @@ from pipelines.opp import submissions
 from pipelines.privacy import roles
 from pipelines.queries import observation as q
 from pipelines.reports import charts, fmt
-from pipelines.spec import referentiels as ref
 from pipelines.spec.datasets import DATASETS
 from pipelines.store import warehouse
 
@@ -38,7 +37,7 @@ st.caption(f"{card.get('commune') or 'commune inconnue'} · {card.get('departeme
            f"{card.get('libelle_domaine') or ''} · campagne {opened.annee} (lien valable jusqu'au "
            f"{opened.expire_le:%d/%m/%Y})")
 OBSERVATIONS = DATASETS["observations"]
-NEED_LABELS = {code: f"{code} — {label}" for code, label in ref.BESOINS_ACCEPTES.items() if "." in code}
+NEED_LABELS = submissions.NEED_LABELS
 
 questionnaire, results, own_data = st.tabs([f"Questionnaire {opened.annee}", "Mes résultats", "Mes données"])
 

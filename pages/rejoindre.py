@@ -13,7 +13,7 @@ from pipelines.store import warehouse
 
 through_app()
 STRUCTURES = DATASETS["structures"]
-NEED_LABELS = {code: f"{code} — {label}" for code, label in ref.BESOINS_ACCEPTES.items() if "." in code}
+NEED_LABELS = submissions.NEED_LABELS
 OPTIONAL = {"siret": "N° SIRET", "rna": "N° RNA (associations)", "annee_creation": "Année de création",
             "effectif_etp": "Effectif salarié (ETP)", "nb_benevoles": "Nombre de bénévoles",
             "budget_annuel": "Budget annuel (€)"}

@@ -213,12 +213,19 @@ def record_decision(db: Path, *, id_action: str, date_comite: dt.date, decision:
     row = {"id_decision": f"{id_action}-{date_comite:%Y%m%d}-{now:%H%M%S%f}", "id_action": id_action,
            "date_comite": f"{date_comite:%d/%m/%Y}", "decision": decision, "statut": statut or "",
            "auteur_role": role}
+    return ingest(db, [rows_upload(f"decision-comite-{date_comite:%Y-%m-%d}.csv", "decisions", [row])], role=role)
+
+
+def rows_upload(file_name: str, dataset: str, rows: list[dict]) -> Upload:
+    """Rows typed in a form (a committee decision, a structure's answers) as an upload of `dataset`: a `;` CSV
+    in the interchange format, checked and loaded like any file. A missing value is an empty cell."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(row), delimiter=";")
+    writer = csv.DictWriter(buffer, fieldnames=DATASETS[dataset].column_names, delimiter=";", lineterminator="\n",
+                            extrasaction="ignore")
     writer.writeheader()
-    writer.writerow(row)
-    return ingest(db, [Upload(f"decision-comite-{date_comite:%Y-%m-%d}.csv", buffer.getvalue().encode("utf-8"),
-                              "decisions")], role=role)
+    for row in rows:
+        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    return Upload(file_name, buffer.getvalue().encode("utf-8"), dataset)
 
 
 def _n(count: int, singular: str, plural: str | None = None) -> str:

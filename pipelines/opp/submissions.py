@@ -8,9 +8,7 @@ and undo as a file), and marks the submission in the same transaction. Refusing 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import unicodedata
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ import pandas as pd
 
 from pipelines import ingest
 from pipelines.opp.tokens import Opened, still_open
+from pipelines.spec import referentiels as ref
 from pipelines.spec.datasets import DATASETS
 from pipelines.store import warehouse
 
@@ -32,7 +31,9 @@ STATUS_LABELS = {PENDING: "en attente", ACCEPTED: "acceptée", REFUSED: "refusé
 ANSWER_COLUMNS = [c.name for c in DATASETS["observations"].columns
                   if c.name not in ("id_observation", "id_structure", "annee", "source")]
 WELCOME_COLUMNS = [c.name for c in DATASETS["structures"].columns if c.name != "id_structure"]
-NEW_ID = "NOUVELLE"  # stands for the id a direct welcome gets when it is accepted
+NEW_ID = "NOUVELLE"
+# Needs a structure may name in a form: the typology's codes (categories are for programmes' records).
+NEED_LABELS = {code: f"{code} — {label}" for code, label in ref.BESOINS_ACCEPTES.items() if "." in code}  # stands for the id a direct welcome gets when it is accepted
 
 
 class SubmissionError(ValueError):
@@ -50,18 +51,8 @@ class Checked:
         return not (self.problems["gravite"] == "erreur").any() if len(self.problems) else True
 
 
-def _csv(dataset: str, rows: list[dict[str, str]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=DATASETS[dataset].column_names, delimiter=";",
-                            lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
-    return buffer.getvalue().encode("utf-8")
-
-
 def _uploads(rows: dict[str, dict[str, str]], label: str) -> list[ingest.Upload]:
-    return [ingest.Upload(f"{label}-{name}.csv", _csv(name, [row]), name) for name, row in rows.items()]
+    return [ingest.rows_upload(f"{label}-{name}.csv", name, [row]) for name, row in rows.items()]
 
 
 # Control characters (an ESC sequence, a NUL, Word's line breaks) and invisible format characters (zero-width
