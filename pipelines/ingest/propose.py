@@ -15,6 +15,7 @@ Then each header gets the best column still free, best scores first (a column ta
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass, field
@@ -146,7 +147,8 @@ class _ValueKinds:
     near_enum: dict[str, float] = field(default_factory=dict)  # our column → share of values near one of its codes
 
     @classmethod
-    def of(cls, sample: pd.Series, dataset: Dataset, communes: frozenset | None) -> "_ValueKinds":
+    def of(cls, sample: pd.Series, communes: frozenset | None) -> "_ValueKinds":
+        """What the values are, whatever the dataset (lists are measured by `for_dataset`)."""
         if sample.empty:
             return cls()
         digits = sample.str.replace(r"[\s\u00a0.]", "", regex=True)
@@ -162,6 +164,13 @@ class _ValueKinds:
             codes = sample.str.upper().str.zfill(5)
             known = np.fromiter((code in communes for code in codes), dtype=bool, count=len(codes))
             kinds.commune = float((sample.str.fullmatch(r"\d{4,5}|2[AB]\d{3}", case=False).to_numpy(dtype=bool) & known).mean())
+        return kinds
+
+    def for_dataset(self, sample: pd.Series, dataset: Dataset) -> "_ValueKinds":
+        """These kinds, with how far the values read as each list column of `dataset`."""
+        kinds = dataclasses.replace(self, enum={}, near_enum={})
+        if sample.empty:
+            return kinds
         for column in dataset.columns:
             if column.kind in MAPPABLE_KINDS and column.kind != BOOLEAN:
                 lookup = _lookup(column)
@@ -273,21 +282,44 @@ def header_scores(header: str, dataset: Dataset, synonym_keys: dict[str, str] | 
     return found
 
 
-def propose(raw: RawTable, dataset_name: str, communes: "pd.Index | frozenset | None" = None) -> Proposal:
-    """A mapping of `raw`'s headers onto `dataset_name`, and of its unknown enumeration values onto our codes."""
-    dataset = DATASETS[dataset_name]
-    synonym_keys = _synonym_keys(dataset)
-    if communes is not None and not isinstance(communes, frozenset):
-        communes = frozenset(communes)  # a set: looked up per sampled value
-    candidates: list[tuple[float, int, str, str]] = []  # (score, header position, our column, why)
+@dataclass
+class _Column:
+    """What a file's column holds, the same whatever the dataset it is proposed for."""
+    sample: pd.Series  # distinct non-empty values, at most SAMPLE
+    kinds: _ValueKinds
+    repeats: bool  # a value on two lines: not an id
+
+
+def _columns(raw: RawTable, communes: frozenset | None) -> dict[int, _Column]:
+    """Each named header's column (the first MAX_HEADERS), looked at once."""
+    out = {}
     for position, header in enumerate(raw.headers[:MAX_HEADERS]):
         if not header:
             continue
         sample = _sample(raw, position)
-        kinds = _ValueKinds.of(sample, dataset, communes)
         cells = raw.frame[str(position)].str.strip()
         cells = cells[cells != ""]
-        repeats = len(cells) > 1 and cells.nunique() < len(cells)
+        out[position] = _Column(sample, _ValueKinds.of(sample, communes), len(cells) > 1 and cells.nunique() < len(cells))
+    return out
+
+
+def _as_set(communes) -> frozenset | None:
+    """The commune codes as a set (looked up per sampled value), whatever collection they came in."""
+    return communes if communes is None or isinstance(communes, frozenset) else frozenset(communes)
+
+
+def propose(raw: RawTable, dataset_name: str, communes: "pd.Index | frozenset | None" = None,
+            columns: dict[int, _Column] | None = None) -> Proposal:
+    """A mapping of `raw`'s headers onto `dataset_name`, and of its unknown enumeration values onto our codes.
+    `columns`: the file's columns already looked at (best_dataset proposes the same file for every dataset)."""
+    dataset = DATASETS[dataset_name]
+    synonym_keys = _synonym_keys(dataset)
+    if columns is None:
+        columns = _columns(raw, _as_set(communes))
+    candidates: list[tuple[float, int, str, str]] = []  # (score, header position, our column, why)
+    for position, column_facts in columns.items():
+        header, sample, repeats = raw.headers[position], column_facts.sample, column_facts.repeats
+        kinds = column_facts.kinds.for_dataset(sample, dataset)
         scores = header_scores(header, dataset, synonym_keys)
         for column, score in kinds.scores(dataset).items():
             why = "d'après les valeurs"
@@ -338,10 +370,10 @@ def commune_codes(con) -> frozenset:
 
 def best_dataset(raw: RawTable, communes: "pd.Index | frozenset | None" = None) -> str:
     """The dataset a foreign export most likely holds: the one whose proposal maps the most, ids weighing more."""
-    communes = frozenset(communes) if communes is not None else None
+    columns = _columns(raw, _as_set(communes))
     best, best_score = None, -1.0
     for name, dataset in DATASETS.items():
-        proposal = propose(raw, name, communes)
+        proposal = propose(raw, name, columns=columns)
         mapped = [c for c in proposal.colonnes.values() if c]
         score = len(mapped) + (2 if dataset.id_column in mapped else 0) - 0.5 * len(proposal.manquantes)
         if score > best_score:
