@@ -73,7 +73,9 @@ class IngestResult:
         return rejected_rows_csv(self.raws, self.problems)
 
 
-def read_uploads(uploads: list[Upload]) -> list[tuple[str, RawTable]]:
+def read_uploads(uploads: list[Upload], release_bytes: bool = False) -> list[tuple[str, RawTable]]:
+    """Each upload read into a table of strings, with its dataset. `release_bytes`: each upload's bytes are
+    dropped once read (the caller owns them and needs them no more: a 100 MB file is not held twice)."""
     tables = []
     for up in uploads:
         if up.profile is not None and up.dataset and up.dataset != up.profile.jeu:
@@ -86,6 +88,8 @@ def read_uploads(uploads: list[Upload]) -> list[tuple[str, RawTable]]:
         if dataset not in DATASETS:
             raise DatasetNotRecognised(f"Jeu de données « {dataset} » inconnu : choisissez parmi {', '.join(DATASETS)}.")
         tables.append((dataset, raw))
+        if release_bytes:
+            up.data = b""
     return tables
 
 
@@ -153,16 +157,17 @@ class _Refused(Exception):
 def ingest(db: Path, uploads: list[Upload], *, valid_only: bool = False, role: str = "analyste",
            progress: Progress | None = None,
            after_write: Callable[[duckdb.DuckDBPyConnection, int], None] | None = None,
-           checked: IngestResult | None = None) -> IngestResult:
+           checked: IngestResult | None = None, release_bytes: bool = False) -> IngestResult:
     """Validate and load a batch. All-or-nothing unless `valid_only`. `after_write(con, import_id)` runs in the
     same transaction once the rows are written (e.g. marking a submission accepted): both commit or neither.
     `checked`: a preview of these very uploads; when no write happened since it (same warehouse version, seen
-    under the writer's lock), its reading and checks are used instead of being done again."""
+    under the writer's lock), its reading and checks are used instead of being done again. `release_bytes`:
+    see `read_uploads`."""
     progress = progress or (lambda fraction, label: None)
     reusable = (checked is not None and checked.batch is not None and checked.version is not None
                 and checked.uploads_key == uploads_key(uploads))
     progress(0.05, "Lecture des fichiers")
-    raws = checked.raws if reusable else read_uploads(uploads)
+    raws = checked.raws if reusable else read_uploads(uploads, release_bytes)
     result: IngestResult | None = None
     try:
         with warehouse.write_transaction(db) as con:
@@ -201,7 +206,8 @@ def ingest(db: Path, uploads: list[Upload], *, valid_only: bool = False, role: s
 
 def ingest_paths(db: Path, paths: list[str | Path], dataset: str | None = None, profile: Profile | None = None,
                  **kw) -> IngestResult:
-    return ingest(db, [Upload.from_path(p, dataset, profile) for p in paths], **kw)
+    # The files are read here and nowhere else: their bytes can go once parsed.
+    return ingest(db, [Upload.from_path(p, dataset, profile) for p in paths], release_bytes=True, **kw)
 
 
 def record_decision(db: Path, *, id_action: str, date_comite: dt.date, decision: str, statut: str | None,

@@ -59,13 +59,15 @@ def classify_and_write(con: duckdb.DuckDBPyConnection, dataset: str, rows: "pd.D
             # Only new rows (e.g. a first import): no classification join, no previous state to keep;
             # straight from the Arrow table into the tables.
             con.execute(
-                f"""INSERT INTO historique_{dataset} ({key}, import_id, action)
-                    SELECT CAST({key} AS {ds.column(key).sql_type}), ?, 'ajout' FROM incoming_frame""",
-                [import_id],
-            )
-            con.execute(
                 f"INSERT INTO {dataset} ({cols}, import_id) SELECT {_typed_select(dataset, 'incoming_frame')}, ? FROM incoming_frame",
                 [import_id],
+            )
+            # From the table just written, not the Arrow table: DuckDB scans its own column faster than it
+            # converts a million Arrow strings a second time.
+            con.execute(
+                f"""INSERT INTO historique_{dataset} ({key}, import_id, action)
+                    SELECT {key}, ?, 'ajout' FROM {dataset} WHERE import_id = ?""",
+                [import_id, import_id],
             )
             return {"nouveau": len(rows), "modifie": 0, "inchange": 0}
         con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT {_typed_select(dataset, 'incoming_frame')} FROM incoming_frame")

@@ -208,38 +208,38 @@ def sniff_delimiter(text: str) -> str:
 
 
 def _read_csv(file_name: str, data: bytes, sha: str) -> RawTable:
-    try:
-        text, encoding = decode(data)
-    except UnreadableFile as exc:
-        raise UnreadableFile(f"{file_name} : {exc}") from None
-    sample = text[:65536]
-    if "\x00" in text or len(CONTROL_CHARS.findall(sample)) > max(2, len(sample) // 200):
-        raise UnreadableFile(f"{file_name} : le fichier semble binaire : attendu un CSV texte ou un classeur .xlsx.")
-    # Blank lines above the header (an export that starts with an empty line): skipped, numbering kept.
-    leading = _LEADING_BLANK.match(text)
-    skipped = text.count("\n", 0, leading.end()) if leading else 0
-    if skipped:
-        text = text[leading.end():]
-        if not text.strip():
-            raise UnreadableFile(f"{file_name} : {EMPTY_FILE}")
+    # The common export (UTF-8, no quote, no blank line above the header) is checked on its bytes and parsed
+    # by Arrow straight from them: a 100 MB file is not also held as a 100-200 MB Python string.
+    plain = _plain_utf8(data)
+    if plain is not None:
+        encoding = "UTF-8 (BOM)" if data.startswith(b"\xef\xbb\xbf") else "UTF-8"
+        head, skipped = bytes(plain[:1_000_000]).decode("utf-8", errors="replace"), 0
+        if b"\x00" in data:
+            _refuse_binary(file_name)
+    else:
+        text, encoding, skipped = _decoded(file_name, data)
+        head = text[:1_000_000]
+    if len(CONTROL_CHARS.findall(head[:65536])) > max(2, len(head[:65536]) // 200):
+        _refuse_binary(file_name)
     line = _longest_line(data)
     if line is not None:
         raise UnreadableFile(f"{file_name} : ligne {line} trop longue (plus de {MAX_LINE_BYTES // (1024 * 1024)} Mo) : "
                              "ce n'est pas une ligne de tableau ; vérifiez le fichier (retours à la ligne perdus ?).")
-    delimiter = sniff_delimiter(text)
+    delimiter = sniff_delimiter(head)
     # Named columns: a spreadsheet's export may end each line with thousands of empty ones (trimmed later).
-    header = _LINE_BREAKS.split(text[:1_000_000], maxsplit=1)[0].rstrip(delimiter + " ")
+    header = _LINE_BREAKS.split(head, maxsplit=1)[0].rstrip(delimiter + " ")
     if header.count(delimiter) + 1 > MAX_COLUMNS:
         raise UnreadableFile(f"{file_name} : en-tête de {_spaced(header.count(delimiter) + 1)} colonnes : attendu "
                              f"un tableau de quelques dizaines de colonnes au plus ({_spaced(MAX_COLUMNS)} acceptées).")
     extra = None
-    # The bytes themselves when they are that UTF-8 text (no re-encoding of a 100 MB string).
-    utf8 = None
-    if encoding in ("UTF-8", "UTF-8 (BOM)") and data and data[-1] < 0x80:
-        utf8 = memoryview(data)[3:] if encoding == "UTF-8 (BOM)" else memoryview(data)
-    if skipped:
-        utf8 = None  # the text no longer starts where the bytes do
-    frame = _read_plain(text, delimiter, utf8)
+    frame, arrow_tried = None, False
+    if plain is not None:
+        frame = _read_plain(head, delimiter, plain)
+        if frame is None:  # not that simple case after all (ragged lines, not UTF-8…): the general way
+            text, encoding, skipped = _decoded(file_name, data)
+            arrow_tried = encoding in ("UTF-8", "UTF-8 (BOM)")  # the same text Arrow just refused
+    if frame is None and not arrow_tried and '"' not in text:
+        frame = _read_plain(head, delimiter, text)
     if frame is not None:
         # Every record has the header's number of fields (the Arrow reader refuses any other).
         counts = pd.Series(np.full(len(frame), frame.shape[1], dtype="int64"))
@@ -319,17 +319,53 @@ def _finish_csv(file_name: str, sha: str, frame: pd.DataFrame, counts: pd.Series
     return table
 
 
-def _read_plain(text: str, delimiter: str, utf8: memoryview | None = None) -> pd.DataFrame | None:
+def _plain_utf8(data: bytes) -> memoryview | None:
+    """The UTF-8 bytes (past a BOM) of a file Arrow may parse as they are, judged on the bytes alone: no quote,
+    no blank line above the header, no UTF-16 mark, ending on a whole character. Whether they are valid
+    UTF-8 is Arrow's own check while parsing (None here does not mean the file is unreadable)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or not data or data[-1] >= 0x80 or b'"' in data:
+        return None
+    body = memoryview(data)[3:] if data.startswith(b"\xef\xbb\xbf") else memoryview(data)
+    if _LEADING_BLANK_BYTES.match(body):
+        return None
+    return body
+
+
+_LEADING_BLANK_BYTES = re.compile(rb"(?:[ \t]*\r?\n)+")
+
+
+def _decoded(file_name: str, data: bytes) -> tuple[str, str, int]:
+    """The text, its encoding, and the number of blank lines above the header (dropped from the text)."""
+    try:
+        text, encoding = decode(data)
+    except UnreadableFile as exc:
+        raise UnreadableFile(f"{file_name} : {exc}") from None
+    if "\x00" in text:
+        _refuse_binary(file_name)
+    # Blank lines above the header (an export that starts with an empty line): skipped, numbering kept.
+    leading = _LEADING_BLANK.match(text)
+    skipped = text.count("\n", 0, leading.end()) if leading else 0
+    if skipped:
+        text = text[leading.end():]
+        if not text.strip():
+            raise UnreadableFile(f"{file_name} : {EMPTY_FILE}")
+    return text, encoding, skipped
+
+
+def _refuse_binary(file_name: str):
+    raise UnreadableFile(f"{file_name} : le fichier semble binaire : attendu un CSV texte ou un classeur .xlsx.")
+
+
+def _read_plain(head: str, delimiter: str, source: "memoryview | str") -> pd.DataFrame | None:
     """The common export, read by Arrow's multithreaded CSV reader; None when it is not that simple case.
 
-    Only a file without any quote, whose every line has the header's number of fields (more than one) and
-    no blank line: then splitting at line breaks and delimiters is all the parsing there is, and the result
-    is the C parser's, cell for cell. Anything else (quotes, ragged or blank lines, a line longer than a
-    block) goes the general way, which counts and reports fields line by line.
+    Only a file without any quote (the caller knows), whose every line has the header's number of fields
+    (more than one) and no blank line: then splitting at line breaks and delimiters is all the parsing there
+    is, and the result is the C parser's, cell for cell. Anything else (ragged or blank lines, a line longer
+    than a block, bytes that are not UTF-8) goes the general way, which counts and reports fields line by line.
+    `source`: the UTF-8 bytes, or the decoded text.
     """
-    if '"' in text:
-        return None
-    first = _LINE_BREAKS.split(text[:1_000_000], maxsplit=1)[0]
+    first = _LINE_BREAKS.split(head, maxsplit=1)[0]
     width = first.count(delimiter) + 1
     if width < 2:
         return None
@@ -339,7 +375,7 @@ def _read_plain(text: str, delimiter: str, utf8: memoryview | None = None) -> pd
     names = [str(i) for i in range(width)]
     try:
         table = pa_csv.read_csv(
-            pa.BufferReader(pa.py_buffer(utf8)) if utf8 is not None else io.BytesIO(text.encode("utf-8")),
+            io.BytesIO(source.encode("utf-8")) if isinstance(source, str) else pa.BufferReader(pa.py_buffer(source)),
             read_options=pa_csv.ReadOptions(column_names=names),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
                                               escape_char=False, newlines_in_values=False, ignore_empty_lines=False),
