@@ -83,7 +83,7 @@ def _choose(where, label: str, options: dict[str, str], default: str | None, key
 
 
 def _examples(raw: RawTable, position: int) -> str:
-    cells = raw.frame[str(position)].str.strip()
+    cells = raw.column(position).str.strip()
     shown = cells[cells != ""].drop_duplicates().head(EXAMPLES).tolist()
     return ", ".join(f"« {escape_markdown(value[:30])} »" for value in shown) or "(vide)"
 
@@ -219,7 +219,7 @@ def _values_step(raw: RawTable, dataset: str, colonnes: dict[str, str | None], p
         column = DATASETS[dataset].column(name) if name else None
         if column is None or column.kind not in MAPPABLE_KINDS:
             continue
-        cells = raw.frame[str(positions[header])].str.strip()
+        cells = raw.column(positions[header]).str.strip()
         distinct = cells[cells != ""].drop_duplicates().head(10 * VALUES_SHOWN).tolist()
         unknown = propose.propose_values(column, distinct)
         if proposal.colonnes.get(header) == name:

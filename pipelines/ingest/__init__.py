@@ -275,9 +275,8 @@ def rejected_rows_csv(raws: list[tuple[str, RawTable]], problems: pd.DataFrame) 
         if mine.empty:
             continue
         text = (mine["colonne"] + " : " + mine["erreur"]).groupby(mine["ligne"]).agg(" ; ".join)
-        rows = raw.frame.reindex(text.index.intersection(raw.frame.index))
-        header_only = text.index.difference(raw.frame.index)
-        frame = rows.copy()
+        frame = raw.rows(text.index.intersection(raw.index))
+        header_only = text.index.difference(raw.index)
         frame.columns = raw.headers
         frame.insert(0, "fichier", raw.file_name)
         frame.insert(1, "ligne", frame.index)

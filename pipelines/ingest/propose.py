@@ -247,7 +247,7 @@ class Proposal:
 
 
 def _sample(raw: RawTable, position: int) -> pd.Series:
-    cells = raw.frame[str(position)].str.strip()
+    cells = raw.column(position).str.strip()
     cells = cells[cells != ""].drop_duplicates()
     return cells.head(SAMPLE).reset_index(drop=True)
 
@@ -297,7 +297,7 @@ def _columns(raw: RawTable, communes: frozenset | None) -> dict[int, _Column]:
         if not header:
             continue
         sample = _sample(raw, position)
-        cells = raw.frame[str(position)].str.strip()
+        cells = raw.column(position).str.strip()
         cells = cells[cells != ""]
         out[position] = _Column(sample, _ValueKinds.of(sample, communes), len(cells) > 1 and cells.nunique() < len(cells))
     return out
@@ -353,7 +353,7 @@ def propose(raw: RawTable, dataset_name: str, communes: "pd.Index | frozenset | 
     for position, header in enumerate(raw.headers):
         column = colonnes.get(header)
         if column and position in placed and dataset.column(column).kind in MAPPABLE_KINDS:
-            distinct = raw.frame[str(position)].str.strip()
+            distinct = raw.column(position).str.strip()
             distinct = distinct[distinct != ""].drop_duplicates().head(10 * SAMPLE).tolist()
             unknown = propose_values(dataset.column(column), distinct)
             if unknown:

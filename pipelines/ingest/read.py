@@ -1,7 +1,7 @@
 """Read an uploaded file (bytes) into a table of strings.
 
 Readers take bytes and sniff format, encoding and delimiter themselves. The
-returned frame is indexed by the line number the analyst sees in the file
+returned table's lines are numbered as the analyst sees them in the file
 (header = line 1; for XLSX, the spreadsheet row), so every later error can
 point at it.
 """
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.ingest.profiles import Profile
-from pipelines.ingest.values import normalize_key
+from pipelines.ingest.values import normalize_key, strip_cells
 from pipelines.spec.datasets import DATASETS
 
 MAX_BYTES_DEFAULT = 500 * 1024 * 1024
@@ -49,13 +49,74 @@ class UnreadableFile(ValueError):
     """The file cannot be read at all (binary, empty, corrupt, too large). French message."""
 
 
+class DistinctCells:
+    """A column of cells as its distinct values and the code of each line's value.
+
+    Exports repeat values (dates, codes, need lists): a file's columns are held this way from the moment
+    they are parsed, rules run on `values`, and the full column (`values` spread to the lines) is built only
+    when something asks for it.
+    """
+
+    __slots__ = ("codes", "values", "index", "_full")
+
+    def __init__(self, codes: np.ndarray, values: pd.Series, index: pd.Index):
+        self.codes, self.values, self.index = codes, values, index
+        self._full: pd.Series | None = None
+
+    @classmethod
+    def of(cls, column: pd.Series) -> "DistinctCells":
+        codes, uniques = pd.factorize(column, use_na_sentinel=False)
+        return cls(_compact(codes), pd.Series(uniques, dtype="str"), column.index)
+
+    def stripped(self) -> "DistinctCells":
+        """Cells trimmed, an empty cell missing (values.strip_cells), computed once per distinct raw cell."""
+        trimmed = strip_cells(pd.DataFrame({"v": self.values}))["v"]
+        if trimmed.notna().all() and (trimmed == self.values).all():
+            # Nothing to trim (ids, most exports): the values are already distinct.
+            return DistinctCells(self.codes, trimmed, self.index)
+        # " A1" and "A1" are one value once trimmed.
+        merged, distinct = pd.factorize(trimmed, use_na_sentinel=False)
+        return DistinctCells(_compact(merged)[self.codes], pd.Series(distinct, dtype=trimmed.dtype), self.index)
+
+    def translated(self, translate) -> "DistinctCells":
+        """The same lines with each distinct value passed through `translate` (a profile's value mapping)."""
+        return DistinctCells(self.codes, translate(self.values), self.index)
+
+    def full(self) -> pd.Series:
+        """Every line's value (kept once built: validation quotes a column's cells in several messages)."""
+        if self._full is None:
+            self._full = self.series()
+        return self._full
+
+    def series(self, positions: np.ndarray | None = None) -> pd.Series:
+        """Every line's value, or those of the lines at `positions`, built anew."""
+        if positions is None:
+            return self.values.take(self.codes).set_axis(self.index)
+        return self.values.take(self.codes[positions]).set_axis(self.index[positions])
+
+    def lines(self, positions: np.ndarray, index: pd.Index) -> "DistinctCells":
+        """The lines at `positions`, numbered `index`, without the values no line holds any more."""
+        codes = self.codes[positions]
+        used = np.bincount(codes, minlength=len(self.values)) > 0
+        if used.all():
+            return DistinctCells(codes, self.values, index)
+        renumber = np.cumsum(used, dtype=np.int64) - 1
+        return DistinctCells(_compact(renumber[codes]), self.values[used].reset_index(drop=True), index)
+
+
+def _compact(codes: np.ndarray) -> np.ndarray:
+    """Codes in 32 bits (a file has fewer than 2³¹ lines): a million lines of 14 columns, 56 MB less."""
+    return codes.astype(np.int32, copy=False)
+
+
 @dataclass
 class RawTable:
     file_name: str
     sha256: str
     format: str  # 'csv' | 'xlsx'
     headers: list[str]  # as written in the file
-    frame: pd.DataFrame  # one str column per header position ("0", "1", …), index = line number
+    cells: list[DistinctCells]  # one per header position, each line's cell as a string
+    index: pd.Index  # the line numbers
     encoding: str | None = None
     delimiter: str | None = None
     sheet: str | None = None
@@ -64,6 +125,26 @@ class RawTable:
     ragged: pd.Series = field(default_factory=lambda: pd.Series(dtype="int64"))
     header_line: int = 1  # below title rows of a spreadsheet, the header is further down
     profile: "Profile | None" = None  # how to read another system's export (pipelines.ingest.profiles)
+
+    def column(self, position: int) -> pd.Series:
+        """The cells at a header position, one per line (built on each call)."""
+        return self.cells[position].series()
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """Every cell, one str column per header position ("0", "1", …), index = line number. Built on each
+        call: for previews and small files; validation reads `cells`."""
+        return self.rows(None)
+
+    def rows(self, lines: "pd.Index | None") -> pd.DataFrame:
+        """The cells of `lines` (those of the file among them, in their order), as `frame` has them."""
+        positions = None if lines is None else self.index.get_indexer(lines)
+        if positions is not None:
+            positions = positions[positions >= 0]
+        frame = pd.DataFrame({str(i): c.series(positions) for i, c in enumerate(self.cells)},
+                             index=self.index if positions is None else self.index[positions])
+        frame.index.name = "ligne"
+        return frame
 
     @property
     def detection(self) -> str:
@@ -232,18 +313,19 @@ def _read_csv(file_name: str, data: bytes, sha: str) -> RawTable:
         raise UnreadableFile(f"{file_name} : en-tête de {_spaced(header.count(delimiter) + 1)} colonnes : attendu "
                              f"un tableau de quelques dizaines de colonnes au plus ({_spaced(MAX_COLUMNS)} acceptées).")
     extra = None
-    frame, arrow_tried = None, False
+    columns, arrow_tried = None, False
     if plain is not None:
-        frame = _read_plain(head, delimiter, plain)
-        if frame is None:  # not that simple case after all (ragged lines, not UTF-8…): the general way
+        columns = _read_plain(head, delimiter, plain)
+        if columns is None:  # not that simple case after all (ragged lines, not UTF-8…): the general way
             text, encoding, skipped = _decoded(file_name, data)
             arrow_tried = encoding in ("UTF-8", "UTF-8 (BOM)")  # the same text Arrow just refused
-    if frame is None and not arrow_tried and '"' not in text:
-        frame = _read_plain(head, delimiter, text)
-    if frame is not None:
-        # Every record has the header's number of fields (the Arrow reader refuses any other).
-        counts = pd.Series(np.full(len(frame), frame.shape[1], dtype="int64"))
-        return _noted(_finish_csv(file_name, sha, frame, counts, None, encoding, delimiter, skipped), skipped, encoding)
+    if columns is None and not arrow_tried and '"' not in text:
+        columns = _read_plain(head, delimiter, text)
+    if columns is not None:
+        # Every record has the header's number of fields (the Arrow reader refuses any other): none is ragged.
+        table = _table_of_cells(file_name, sha, "csv", columns, len(columns[0].codes), encoding=encoding,
+                                delimiter=delimiter, header_line=skipped + 1)
+        return _noted(table, skipped, encoding)
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -271,15 +353,25 @@ _LEADING_BLANK = re.compile(r"(?:[ \t]*\r?\n)+")
 
 def _longest_line(data: bytes) -> int | None:
     """The number of the first line longer than MAX_LINE_BYTES, or None: line breaks found by numpy over the
-    bytes (a regex over the text would try every position). A quoted cell spanning lines counts as its lines."""
+    bytes (a regex over the text would try every position), a block at a time (masks of a 100 MB file would
+    cost 200 MB). A quoted cell spanning lines counts as its lines."""
     if len(data) <= MAX_LINE_BYTES:
         return None
     raw = np.frombuffer(data, dtype=np.uint8)
-    breaks = np.flatnonzero((raw == 10) | (raw == 13))  # \n, \r\n and the old Mac's \r alone
-    ends = np.concatenate([breaks, [len(data)]])
-    lengths = np.diff(np.concatenate([[-1], ends])) - 1
-    too_long = np.flatnonzero(lengths > MAX_LINE_BYTES)
-    return int(too_long[0]) + 1 if len(too_long) else None
+    line, line_start = 0, 0  # lines before the block, offset where the current line starts
+    for block in range(0, len(raw), LINE_SCAN_BLOCK):
+        chunk = raw[block:block + LINE_SCAN_BLOCK]
+        breaks = np.flatnonzero((chunk == 10) | (chunk == 13)) + block  # \n, \r\n and the old Mac's \r alone
+        lengths = np.diff(np.concatenate([[line_start - 1], breaks])) - 1
+        too_long = np.flatnonzero(lengths > MAX_LINE_BYTES)
+        if len(too_long):
+            return line + int(too_long[0]) + 1
+        if len(breaks):
+            line, line_start = line + len(breaks), int(breaks[-1]) + 1
+    return line + 1 if len(raw) - line_start > MAX_LINE_BYTES else None
+
+
+LINE_SCAN_BLOCK = 16 * 1024 * 1024
 
 
 def _noted(table: RawTable, skipped: int, encoding: str) -> RawTable:
@@ -315,7 +407,7 @@ def _finish_csv(file_name: str, sha: str, frame: pd.DataFrame, counts: pd.Series
         bad = (counts < width) | ((counts > width) & extra.to_numpy())
         bad.index = pd.RangeIndex(1 + skipped, 1 + skipped + len(bad))
         ragged = counts.set_axis(bad.index)[bad]
-        table.ragged = ragged[ragged.index.isin(table.frame.index)]
+        table.ragged = ragged[ragged.index.isin(table.index)]
     return table
 
 
@@ -356,7 +448,7 @@ def _refuse_binary(file_name: str):
     raise UnreadableFile(f"{file_name} : le fichier semble binaire : attendu un CSV texte ou un classeur .xlsx.")
 
 
-def _read_plain(head: str, delimiter: str, source: "memoryview | str") -> pd.DataFrame | None:
+def _read_plain(head: str, delimiter: str, source: "memoryview | str") -> list[DistinctCells] | None:
     """The common export, read by Arrow's multithreaded CSV reader; None when it is not that simple case.
 
     Only a file without any quote (the caller knows), whose every line has the header's number of fields
@@ -379,24 +471,36 @@ def _read_plain(head: str, delimiter: str, source: "memoryview | str") -> pd.Dat
             read_options=pa_csv.ReadOptions(column_names=names),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
                                               escape_char=False, newlines_in_values=False, ignore_empty_lines=False),
-            convert_options=pa_csv.ConvertOptions(column_types={n: pa.large_string() for n in names},
+            # Dictionary-encoded as parsed: each distinct cell is held once, each line has its code.
+            convert_options=pa_csv.ConvertOptions(column_types={n: pa.dictionary(pa.int32(), pa.large_string())
+                                                                for n in names},
                                                   strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except (pa.ArrowException, UnicodeEncodeError):
         return None
     if table.num_rows == 0:
         return None
-    frame = pd.DataFrame({i: pd.Series(table.column(i), dtype="str") for i in range(width)})
+    columns = [_dictionary_cells(table.column(i)) for i in range(width)]
+    del table
     # A blank line comes out as a row of empty cells, like a line of bare delimiters would: let the general
     # way tell them apart (one field, not the header's number).
-    empty = frame[0] == ""
-    for i in range(1, width):
+    empty = (columns[0].values == "").to_numpy(dtype=bool)[columns[0].codes]
+    for column in columns[1:]:
         if not empty.any():
             break
-        empty &= frame[i] == ""
+        empty &= (column.values == "").to_numpy(dtype=bool)[column.codes]
     if empty.any():
         return None
-    return frame
+    return columns
+
+
+def _dictionary_cells(column) -> DistinctCells:
+    """An Arrow dictionary column (one dictionary per parsed block) as distinct cells, in order of first
+    appearance like pd.factorize's."""
+    column = column.unify_dictionaries()
+    codes = np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in column.chunks])
+    values = pd.Series(column.chunk(0).dictionary, dtype="str")
+    return DistinctCells(_compact(codes), values, pd.RangeIndex(len(codes)))
 
 
 def _field_counts(text: str, delimiter: str, records: int) -> pd.Series | None:
@@ -580,30 +684,35 @@ def _xlsx_cell(value: object) -> str:
 
 
 def _as_raw_table(file_name: str, sha: str, fmt: str, frame: pd.DataFrame, **kw) -> RawTable:
-    if frame.isna().to_numpy().any():
-        frame = frame.fillna("")
-    headers = [str(h).strip() for h in frame.iloc[0].tolist()] if len(frame) else []
+    """A table of strings whose first row is the header (a missing cell is empty)."""
+    frame = frame.reset_index(drop=True)
+    return _table_of_cells(file_name, sha, fmt, [DistinctCells.of(frame[c].fillna("")) for c in frame.columns],
+                           len(frame), **kw)
+
+
+def _table_of_cells(file_name: str, sha: str, fmt: str, columns: list[DistinctCells], n_rows: int,
+                    **kw) -> RawTable:
+    """`columns`: each column of the file as distinct cells, header row first."""
+    headers = [str(c.values.iloc[c.codes[0]]).strip() for c in columns] if n_rows else []
+    # Per distinct value, once: whether it is blank.
+    blank_values = [(c.values.str.strip() == "").to_numpy(dtype=bool) for c in columns]
     # Trailing unnamed empty columns (a stray delimiter at the end of each line, or the thousands of
-    # columns a spreadsheet exports once a far cell was touched) carry nothing. Vectorised: a loop
-    # re-slicing the frame per column is quadratic in their number.
-    if headers and headers[-1] == "":
-        cells = frame.iloc[1:].to_numpy(dtype=str)
-        used = (np.char.str_len(np.char.strip(cells)) > 0).any(axis=0) | (np.array(headers) != "")
-        keep = int(np.flatnonzero(used)[-1]) + 1 if used.any() else 0
-        headers = headers[:keep]
-        frame = frame.iloc[:, :keep]
-    body = frame.iloc[1:].copy(deep=False)
-    body.columns = [str(i) for i in range(body.shape[1])]
+    # columns a spreadsheet exports once a far cell was touched) carry nothing.
+    keep = len(headers)
+    while keep and headers[keep - 1] == "" and blank_values[keep - 1][columns[keep - 1].codes[1:]].all():
+        keep -= 1
+    headers, columns, blank_values = headers[:keep], columns[:keep], blank_values[:keep]
     first = kw.get("header_line", 1) + 1
-    body.index = pd.RangeIndex(first, first + len(body), name="ligne")
+    index = pd.RangeIndex(first, first + max(n_rows - 1, 0), name="ligne")
     # Fully blank lines are not data (but keep the numbering of the others). Column by column, on the
     # lines still blank so far: the first column alone clears nearly every line.
-    blank = np.ones(len(body), dtype=bool)
-    for name in body.columns:
+    blank = np.ones(len(index), dtype=bool)
+    for column, blank_value in zip(columns, blank_values):
         candidates = np.flatnonzero(blank)
         if not len(candidates):
             break
-        blank[candidates] = (body[name].iloc[candidates].str.strip() == "").to_numpy(dtype=bool)
-    if blank.any():
-        body = body[~blank]
-    return RawTable(file_name=file_name, sha256=sha, format=fmt, headers=headers, frame=body, **kw)
+        blank[candidates] = blank_value[column.codes[1:][candidates]]
+    body = np.flatnonzero(~blank) + 1 if blank.any() else np.arange(1, n_rows)
+    index = index[body - 1] if blank.any() else index
+    cells = [c.lines(body, index) for c in columns]
+    return RawTable(file_name=file_name, sha256=sha, format=fmt, headers=headers, cells=cells, index=index, **kw)

@@ -19,7 +19,7 @@ from stdnum.fr import siret as stdnum_siret
 from pipelines.ingest import values as V
 from pipelines.ingest.profiles import value_choices
 from pipelines.ingest.propose import nearest_code
-from pipelines.ingest.read import RawTable
+from pipelines.ingest.read import DistinctCells, RawTable
 from pipelines.spec import referentiels as ref
 from pipelines.spec.datasets import (
     BOOLEAN,
@@ -69,48 +69,6 @@ FRANCE_BOXES = [
     (-13.1, -12.5, 44.9, 45.35),  # Mayotte
     (46.7, 47.2, -56.5, -56.0),  # Saint-Pierre-et-Miquelon
 ]
-
-
-class DistinctCells:
-    """A column of cells as its distinct values and the code of each line's value.
-
-    Exports repeat values (dates, codes, need lists): rules run on `values`, and the full column
-    (`values` spread to the lines) is built only when something asks for it.
-    """
-
-    __slots__ = ("codes", "values", "index", "_full")
-
-    def __init__(self, codes: np.ndarray, values: pd.Series, index: pd.Index):
-        self.codes, self.values, self.index = codes, values, index
-        self._full: pd.Series | None = None
-
-    @classmethod
-    def stripped(cls, column: pd.Series) -> "DistinctCells":
-        """Cells trimmed, an empty cell missing (values.strip_cells), computed once per distinct raw cell."""
-        codes, uniques = pd.factorize(column, use_na_sentinel=False)
-        codes = _compact(codes)
-        written = pd.Series(uniques, dtype=column.dtype)
-        trimmed = V.strip_cells(pd.DataFrame({"v": written}))["v"]
-        if trimmed.notna().all() and (trimmed == written).all():
-            # Nothing to trim (ids, most exports): the values are already distinct.
-            return cls(codes, trimmed, column.index)
-        # " A1" and "A1" are one value once trimmed.
-        merged, distinct = pd.factorize(trimmed, use_na_sentinel=False)
-        return cls(_compact(merged)[codes], pd.Series(distinct, dtype=trimmed.dtype), column.index)
-
-    def translated(self, translate) -> "DistinctCells":
-        """The same lines with each distinct value passed through `translate` (a profile's value mapping)."""
-        return DistinctCells(self.codes, translate(self.values), self.index)
-
-    def full(self) -> pd.Series:
-        if self._full is None:
-            self._full = self.values.take(self.codes).set_axis(self.index)
-        return self._full
-
-
-def _compact(codes: np.ndarray) -> np.ndarray:
-    """Codes in 32 bits (a file has fewer than 2³¹ lines): a million lines of 14 columns, 56 MB less."""
-    return codes.astype(np.int32, copy=False)
 
 
 @dataclass
@@ -286,14 +244,14 @@ def headers_are_ours(headers: list[str], dataset: str | None = None) -> bool:
 
 def check_file(raw: RawTable, dataset: Dataset, reference: "Reference") -> FileCheck:
     columns, positions = _match_headers(raw, dataset)
-    check = FileCheck(raw=raw, dataset=dataset, columns=columns, typed=pd.DataFrame(index=raw.frame.index))
+    check = FileCheck(raw=raw, dataset=dataset, columns=columns, typed=pd.DataFrame(index=raw.index))
     for note in raw.notes:
         check.add_file_problem("", note, severity=WARNING)
     _report_headers(check, raw, dataset, positions)
 
     profile = raw.profile
     for name in columns:
-        _keep_cells(check, name, DistinctCells.stripped(raw.frame[positions[name]]))
+        _keep_cells(check, name, raw.cells[int(positions[name])].stripped())
     for name, value in (profile.constantes.items() if profile is not None else ()):
         if name in columns:
             check.add_file_problem(columns[name], f"Le profil donne une valeur constante à {name}, mais le fichier "
@@ -302,12 +260,12 @@ def check_file(raw: RawTable, dataset: Dataset, reference: "Reference") -> FileC
             continue
         check.columns[name] = f"{name} (constante du profil)"
         # A constant in the export's words, like its cells.
-        _keep_cells(check, name, DistinctCells.stripped(pd.Series(value, index=raw.frame.index, dtype="str")))
+        _keep_cells(check, name, DistinctCells.of(pd.Series(value, index=raw.index, dtype="str")).stripped())
     for header in (profile.missing_headers(raw.headers) if profile is not None else ()):
         check.add_file_problem(header, f"Le profil associe l'en-tête « {header} » à {profile.colonnes[header]}, mais ce "
                                        "fichier ne l'a pas : l'export a peut-être changé ; vérifiez le profil.",
                                severity=WARNING)
-    if raw.frame.empty:
+    if not len(raw.index):
         check.add_file_problem("", "Le fichier ne contient aucune ligne de données (seulement l'en-tête) : "
                                    "ajoutez une ligne par enregistrement sous l'en-tête.")
     _report_ragged_lines(check, raw)
@@ -316,7 +274,7 @@ def check_file(raw: RawTable, dataset: Dataset, reference: "Reference") -> FileC
         if column.name in check._raw_cells:
             check.typed[column.name] = _check_column(check, column, check._raw_cells[column.name], reference)
         else:
-            check.typed[column.name] = pd.Series(None, index=raw.frame.index, dtype=object)
+            check.typed[column.name] = pd.Series(None, index=raw.index, dtype=object)
     _check_rows(check, dataset.name)
     _check_unique_ids(check)
     return check

@@ -31,6 +31,9 @@ from pipelines.store import schema
 REPO_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_DB = REPO_DIR / "data" / "observatoire.duckdb"
 ENV_VAR = "OBSERVATOIRE_DB"
+# What DuckDB may hold in memory while writing, beyond which it spills to a temporary directory beside the
+# copy: a million-line import then costs the process ~100 MB less, for no measured loss of time (bench/).
+WRITER_MEMORY = "256MB"
 
 
 class WarehouseError(RuntimeError):
@@ -139,7 +142,7 @@ def write_transaction(
         except OSError as exc:
             _remove_quietly(work)
             raise _disk_error(exc, path) from None
-        con = duckdb.connect(str(work))
+        con = duckdb.connect(str(work), config={"memory_limit": WRITER_MEMORY})
         try:
             schema.migrate(con)
             con.execute("BEGIN TRANSACTION")
@@ -160,6 +163,7 @@ def write_transaction(
             raise
         finally:
             _remove_quietly(work.with_name(work.name + ".wal"))
+            shutil.rmtree(work.with_name(work.name + ".tmp"), ignore_errors=True)  # DuckDB's spill files
 
 
 def _is_disk_full(exc: BaseException) -> bool:
