@@ -139,7 +139,8 @@ def test_damaged_files_are_committed_whole_or_not_at_all(_mini_template, damaged
         valid_ids = set(check.valid[check.dataset.id_column])
         stored = ids_in(db, written)
         assert valid_ids <= stored, (done, valid_ids - stored)
-        rejected = set(check.typed.loc[check.typed.index.isin(check.rejected_lines), check.dataset.id_column].dropna())
+        ids = check.typed[check.dataset.id_column]
+        rejected = set(ids[ids.index.isin(check.rejected_lines)].dropna())
         assert not (rejected - valid_ids - before_ids[written]) & stored, done
         assert len(after[written]) == len(before[written]) + result.totals["nouveau"], done
         # … exactly as validated: the same file again finds every valid line unchanged.

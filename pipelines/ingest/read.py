@@ -361,7 +361,11 @@ def _longest_line(data: bytes) -> int | None:
     line, line_start = 0, 0  # lines before the block, offset where the current line starts
     for block in range(0, len(raw), LINE_SCAN_BLOCK):
         chunk = raw[block:block + LINE_SCAN_BLOCK]
-        breaks = np.flatnonzero((chunk == 10) | (chunk == 13)) + block  # \n, \r\n and the old Mac's \r alone
+        # \n, \r\n (one break, at its \n) and the old Mac's \r alone.
+        alone_cr = chunk == 13
+        following = raw[block + 1:block + 1 + len(chunk)]
+        alone_cr[:len(following)] &= following != 10
+        breaks = np.flatnonzero((chunk == 10) | alone_cr) + block
         lengths = np.diff(np.concatenate([[line_start - 1], breaks])) - 1
         too_long = np.flatnonzero(lengths > MAX_LINE_BYTES)
         if len(too_long):

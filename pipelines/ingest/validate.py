@@ -71,12 +71,57 @@ FRANCE_BOXES = [
 ]
 
 
+class TypedLines:
+    """Each line's typed value, column by column: held as (each line's code, typed distinct values) where the
+    column was checked per value, so that a million-line column is built only while a rule reads it.
+    Reads like a frame: `t[name]` (a Series over the lines), `t[[names]]`, `name in t`, `t.index`."""
+
+    def __init__(self, index: pd.Index):
+        self.index = index
+        self._columns: dict[str, "pd.Series | tuple[np.ndarray, pd.Series]"] = {}
+
+    def __setitem__(self, name: str, column: "pd.Series | tuple[np.ndarray, pd.Series]") -> None:
+        self._columns[name] = column
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._columns
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.index), len(self._columns)
+
+    def __getitem__(self, key: "str | list[str]") -> "pd.Series | pd.DataFrame":
+        if isinstance(key, list):
+            return self.frame(key)
+        return self.column(key)
+
+    def column(self, name: str, positions: np.ndarray | None = None) -> pd.Series:
+        """A column's values on every line, or on the lines at `positions`."""
+        column = self._columns[name]
+        index = self.index if positions is None else self.index[positions]
+        if isinstance(column, tuple):
+            codes, distinct = column
+            return distinct.take(codes if positions is None else codes[positions]).set_axis(index)
+        return column if positions is None else column.iloc[positions]
+
+    def frame(self, names: list[str] | None = None, positions: np.ndarray | None = None) -> pd.DataFrame:
+        names = list(self._columns) if names is None else names
+        return pd.DataFrame({n: self.column(n, positions) for n in names},
+                            index=self.index if positions is None else self.index[positions])
+
+    def head(self, n: int) -> pd.DataFrame:
+        return self.frame(positions=np.arange(min(n, len(self.index))))
+
+
 @dataclass
 class FileCheck:
     raw: RawTable
     dataset: Dataset
     columns: dict[str, str]  # canonical name → header as written
-    typed: pd.DataFrame  # index = line number, one column per dataset column
+    typed: TypedLines  # index = line number, one column per dataset column
     problems: list[pd.DataFrame] = field(default_factory=list)
     file_refused: bool = False
 
@@ -154,16 +199,24 @@ class FileCheck:
 
     @property
     def valid(self) -> pd.DataFrame:
-        """The typed lines without error (the typed frame itself when no line is rejected: do not modify it)."""
-        return self._cached("valid", self._valid)
+        """The typed lines without error, every column (built: for small datasets; see `valid_column`)."""
+        return self.typed.frame(positions=self._valid_positions())
+
+    def valid_column(self, name: str) -> pd.Series:
+        """One column's typed values on the lines without error."""
+        return self.typed.column(name, self._valid_positions())
+
+    def _valid_positions(self) -> np.ndarray | None:
+        """Positions of the lines without error; None when no line is rejected."""
+        rejected = self.rejected_lines
+        return np.flatnonzero(~self.typed.index.isin(rejected)) if len(rejected) else None
 
     def valid_table(self):
         """`valid`'s dataset columns as an Arrow table (for DuckDB to scan without Python objects), a column
         checked per distinct value as those values and each line's code; the frame itself if a column cannot be."""
         import pyarrow as pa
 
-        rejected = self.rejected_lines
-        keep = np.flatnonzero(~self.typed.index.isin(rejected)) if len(rejected) else None
+        keep = self._valid_positions()
         columns = {}
         try:
             for name in self.dataset.column_names:
@@ -177,17 +230,10 @@ class FileCheck:
                         pa.array(codes, type=pa.int32(), mask=missing if missing.any() else None),
                         pa.array(distinct, from_pandas=True))
                 else:
-                    values = self.typed[name] if keep is None else self.typed[name].iloc[keep]
-                    columns[name] = pa.array(values, from_pandas=True)
+                    columns[name] = pa.array(self.typed.column(name, keep), from_pandas=True)
             return pa.table(columns)
         except (pa.ArrowException, TypeError, ValueError):
             return self.valid[self.dataset.column_names].reset_index(drop=True)
-
-    def _valid(self) -> pd.DataFrame:
-        rejected = self.rejected_lines
-        if not len(rejected):
-            return self.typed
-        return self.typed[~self.typed.index.isin(rejected)]
 
 
 @dataclass
@@ -244,7 +290,7 @@ def headers_are_ours(headers: list[str], dataset: str | None = None) -> bool:
 
 def check_file(raw: RawTable, dataset: Dataset, reference: "Reference") -> FileCheck:
     columns, positions = _match_headers(raw, dataset)
-    check = FileCheck(raw=raw, dataset=dataset, columns=columns, typed=pd.DataFrame(index=raw.index))
+    check = FileCheck(raw=raw, dataset=dataset, columns=columns, typed=TypedLines(raw.index))
     for note in raw.notes:
         check.add_file_problem("", note, severity=WARNING)
     _report_headers(check, raw, dataset, positions)
@@ -401,16 +447,17 @@ def _msg(template: str, values: pd.Series) -> _Message:
     return _Message(template, values)
 
 
-def _check_column(check: FileCheck, column: Column, cells: DistinctCells, reference: "Reference") -> pd.Series:
+def _check_column(check: FileCheck, column: Column, cells: DistinctCells,
+                  reference: "Reference") -> tuple[np.ndarray, pd.Series]:
     """Every rule of one column, run once per distinct cell value, then spread back to the lines.
 
     Each rule of a column depends on the cell alone, so an export of a million lines that repeats a few
     thousand values (dates, codes, need lists) is checked on those few thousand: the problems found for a
-    value are reported on every line holding it, the typed value is copied to each of them.
+    value are reported on every line holding it; the typed values and each line's code are returned.
     """
     codes, distinct = cells.codes, cells.values
     sub = FileCheck(raw=check.raw, dataset=check.dataset, columns=check.columns,
-                    typed=pd.DataFrame(index=distinct.index))
+                    typed=TypedLines(distinct.index))
     sub._raw_cells[column.name] = distinct
     if column.name in check._written_cells:  # aligned with `distinct`: a translation keeps the distinct values' order
         sub._written_cells[column.name] = check._written_cells[column.name].values
@@ -419,7 +466,7 @@ def _check_column(check: FileCheck, column: Column, cells: DistinctCells, refere
     for problems in sub.problems:
         check.problems.append(_spread(problems, codes, lines, len(distinct)))
     check._typed_codes[column.name] = (codes, typed)
-    return typed.take(codes).set_axis(cells.index)
+    return codes, typed
 
 
 def _spread(problems: pd.DataFrame, codes: np.ndarray, lines: np.ndarray, n_distinct: int) -> pd.DataFrame:
@@ -635,8 +682,8 @@ def _given(check: FileCheck, column: str) -> pd.Series:
 
 def _duplicated(check: FileCheck, column: str) -> pd.Series:
     """Lines whose (present) typed value is on another line too; counted on codes when the column has them."""
-    values = check.typed[column]
     if column not in check._typed_codes:
+        values = check.typed[column]
         return values.notna() & values.duplicated(keep=False)
     codes, distinct = check._typed_codes[column]
     if check.dataset.column(column).kind == TEXT:
@@ -649,14 +696,14 @@ def _duplicated(check: FileCheck, column: str) -> pd.Series:
     per_line = numbers[codes]
     present = per_line >= 0
     lines_per_value = np.bincount(per_line[present], minlength=n_values)
-    return pd.Series(present & (lines_per_value[np.where(present, per_line, 0)] > 1), index=values.index)
+    return pd.Series(present & (lines_per_value[np.where(present, per_line, 0)] > 1), index=check.typed.index)
 
 
 def _check_unique_ids(check: FileCheck) -> None:
     id_col = check.dataset.id_column
-    ids = check.typed[id_col]
     dup = _duplicated(check, id_col)
     if dup.any():
+        ids = check.typed[id_col]
         lines = pd.Series(ids.index, index=ids.index)[dup].groupby(ids[dup]).agg(
             lambda s: ", ".join(map(str, s.tolist()[:5])) + (f" et {len(s) - 5} autres" if len(s) > 5 else ""))
         message = "Identifiant présent plusieurs fois dans le fichier (lignes " + ids[dup].map(lines) + ") : chaque ligne doit avoir un identifiant unique."
@@ -667,7 +714,8 @@ def _check_unique_ids(check: FileCheck) -> None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    distinct = check._typed_codes[id_col][1] if id_col in check._typed_codes else pd.Series(ids.dropna().unique())
+    distinct = check._typed_codes[id_col][1] if id_col in check._typed_codes else \
+        pd.Series(check.typed[id_col].dropna().unique())
     distinct = pa.array(distinct.dropna().astype("str"), from_pandas=True)
     folded = pc.utf8_lower(distinct)
     order = pc.sort_indices(folded)
@@ -678,6 +726,7 @@ def _check_unique_ids(check: FileCheck) -> None:
     distinct, folded = pd.Series(distinct.to_pylist()), pd.Series(folded.to_pylist())
     twins = distinct[folded.duplicated(keep=False)]
     if len(twins):
+        ids = check.typed[id_col]
         spelled = twins.groupby(twins.str.lower()).agg(lambda s: " », « ".join(sorted(s)))
         on_lines = ids.isin(twins)
         check.add(on_lines, id_col, "Identifiants « " + ids[on_lines].str.lower().map(spelled) + " » qui ne diffèrent "
@@ -739,7 +788,7 @@ def check_batch(files: list[tuple[str, RawTable]], con: duckdb.DuckDBPyConnectio
         if check.dataset.name == "actions":
             _check_stakes_of_the_plan(check, checks, reference)
         name = check.dataset.name
-        valid_ids[name] = valid_ids.get(name, pd.Index([])).append(pd.Index(check.valid[check.dataset.id_column]))
+        valid_ids[name] = valid_ids.get(name, pd.Index([])).append(pd.Index(check.valid_column(check.dataset.id_column)))
     return BatchCheck(checks)
 
 
@@ -784,7 +833,8 @@ def _check_reference(check: FileCheck, column: Column, reference: Reference, val
 
 def _check_measure_after_start(check: FileCheck, checks: list[FileCheck], reference: Reference) -> None:
     t = check.typed
-    parts = [c.valid.set_index("id_accompagnement")["date_debut"] for c in checks if c.dataset.name == "accompagnements"]
+    parts = [c.valid_column("date_debut").set_axis(c.valid_column("id_accompagnement").to_numpy())
+             for c in checks if c.dataset.name == "accompagnements"]
     missing = pd.DataFrame({"id": t["id_accompagnement"].dropna().unique()})
     missing = missing[~missing["id"].isin(pd.Index([]).append([p.index for p in parts]))]
     if len(missing):
@@ -845,7 +895,7 @@ def _check_stakes_of_the_plan(check: FileCheck, checks: list[FileCheck], referen
     plan_of = _stakes(reference, checks).set_index("id_enjeu")["id_plan"]
     items = t["enjeux"].explode()
     items = items[items.notna() & items.isin(plan_of.index)]  # unknown stakes are reported as such
-    foreign = items[items.map(plan_of).to_numpy() != t.loc[items.index, "id_plan"].to_numpy()]
+    foreign = items[items.map(plan_of).to_numpy() != t["id_plan"].loc[items.index].to_numpy()]
     names = foreign.groupby(level=0).agg(lambda s: ", ".join(map(str, s))).reindex(t.index)
     check.add(pd.Series(t.index.isin(foreign.index), index=t.index), "enjeux", _msg(
         "Enjeu {v} d'un autre plan : une action ne sert que des enjeux de son propre plan (id_plan).", names))
