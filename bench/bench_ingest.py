@@ -391,7 +391,7 @@ def run_process(cmd: list[str]) -> dict:
 
 
 def whole_cli(db: Path, csv_path: Path) -> dict:
-    return run_process([sys.executable, "-m", "pipelines", "ingest", str(csv_path), "--db", str(db)])
+    return run_process([sys.executable, "-m", "pipelines", "ingest", "accompagnements", str(csv_path), "--db", str(db)])
 
 
 def whole_duckdb(db: Path, csv_path: Path) -> dict:
