@@ -30,7 +30,7 @@ from tests.conftest import MINI
 
 BASE = {name: (MINI / f"{name}.csv").read_text(encoding="utf-8") for name in LOAD_ORDER}
 # Tables an import writes besides its dataset's own: the log and the history.
-LOG_TABLES = {"imports", "import_fichiers", "lignes_rejetees"} | {f"historique_{n}" for n in LOAD_ORDER}
+LOG_TABLES = {"imports", "import_fichiers", "lignes_rejetees"} | {f"{log}_{n}" for n in LOAD_ORDER for log in ("historique", "journal")}
 
 SPECIAL_CELLS = ["", " ", "=1+1", '"', '""', ";", ",", "\t", "\n", "|", "\u00a0", "NULL", "-1", "1e9", "31/02/2022",
                  "\ufeff", "é’€œ«»", "S1", "P1", "A1"]

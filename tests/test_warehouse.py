@@ -26,7 +26,7 @@ def tables(db) -> set[str]:
 def test_schema_has_every_dataset_reference_and_log_table(empty_db):
     names = tables(empty_db)
     for dataset in DATASETS:
-        assert dataset in names and f"historique_{dataset}" in names
+        assert dataset in names and f"historique_{dataset}" in names and f"journal_{dataset}" in names
     assert {"imports", "import_fichiers", "lignes_rejetees", "ref_domaines", "ref_besoins",
             "ref_besoin_categories", "geo_regions", "geo_departements", "geo_communes", "schema_meta"} <= names
     with warehouse.read_connection(empty_db) as con:
@@ -40,6 +40,34 @@ def test_migrate_upgrades_an_empty_file_and_is_idempotent(tmp_path):
     assert schema.migrate(con) == 0
     assert schema.migrate(con) == schema.SCHEMA_VERSION  # nothing left to do
     con.close()
+
+
+def test_a_schema_5_warehouse_keeps_its_history_and_undo_when_split_into_journal_and_previous_states(mini_db):
+    """v6 moved who-wrote-what out of the wide history tables: a warehouse written before keeps every entry."""
+    header = "id_structure;nom;forme_juridique;domaine;code_commune\n"
+    changed = ingest.ingest(mini_db, [ingest.Upload("s.csv", (header + "S2;Ensemble renommé;association;musique;76540\n"
+                                                              "S12;Nouvelle;association;patrimoine;14118\n").encode())])
+    assert changed.status == "importe"
+
+    def logs(con):
+        return {name: (sorted(con.execute(f"SELECT * FROM journal_{name}").fetchall()),
+                       sorted(con.execute(f"SELECT {DATASETS[name].id_column}, import_id, action FROM historique_{name}").fetchall()))
+                for name in DATASETS}
+
+    with warehouse.write_transaction(mini_db) as con:
+        expected = logs(con)
+        for name, ds in DATASETS.items():  # as schema 5 held it: every action in historique_<dataset>
+            con.execute(f"INSERT INTO historique_{name} ({ds.id_column}, import_id, action) "
+                        f"SELECT * FROM journal_{name} WHERE action <> 'modification'")
+            con.execute(f"DROP TABLE journal_{name}")
+        con.execute("DELETE FROM schema_meta WHERE version = 6")
+    assert any(journal for journal, _ in expected.values()) and expected["structures"][1]  # something to keep
+    with warehouse.write_transaction(mini_db) as con:  # a write migrates
+        assert schema.current_version(con) == schema.SCHEMA_VERSION
+        assert logs(con) == expected
+    assert ingest.undo(mini_db, changed.import_id)["structures"] == 2
+    with warehouse.read_connection(mini_db) as con:
+        assert con.execute("SELECT nom FROM structures WHERE id_structure='S2'").fetchall() == [("Ensemble Test Deux",)]
 
 
 def test_newer_schema_is_refused_with_a_french_message(empty_db):

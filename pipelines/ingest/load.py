@@ -3,6 +3,8 @@
 Runs inside `warehouse.write_transaction`: all of a batch is committed, or
 none of it. A row whose id exists is updated only if a value changed; its
 previous state goes to `historique_<dataset>` so the import can be undone.
+`journal_<dataset>` records, by id, what each import added, changed or
+delivered again unchanged.
 """
 
 from __future__ import annotations
@@ -65,8 +67,7 @@ def classify_and_write(con: duckdb.DuckDBPyConnection, dataset: str, rows: "pd.D
             # From the table just written, not the Arrow table: DuckDB scans its own column faster than it
             # converts a million Arrow strings a second time.
             con.execute(
-                f"""INSERT INTO historique_{dataset} ({key}, import_id, action)
-                    SELECT {key}, ?, 'ajout' FROM {dataset} WHERE import_id = ?""",
+                f"""INSERT INTO journal_{dataset} SELECT {key}, ?, 'ajout' FROM {dataset} WHERE import_id = ?""",
                 [import_id, import_id],
             )
             return {"nouveau": len(rows), "modifie": 0, "inchange": 0}
@@ -89,16 +90,12 @@ def classify_and_write(con: duckdb.DuckDBPyConnection, dataset: str, rows: "pd.D
             FROM {dataset} t JOIN classified c ON c.id = t.{key} AND c.statut = 'modifie'""",
         [import_id],
     )
+    # A row delivered again unchanged is this import's too ('confirmation'): undoing an earlier import that
+    # added it must not delete it behind this one's back (undo refuses while a later import touched a row).
     con.execute(
-        f"""INSERT INTO historique_{dataset} ({key}, import_id, action)
-            SELECT id, ?, 'ajout' FROM classified WHERE statut = 'nouveau'""",
-        [import_id],
-    )
-    # A row delivered again unchanged is this import's too: undoing an earlier import that added it must not
-    # delete it behind this one's back (undo refuses while a later import touched a row).
-    con.execute(
-        f"""INSERT INTO historique_{dataset} ({key}, import_id, action)
-            SELECT id, ?, 'confirmation' FROM classified WHERE statut = 'inchange'""",
+        f"""INSERT INTO journal_{dataset}
+            SELECT id, ?, CASE statut WHEN 'nouveau' THEN 'ajout' WHEN 'modifie' THEN 'modification'
+                                      ELSE 'confirmation' END FROM classified""",
         [import_id],
     )
     con.execute(f"DELETE FROM {dataset} WHERE {key} IN (SELECT id FROM classified WHERE statut = 'modifie')")
@@ -153,8 +150,8 @@ def undo_import(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int
     for dataset in LOAD_ORDER:
         key = DATASETS[dataset].id_column
         later = con.execute(
-            f"""SELECT DISTINCT h2.import_id FROM historique_{dataset} h1
-                JOIN historique_{dataset} h2 ON h2.{key} = h1.{key} AND h2.import_id > h1.import_id
+            f"""SELECT DISTINCT h2.import_id FROM journal_{dataset} h1
+                JOIN journal_{dataset} h2 ON h2.{key} = h1.{key} AND h2.import_id > h1.import_id
                 JOIN imports i ON i.import_id = h2.import_id AND i.statut = 'importe'
                 WHERE h1.import_id = ? AND h1.action IN {WROTE} ORDER BY 1""",
             [import_id],
@@ -171,7 +168,7 @@ def undo_import(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int
         ds = DATASETS[dataset]
         key, cols = ds.id_column, ", ".join(ds.column_names)
         con.execute(
-            f"""DELETE FROM {dataset} WHERE {key} IN (SELECT {key} FROM historique_{dataset}
+            f"""DELETE FROM {dataset} WHERE {key} IN (SELECT {key} FROM journal_{dataset}
                 WHERE import_id = ? AND action IN {WROTE})""",
             [import_id],
         )
@@ -180,7 +177,7 @@ def undo_import(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int
         con.execute(
             f"""INSERT INTO {dataset} ({cols}, import_id)
                 SELECT {', '.join('h.' + c for c in ds.column_names)},
-                       (SELECT max(h2.import_id) FROM historique_{dataset} h2
+                       (SELECT max(h2.import_id) FROM journal_{dataset} h2
                         JOIN imports i ON i.import_id = h2.import_id AND i.statut = 'importe'
                         WHERE h2.{key} = h.{key} AND h2.import_id < h.import_id
                           AND h2.action IN {WROTE})
@@ -188,7 +185,7 @@ def undo_import(con: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int
             [import_id],
         )
         restored[dataset] = int(con.execute(
-            f"""SELECT count(*) FROM historique_{dataset} WHERE import_id = ?
+            f"""SELECT count(*) FROM journal_{dataset} WHERE import_id = ?
                 AND action IN {WROTE}""", [import_id]).fetchall()[0][0])
     con.execute(
         "UPDATE imports SET statut = 'annule', annule_le = ? WHERE import_id = ?",
@@ -209,7 +206,7 @@ def _refuse_orphans(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
                       else f"h.{target.id_column} = d.{column.name}")
             n = con.execute(
                 f"""SELECT count(*) FROM {dataset} d
-                    JOIN historique_{target.name} h ON {points}
+                    JOIN journal_{target.name} h ON {points}
                          AND h.import_id = ? AND h.action = 'ajout'
                     WHERE d.import_id IS DISTINCT FROM ?""",
                 [import_id, import_id],

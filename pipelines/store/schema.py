@@ -22,12 +22,12 @@ def dataset_table_ddl(dataset_name: str, table: str | None = None, extra: str = 
     return f"CREATE TABLE {table or ds.name} (\n  {cols}{extra}\n)"
 
 
-def _create_dataset_tables(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> None:
+def _create_dataset_tables(con: duckdb.DuckDBPyConnection, names: tuple[str, ...], with_journal: bool = False) -> None:
     for name in names:
         # The id column is unique by construction of the loader; the import that
         # last wrote a row is kept for history and undo.
         con.execute(dataset_table_ddl(name, extra=",\n  import_id BIGINT"))
-        # Previous state of rows an import inserted or changed, to undo it exactly.
+        # Previous state of rows an import changed, to undo it exactly.
         con.execute(
             dataset_table_ddl(
                 name,
@@ -35,6 +35,16 @@ def _create_dataset_tables(con: duckdb.DuckDBPyConnection, names: tuple[str, ...
                 extra=",\n  import_id BIGINT NOT NULL,\n  action VARCHAR NOT NULL",
             )
         )
+        if with_journal:
+            _create_journal(con, name)
+
+
+def _create_journal(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Which import added, changed or delivered again unchanged which row: ids only, so that an import of a
+    million new rows writes a narrow table instead of a million mostly empty copies of the wide one."""
+    key = DATASETS[name].column(DATASETS[name].id_column)
+    con.execute(f"CREATE TABLE journal_{name} ({key.name} {key.sql_type} NOT NULL, import_id BIGINT NOT NULL, "
+                "action VARCHAR NOT NULL)")
 
 
 def _v1(con: duckdb.DuckDBPyConnection) -> None:
@@ -176,8 +186,19 @@ def _v5(con: duckdb.DuckDBPyConnection) -> None:
                 "code_departement VARCHAR, domaine VARCHAR, mesure VARCHAR NOT NULL, valeur DOUBLE NOT NULL)")
 
 
-# MIGRATIONS[i] brings a file from version i to version i + 1.
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1, _v2, _v3, _v4, _v5]
+def _v6(con: duckdb.DuckDBPyConnection) -> None:
+    """History split in two: `journal_<dataset>` says which import wrote or confirmed which id (all actions);
+    `historique_<dataset>` keeps only the previous states of changed rows ('modification')."""
+    for name in DATASETS:
+        key = DATASETS[name].id_column
+        _create_journal(con, name)
+        con.execute(f"INSERT INTO journal_{name} SELECT {key}, import_id, action FROM historique_{name}")
+        con.execute(f"DELETE FROM historique_{name} WHERE action <> 'modification'")
+
+
+# MIGRATIONS[i] brings a file from version i to version i + 1. Datasets added by a later step create their
+# journal with their tables (`with_journal=True`).
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
