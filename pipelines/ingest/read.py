@@ -470,9 +470,8 @@ def _read_plain(head: str, delimiter: str, source: "memoryview | str") -> list[D
 
     names = [str(i) for i in range(width)]
     try:
-        # The streaming reader, block by block: about as fast here as the multithreaded one, and its peak is
-        # the table plus a block, not twice the table.
-        table = pa_csv.open_csv(
+        # The multithreaded reader: its streaming twin peaks ~50 MB lower on a million lines but takes 0.4 s more.
+        table = pa_csv.read_csv(
             io.BytesIO(source.encode("utf-8")) if isinstance(source, str) else pa.BufferReader(pa.py_buffer(source)),
             read_options=pa_csv.ReadOptions(column_names=names),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
@@ -481,7 +480,7 @@ def _read_plain(head: str, delimiter: str, source: "memoryview | str") -> list[D
             convert_options=pa_csv.ConvertOptions(column_types={n: pa.dictionary(pa.int32(), pa.large_string())
                                                                 for n in names},
                                                   strings_can_be_null=False, quoted_strings_can_be_null=False),
-        ).read_all()
+        )
     except (pa.ArrowException, UnicodeEncodeError):
         return None
     if table.num_rows == 0:
