@@ -23,21 +23,21 @@ from pipelines.store import warehouse
 PUBLISH_AHEAD_VAR = "OBSERVATOIRE_PUBLICATION_ANTICIPEE"  # "0": protect each funder slice on first request only
 
 
-def db() -> Path:
+def db() -> warehouse.Target:
     return warehouse.db_path()
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _run(module_name: str, function_name: str, db_path: str, version: tuple, args: tuple, kwargs: tuple) -> Any:
     function = getattr(importlib.import_module(module_name), function_name)
-    with warehouse.read_connection(Path(db_path)) as con:
+    with warehouse.read_connection(warehouse.db_path(db_path)) as con:
         return function(con, *args, **dict(kwargs))
 
 
 def fetch(function: Callable, *args, **kwargs) -> Any:
     """Call a query-layer function `f(con, *args, **kwargs)` through the cache."""
     path = db()
-    return _run(function.__module__, function.__name__, str(path), warehouse.version(path),
+    return _run(function.__module__, function.__name__, warehouse.target_key(path), warehouse.version(path),
                 args, tuple(sorted(kwargs.items())))
 
 
@@ -59,7 +59,7 @@ def publish_ahead() -> None:
     1.5 s per slice at 1,000,000 accompaniments). The thread holds one read connection while it works:
     readers never lock a writer out (pipelines.store.warehouse)."""
     path = db()
-    key = (str(path), warehouse.version(path))
+    key = (warehouse.target_key(path), warehouse.version(path))
     if os.environ.get(PUBLISH_AHEAD_VAR, "1") == "0" or key in _published or not path.exists():
         return
     _published.add(key)

@@ -52,11 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=FrenchArgumentParser)
 
     def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--db", help=f"fichier DuckDB (défaut : ${warehouse.ENV_VAR} ou data/observatoire.duckdb)")
+        p.add_argument("--db", help=f"fichier DuckDB ou lac « ducklake:postgres:<connexion> » (défaut : "
+                                    f"${warehouse.ENV_VAR} ou data/observatoire.duckdb)")
         return p
 
     p = with_db(sub.add_parser("init", help="crée ou met à jour l'entrepôt"))
     p.add_argument("--demo", action="store_true", help="charge les données de démonstration synthétiques")
+
+    p = with_db(sub.add_parser("copier", help="copie tout l'entrepôt (--db) vers un autre, neuf : fichier → lac ou "
+                                          "lac → fichier, mêmes chiffres"))
+    p.add_argument("--vers", required=True, help="l'entrepôt de destination (fichier .duckdb ou ducklake:postgres:…)")
 
     def with_scope(p: argparse.ArgumentParser, default_view: str) -> argparse.ArgumentParser:
         """The dashboard's filters, and whose view (the funder's applies statistical secrecy)."""
@@ -192,6 +197,14 @@ def cmd_init(args, db: Path) -> int:
         print(result.message)
         if not result.committed:
             return EXIT_REFUSED
+    return EXIT_OK
+
+
+def cmd_copy(args, db) -> int:
+    destination = warehouse.db_path(args.vers)
+    copied = warehouse.copy_warehouse(db, destination)
+    print(f"Copié vers {destination} : {sum(copied.values())} lignes dans {len(copied)} tables "
+          f"(dont {copied.get('imports', 0)} imports).")
     return EXIT_OK
 
 
@@ -559,7 +572,7 @@ def cmd_comptes(args, db: Path) -> int:
     return accounts.run_command(args)
 
 
-COMMANDS = {"init": cmd_init, "kpis": cmd_kpis, "ingest": cmd_ingest, "historique": cmd_historique,
+COMMANDS = {"init": cmd_init, "copier": cmd_copy, "kpis": cmd_kpis, "ingest": cmd_ingest, "historique": cmd_historique,
             "annuler": cmd_annuler, "population": cmd_population, "rapport": cmd_rapport, "comptes": cmd_comptes,
             "modeles": cmd_modeles, "plan": cmd_plan, "profil": cmd_profil, "opp": cmd_opp}
 

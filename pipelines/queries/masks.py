@@ -18,7 +18,7 @@ import pandas as pd
 
 from pipelines.queries import cube
 from pipelines.queries.indicators import Scope, query
-from pipelines.store import warehouse
+from pipelines.store import engine, warehouse
 
 
 def hours_top(con: duckdb.DuckDBPyConnection, scope: Scope, key_sql: str | None = None) -> pd.DataFrame:
@@ -66,6 +66,8 @@ def protected(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
 
 def database_version(con: duckdb.DuckDBPyConnection) -> tuple:
     """The warehouse file and its version: the cube is protected again after any committed write."""
+    if engine.on_lake(con):
+        return engine.connection_version(con)
     path = con.execute("SELECT file FROM pragma_database_list WHERE name = current_database()").fetchone()[0]
     return (path, warehouse.version(Path(path))) if path else (id(con),)
 

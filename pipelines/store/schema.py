@@ -12,6 +12,7 @@ from typing import Callable
 import duckdb
 
 from pipelines.geo import reference as geo
+from pipelines.store import engine
 from pipelines.spec import referentiels as ref
 from pipelines.spec.datasets import DATASETS, V1_1_OBSERVATION_DATASETS, V1_1_PLAN_DATASETS, V1_DATASETS
 
@@ -26,9 +27,9 @@ def _create_dataset_tables(con: duckdb.DuckDBPyConnection, names: tuple[str, ...
     for name in names:
         # The id column is unique by construction of the loader; the import that
         # last wrote a row is kept for history and undo.
-        con.execute(dataset_table_ddl(name, extra=",\n  import_id BIGINT"))
+        engine.ddl(con, dataset_table_ddl(name, extra=",\n  import_id BIGINT"))
         # Previous state of rows an import changed, to undo it exactly.
-        con.execute(
+        engine.ddl(con,
             dataset_table_ddl(
                 name,
                 table=f"historique_{name}",
@@ -43,13 +44,13 @@ def _create_journal(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Which import added, changed or delivered again unchanged which row: ids only, so that an import of a
     million new rows writes a narrow table instead of a million mostly empty copies of the wide one."""
     key = DATASETS[name].column(DATASETS[name].id_column)
-    con.execute(f"CREATE TABLE journal_{name} ({key.name} {key.sql_type} NOT NULL, import_id BIGINT NOT NULL, "
+    engine.ddl(con, f"CREATE TABLE journal_{name} ({key.name} {key.sql_type} NOT NULL, import_id BIGINT NOT NULL, "
                 "action VARCHAR NOT NULL)")
 
 
 def _v1(con: duckdb.DuckDBPyConnection) -> None:
     _create_dataset_tables(con, V1_DATASETS)
-    con.execute(
+    engine.ddl(con,
         """
         CREATE TABLE imports (
           import_id BIGINT PRIMARY KEY,
@@ -64,7 +65,7 @@ def _v1(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
-    con.execute(
+    engine.ddl(con,
         """
         CREATE TABLE import_fichiers (
           import_id BIGINT NOT NULL,
@@ -77,17 +78,17 @@ def _v1(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
-    con.execute("CREATE TABLE lignes_rejetees (import_id BIGINT, jeu VARCHAR, fichier VARCHAR, ligne BIGINT, colonne VARCHAR, valeur VARCHAR, erreur VARCHAR)")
-    con.execute("CREATE TABLE ref_domaines (code VARCHAR PRIMARY KEY, libelle VARCHAR NOT NULL)")
-    con.execute("CREATE TABLE ref_besoin_categories (code VARCHAR PRIMARY KEY, libelle VARCHAR NOT NULL)")
-    con.execute(
+    engine.ddl(con, "CREATE TABLE lignes_rejetees (import_id BIGINT, jeu VARCHAR, fichier VARCHAR, ligne BIGINT, colonne VARCHAR, valeur VARCHAR, erreur VARCHAR)")
+    engine.ddl(con, "CREATE TABLE ref_domaines (code VARCHAR PRIMARY KEY, libelle VARCHAR NOT NULL)")
+    engine.ddl(con, "CREATE TABLE ref_besoin_categories (code VARCHAR PRIMARY KEY, libelle VARCHAR NOT NULL)")
+    engine.ddl(con,
         "CREATE TABLE ref_besoins (code VARCHAR PRIMARY KEY, libelle VARCHAR NOT NULL, categorie VARCHAR NOT NULL)"
     )
-    con.execute("CREATE TABLE geo_regions (code VARCHAR PRIMARY KEY, nom VARCHAR NOT NULL)")
-    con.execute(
+    engine.ddl(con, "CREATE TABLE geo_regions (code VARCHAR PRIMARY KEY, nom VARCHAR NOT NULL)")
+    engine.ddl(con,
         "CREATE TABLE geo_departements (code VARCHAR PRIMARY KEY, nom VARCHAR NOT NULL, code_region VARCHAR NOT NULL)"
     )
-    con.execute(
+    engine.ddl(con,
         """
         CREATE TABLE geo_communes (
           code VARCHAR PRIMARY KEY, nom VARCHAR NOT NULL,
@@ -107,7 +108,7 @@ def _v2(con: duckdb.DuckDBPyConnection) -> None:
     Not a dataset of the interchange format v1: it feeds the *taux de couverture*
     (structures accompagnées ÷ reference population). See pipelines.ingest.population.
     """
-    con.execute(
+    engine.ddl(con,
         """
         CREATE TABLE population_reference (
           code_territoire VARCHAR NOT NULL,
@@ -128,7 +129,7 @@ def _v3(con: duckdb.DuckDBPyConnection) -> None:
 
 def _v4(con: duckdb.DuckDBPyConnection) -> None:
     """Import profiles (spec v1.1): every saved version kept, the latest in use; which profile read a file."""
-    con.execute(
+    engine.ddl(con,
         """
         CREATE TABLE profils_import (
           nom VARCHAR NOT NULL,
@@ -142,14 +143,14 @@ def _v4(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
-    con.execute("ALTER TABLE import_fichiers ADD COLUMN profil VARCHAR")
+    engine.ddl(con, "ALTER TABLE import_fichiers ADD COLUMN profil VARCHAR")
 
 
 def _v5(con: duckdb.DuckDBPyConnection) -> None:
     """Participatory observation (spec v1.1): the observations dataset, the structures' invitation tokens and
     what structures submit, held for an analyst's review."""
     _create_dataset_tables(con, V1_1_OBSERVATION_DATASETS)
-    con.execute(
+    engine.ddl(con,
         """
         CREATE TABLE opp_jetons (
           selecteur VARCHAR PRIMARY KEY,  -- the token's public half: finds the row
@@ -162,7 +163,7 @@ def _v5(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
-    con.execute(
+    engine.ddl(con,
         """
         CREATE TABLE opp_soumissions (
           id_soumission INTEGER PRIMARY KEY,
@@ -180,9 +181,9 @@ def _v5(con: duckdb.DuckDBPyConnection) -> None:
     )
     # What structures get back of their territory is frozen once per campaign: figures that moved with each
     # acceptance would tell a structure, by difference, what the one just accepted declared.
-    con.execute("CREATE TABLE opp_publications (annee INTEGER PRIMARY KEY, publie_le TIMESTAMP NOT NULL, "
+    engine.ddl(con, "CREATE TABLE opp_publications (annee INTEGER PRIMARY KEY, publie_le TIMESTAMP NOT NULL, "
                 "role VARCHAR NOT NULL)")
-    con.execute("CREATE TABLE opp_valeurs_publiees (annee INTEGER NOT NULL, id_structure VARCHAR NOT NULL, "
+    engine.ddl(con, "CREATE TABLE opp_valeurs_publiees (annee INTEGER NOT NULL, id_structure VARCHAR NOT NULL, "
                 "code_departement VARCHAR, domaine VARCHAR, mesure VARCHAR NOT NULL, valeur DOUBLE NOT NULL)")
 
 
@@ -196,15 +197,22 @@ def _v6(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DELETE FROM historique_{name} WHERE action <> 'modification'")
 
 
+def _v7(con: duckdb.DuckDBPyConnection) -> None:
+    """One row every write updates: on a lake, two writes that overlapped conflict at commit (engine)."""
+    engine.ddl(con, "CREATE TABLE ecritures (n BIGINT NOT NULL)")
+    con.execute("INSERT INTO ecritures VALUES (0)")
+
+
 # MIGRATIONS[i] brings a file from version i to version i + 1. Datasets added by a later step create their
 # journal with their tables (`with_journal=True`).
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
     exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_meta'"
+        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND table_name = 'schema_meta'"
     ).fetchall()[0][0]
     if not exists:
         return 0

@@ -1,6 +1,6 @@
-"""Access to the DuckDB warehouse file.
+"""Access to the warehouse: a DuckDB file (default) or a DuckLake (see pipelines.store.engine).
 
-DuckDB lets one process write a file, and refuses readers from other
+For a file: DuckDB lets one process write it, and refuses readers from other
 processes while it does. So that the dashboard and an analyst's
 `python -m pipelines ingest` run side by side:
 
@@ -11,6 +11,10 @@ processes while it does. So that the dashboard and an analyst's
   and atomically renames the copy over the live file. Readers keep reading the
   old version meanwhile, and a crash or kill at any point leaves the live file
   exactly as it was.
+
+For a lake: readers share a read-only connection (DuckLake readers block nobody and each query sees the
+latest snapshot); a writer queues on the catalog's advisory lock and writes in one DuckLake transaction,
+which commits whole or not at all.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from typing import Iterator
 
 import duckdb
 
-from pipelines.store import schema
+from pipelines.store import engine, schema
+from pipelines.store.engine import Lake, Target, WarehouseBusy, WarehouseError, WarehouseMissing, WriteConflict  # noqa: F401
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_DB = REPO_DIR / "data" / "observatoire.duckdb"
@@ -36,29 +41,27 @@ ENV_VAR = "OBSERVATOIRE_DB"
 WRITER_MEMORY = "256MB"
 
 
-class WarehouseError(RuntimeError):
-    """A problem with the warehouse file a user can act on (message in French)."""
-
-
-class WarehouseBusy(WarehouseError):
-    pass
-
-
-class WarehouseMissing(WarehouseError):
-    pass
-
-
-def db_path(explicit: str | os.PathLike | None = None) -> Path:
-    """The warehouse file: --db, else $OBSERVATOIRE_DB, else data/observatoire.duckdb."""
+def db_path(explicit: "str | os.PathLike | Lake | None" = None) -> Target:
+    """The warehouse: --db, else $OBSERVATOIRE_DB, else data/observatoire.duckdb. A file path, or a lake
+    (`ducklake:postgres:<conninfo>`, its data under $OBSERVATOIRE_LAKE_DATA)."""
+    if isinstance(explicit, Lake):
+        return explicit
     if explicit:
-        return Path(explicit)
+        return engine.parse_target(explicit)
     if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR])
+        return engine.parse_target(os.environ[ENV_VAR])
     return DEFAULT_DB
 
 
-def version(path: Path) -> tuple[int, int, int]:
-    """A cheap token that changes whenever a write is committed (new inode on each swap)."""
+def target_key(target: Target) -> str:
+    """The warehouse as a string that `db_path` turns back into it (cache keys across reruns)."""
+    return target.url if isinstance(target, Lake) else str(target)
+
+
+def version(path: Target) -> tuple:
+    """A cheap token that changes whenever a write is committed (new inode on each swap; a lake's snapshot)."""
+    if isinstance(path, Lake):
+        return engine.lake_version(path)
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -71,8 +74,17 @@ def _is_lock_error(exc: Exception) -> bool:
 
 
 @contextlib.contextmanager
-def read_connection(path: Path, wait_seconds: float = 10.0) -> Iterator[duckdb.DuckDBPyConnection]:
+def read_connection(path: Target, wait_seconds: float = 10.0) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection, closed on exit. Never hold it across user interactions."""
+    if isinstance(path, Lake):
+        cursor = engine.lake_reader(path)
+        try:
+            if not engine.has_schema(cursor):
+                raise WarehouseMissing(f"Lac vide : {path}. Créez son schéma avec « python -m pipelines init ».")
+            yield cursor
+        finally:
+            cursor.close()
+        return
     if not path.exists():
         raise WarehouseMissing(
             f"Entrepôt introuvable : {path}. Créez-le avec « python -m pipelines init --demo »."
@@ -119,13 +131,18 @@ def _writer_lock(path: Path, wait_seconds: float) -> Iterator[None]:
 
 @contextlib.contextmanager
 def write_transaction(
-    path: Path, *, create: bool = False, wait_seconds: float = 60.0
+    path: Target, *, create: bool = False, wait_seconds: float = 60.0
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to a private copy of the warehouse inside one transaction.
 
     On normal exit the transaction commits and the copy replaces the live file
-    atomically; on any exception nothing of it is ever visible.
+    atomically; on any exception nothing of it is ever visible. On a lake: one
+    DuckLake transaction, committed whole or not at all.
     """
+    if isinstance(path, Lake):
+        with _lake_write_transaction(path, create=create, wait_seconds=wait_seconds) as con:
+            yield con
+        return
     path = Path(path)
     if not path.exists() and not create:
         raise WarehouseMissing(
@@ -166,6 +183,28 @@ def write_transaction(
             shutil.rmtree(work.with_name(work.name + ".tmp"), ignore_errors=True)  # DuckDB's spill files
 
 
+@contextlib.contextmanager
+def _lake_write_transaction(lake: Lake, *, create: bool, wait_seconds: float) -> Iterator[duckdb.DuckDBPyConnection]:
+    with engine.writer_lock(lake, wait_seconds):
+        con = engine.open_lake(lake, read_only=False, memory_limit=WRITER_MEMORY)
+        try:
+            if not create and not engine.has_schema(con):
+                raise WarehouseMissing(f"Lac vide : {lake}. Créez son schéma avec « python -m pipelines init ».")
+            schema.migrate(con)
+            con.execute("BEGIN TRANSACTION")
+            engine.claim_write(con)
+            yield con
+            try:
+                con.execute("COMMIT")
+            except duckdb.Error as exc:
+                if engine.is_conflict(exc):
+                    raise WriteConflict("Une autre écriture a été enregistrée dans le lac pendant celle-ci : rien "
+                                        "de celle-ci n'a été gardé ; recommencez.") from None
+                raise
+        finally:
+            con.close()
+
+
 def _is_disk_full(exc: BaseException) -> bool:
     return (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or (
         isinstance(exc, duckdb.Error) and "no space left" in str(exc).lower())
@@ -190,3 +229,30 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def copy_warehouse(source: Target, destination: Target) -> dict[str, int]:
+    """Every table of `source` into `destination` (a file into a lake, or back), in one write: the same rows,
+    hence the same figures. The destination must hold no import yet; both at this release's schema."""
+    with read_connection(source) as src:
+        found = schema.current_version(src)
+        if found != schema.SCHEMA_VERSION:
+            raise WarehouseError(f"{source} est au schéma {found} : mettez-le à jour d'abord avec « python -m "
+                                 f"pipelines init --db … » (schéma {schema.SCHEMA_VERSION}).")
+        names = [r[0] for r in src.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
+            "AND table_type = 'BASE TABLE' ORDER BY table_name").fetchall()]
+        tables = {name: src.execute(f"SELECT * FROM {name}").to_arrow_table() for name in names}
+    copied = {}
+    with write_transaction(destination, create=True) as dst:
+        if dst.execute("SELECT count(*) FROM imports").fetchall()[0][0]:
+            raise WarehouseError(f"{destination} contient déjà des imports : copiez vers un entrepôt neuf.")
+        for name, rows in tables.items():
+            if name == "schema_meta":  # the destination's own, written by its migrations
+                continue
+            dst.execute(f"DELETE FROM {name}")
+            dst.register("copied_rows", rows)
+            dst.execute(f"INSERT INTO {name} SELECT * FROM copied_rows")
+            dst.unregister("copied_rows")
+            copied[name] = rows.num_rows
+    return copied

@@ -1,0 +1,273 @@
+"""The warehouse on both engines (a DuckDB file, DuckLake on PostgreSQL): same figures, all-or-nothing writes,
+undo, many writers at once, a killed writer, a file moved into a lake and back, the pages on a lake."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import auth
+from pipelines import ingest
+from pipelines.queries import vue_ensemble
+from pipelines.queries.indicators import Scope
+from pipelines.spec.datasets import DATASETS
+from pipelines.store import engine, warehouse
+from tests.conftest import REPO_DIR, create_warehouse, load_mini
+
+HEADER = "id_structure;nom;forme_juridique;domaine;code_commune\n"
+SCOPES = [Scope(), Scope(region="28"), Scope(domaine="musique"), Scope(region="76", programme="P1")]
+
+
+def upload(text: str) -> ingest.Upload:
+    return ingest.Upload("s.csv", text.encode(), "structures")
+
+
+def rows(db, table: str) -> list[tuple]:
+    with warehouse.read_connection(db) as con:
+        return sorted(con.execute(f"SELECT * EXCLUDE (import_id) FROM {table}").fetchall(), key=repr)
+
+
+def dataset_rows(db) -> dict[str, list[tuple]]:
+    return {name: rows(db, name) for name in DATASETS}
+
+
+def figures(db) -> list[dict]:
+    with warehouse.read_connection(db) as con:
+        return [vue_ensemble.kpis(con, scope, vue) for scope in SCOPES for vue in ("analyste", "financeur")]
+
+
+def cli(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipelines", *args], cwd=REPO_DIR, capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, **kw)
+
+
+def test_the_mini_fixture_gives_the_same_rows_and_figures_on_a_lake(mini_db, new_lake):
+    lake = create_warehouse(new_lake())
+    assert load_mini(lake).status == "importe"
+    assert dataset_rows(lake) == dataset_rows(mini_db)
+    assert figures(lake) == figures(mini_db)
+    assert any(f["structures"] for f in figures(lake))  # figures of something, not of two empty warehouses
+
+
+def test_an_update_then_its_undo_on_each_engine(any_mini_db):
+    before = dataset_rows(any_mini_db)
+    result = ingest.ingest(any_mini_db, [upload(HEADER + "S2;Ensemble renommé;association;musique;76540\n"
+                                                         "S12;Nouvelle;association;patrimoine;14118\n")])
+    assert (result.totals["modifie"], result.totals["nouveau"]) == (1, 1)
+    assert ("Ensemble renommé" in {r[1] for r in rows(any_mini_db, "structures")})
+    assert ingest.undo(any_mini_db, result.import_id)["structures"] == 2
+    assert dataset_rows(any_mini_db) == before
+
+
+def test_a_batch_with_one_bad_line_writes_nothing_on_each_engine(any_mini_db):
+    before, version = dataset_rows(any_mini_db), warehouse.version(any_mini_db)
+    result = ingest.ingest(any_mini_db, [upload(HEADER + "S20;Bonne;association;musique;76540\n"
+                                                         "S21;Mauvaise;pas-une-forme;musique;76540\n")])
+    assert result.status == "refuse"
+    assert dataset_rows(any_mini_db) == before and warehouse.version(any_mini_db) == version
+
+
+def test_a_write_that_fails_midway_leaves_nothing_on_each_engine(any_mini_db):
+    before = dataset_rows(any_mini_db)
+    with pytest.raises(ZeroDivisionError):
+        with warehouse.write_transaction(any_mini_db) as con:
+            con.execute("DELETE FROM structures")
+            con.execute("DELETE FROM accompagnements")
+            1 / 0
+    assert dataset_rows(any_mini_db) == before
+
+
+def test_a_lake_url_is_read_from_the_environment_and_never_printed_with_its_password(monkeypatch, tmp_path):
+    monkeypatch.setenv(warehouse.ENV_VAR, "ducklake:postgres:dbname=obs host=db user=a password=s3cr3t")
+    monkeypatch.setenv(engine.LAKE_DATA_VAR, str(tmp_path / "lac"))
+    lake = warehouse.db_path()
+    assert lake == engine.Lake("dbname=obs host=db user=a password=s3cr3t", str(tmp_path / "lac"))
+    assert "s3cr3t" not in str(lake) and "password=***" in str(lake)
+    assert warehouse.db_path(warehouse.target_key(lake)) == lake
+
+
+def test_an_unreachable_or_empty_catalog_gets_a_french_message(new_lake, postgres_server):
+    unreachable = engine.Lake("dbname=nulle host=127.0.0.1 port=1 user=postgres connect_timeout=2")
+    with pytest.raises(warehouse.WarehouseMissing, match="injoignable"):
+        with warehouse.read_connection(unreachable):
+            pass
+    empty = new_lake()
+    with pytest.raises(warehouse.WarehouseError, match="init"):
+        with warehouse.read_connection(empty):
+            pass
+    done = cli("init", "--db", dataclasses.replace(empty, data_path=None).url,
+               env={engine.LAKE_DATA_VAR: ""})
+    assert done.returncode != 0 and "OBSERVATOIRE_LAKE_DATA" in done.stderr and "Traceback" not in done.stderr
+
+
+IMPORTER = textwrap.dedent("""
+    import sys
+    from pipelines import ingest
+    from pipelines.store import warehouse
+    lake = warehouse.Lake(sys.argv[1], None)
+    header = "id_structure;nom;forme_juridique;domaine;code_commune\\n"
+    body = "".join(f"W{sys.argv[2]}-{i};Structure {i};association;musique;76540\\n" for i in range(int(sys.argv[3])))
+    result = ingest.ingest(lake, [ingest.Upload("s.csv", (header + body).encode(), "structures")])
+    print(result.status, result.import_id)
+""")
+
+
+def test_several_processes_importing_at_once_all_commit_and_lose_nothing(new_lake):
+    lake = create_warehouse(new_lake())
+    writers = [subprocess.Popen([sys.executable, "-c", IMPORTER, lake.catalog, str(n), "200"], cwd=REPO_DIR,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in range(4)]
+    outcomes = [w.communicate(timeout=300) for w in writers]
+    assert all(w.returncode == 0 for w in writers), [err for _, err in outcomes]
+    import_ids = sorted(int(out.split()[1]) for out, _ in outcomes)
+    assert [out.split()[0] for out, _ in outcomes] == ["importe"] * 4
+    assert import_ids == [1, 2, 3, 4]  # distinct: each writer saw the others' commits
+    with warehouse.read_connection(lake) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT id_structure) FROM structures").fetchall() == [(800, 800)]
+        assert con.execute("SELECT count(*) FROM journal_structures WHERE action = 'ajout'").fetchall() == [(800,)]
+
+
+def test_a_writer_killed_mid_import_leaves_the_lake_unchanged_and_unlocked(new_lake):
+    lake = create_warehouse(new_lake())
+    assert ingest.ingest(lake, [upload(HEADER + "S1;Une;association;musique;76540\n")]).status == "importe"
+    before, version = dataset_rows(lake), warehouse.version(lake)
+    writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import sys, time
+        from pipelines.store import warehouse
+        with warehouse.write_transaction(warehouse.Lake(sys.argv[1], None)) as con:
+            con.execute("DELETE FROM structures")
+            con.execute("INSERT INTO imports (import_id, cree_le, role, mode, statut) VALUES (99, now(), 'x', 'x', 'importe')")
+            print("en cours", flush=True)
+            time.sleep(120)
+    """), lake.catalog], cwd=REPO_DIR, stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "en cours"
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(timeout=30)
+    assert dataset_rows(lake) == before and warehouse.version(lake) == version
+    # PostgreSQL ended the dead writer's session, its lock with it: the next import goes through.
+    result = ingest.ingest(lake, [upload(HEADER + "S2;Deux;association;musique;76540\n")])
+    assert result.status == "importe" and result.import_id == 2
+
+
+def test_two_writes_that_overlap_anyway_do_not_both_commit(new_lake, monkeypatch):
+    """The advisory lock queues writers; if two overlapped all the same (e.g. a lock lost with its server
+    connection), the row every write updates makes the second one fail at commit, with nothing kept."""
+    import contextlib
+
+    lake = create_warehouse(new_lake())
+    monkeypatch.setattr(engine, "writer_lock", lambda *a, **k: contextlib.nullcontext())
+    both_inside, first_done = threading.Barrier(2), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def write(name: str, wait_for_first: bool) -> None:
+        try:
+            with warehouse.write_transaction(lake) as con:
+                con.execute(f"INSERT INTO ref_domaines VALUES ('{name}', '{name}')")
+                both_inside.wait(timeout=30)
+                if wait_for_first:
+                    first_done.wait(timeout=30)
+            outcome[name] = "committed"
+        except warehouse.WriteConflict as exc:
+            outcome[name] = exc
+        finally:
+            first_done.set() if not wait_for_first else None
+
+    threads = [threading.Thread(target=write, args=("premier", False)),
+               threading.Thread(target=write, args=("second", True))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert outcome["premier"] == "committed"
+    assert isinstance(outcome["second"], warehouse.WriteConflict) and "recommencez" in str(outcome["second"])
+    with warehouse.read_connection(lake) as con:
+        assert {r[0] for r in con.execute("SELECT code FROM ref_domaines WHERE code IN ('premier', 'second')").fetchall()} == {"premier"}
+
+
+def test_a_file_moved_into_a_lake_and_back_keeps_its_rows_and_figures(mini_db, new_lake, tmp_path):
+    lake = new_lake()
+    moved = cli("copier", "--db", str(mini_db), "--vers", lake.url, env={engine.LAKE_DATA_VAR: lake.data_path})
+    assert moved.returncode == 0, moved.stderr
+    assert "imports" in moved.stdout
+    back = tmp_path / "retour.duckdb"
+    assert cli("copier", "--db", lake.url, "--vers", str(back)).returncode == 0
+    for db in (lake, back):
+        assert dataset_rows(db) == dataset_rows(mini_db)
+        assert figures(db) == figures(mini_db)
+        assert rows(db, "imports") == rows(mini_db, "imports")
+    # The moved history still undoes: the last import of the fixture, on the lake.
+    with warehouse.read_connection(lake) as con:
+        last = con.execute("SELECT max(import_id) FROM imports").fetchall()[0][0]
+    ingest.undo(lake, last)
+    assert dataset_rows(lake) != dataset_rows(mini_db)
+    # A destination holding imports is refused.
+    again = cli("copier", "--db", str(mini_db), "--vers", lake.url)
+    assert again.returncode != 0 and "contient déjà des imports" in again.stderr
+
+
+@pytest.fixture(scope="session")
+def demo_lake(demo_db, postgres_server, tmp_path_factory):
+    name = f"demo_{os.getpid()}"
+    params = dict(part.split("=", 1) for part in postgres_server.split())
+    subprocess.run(["psql", "-h", params["host"], "-p", params["port"], "-U", params["user"], "-d", "postgres",
+                    "-qc", f"CREATE DATABASE {name}"], check=True, capture_output=True,
+                   env={**os.environ, "PGPASSWORD": params.get("password", "")})
+    lake = engine.Lake(f"dbname={name} {postgres_server}", str(tmp_path_factory.mktemp("demo-lac")))
+    warehouse.copy_warehouse(demo_db, lake)
+    return lake
+
+
+def test_the_demo_gives_the_same_figures_on_a_lake(demo_db, demo_lake):
+    assert figures(demo_lake) == figures(demo_db)
+
+
+@pytest.mark.parametrize("path, role", [("pages/vue_ensemble.py", "analyste"), ("pages/structures.py", "analyste"),
+                                        ("pages/besoins.py", "financeur"), ("pages/territoires.py", "comite"),
+                                        ("pages/resultats.py", "financeur"), ("pages/plan.py", "comite"),
+                                        ("pages/temoignages.py", "financeur"), ("pages/importer.py", "analyste")])
+def test_pages_run_on_a_lake(demo_lake, demo_db, monkeypatch, path, role):
+    def open_page(db) -> AppTest:
+        monkeypatch.setenv(warehouse.ENV_VAR, warehouse.target_key(db))
+        at = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=120)
+        at.session_state[auth.ROLE_KEY] = role
+        at.run()
+        at.switch_page(path).run()
+        assert not at.exception, at.exception
+        return at
+
+    on_lake, on_file = open_page(demo_lake), open_page(demo_db)
+    assert len(on_lake.get("plotly_chart")) == len(on_file.get("plotly_chart"))
+    assert [m.value for m in on_lake.metric] == [m.value for m in on_file.metric]
+    def texts(at: AppTest) -> list[str]:
+        return [e.value for kind in (at.title, at.subheader, at.caption, at.markdown, at.info, at.warning)
+                for e in kind]
+
+    assert texts(on_lake) == texts(on_file) and on_lake.title  # the same page, with its words
+
+
+def test_a_lake_connection_held_by_a_reader_does_not_stop_a_writer(new_lake):
+    lake = create_warehouse(new_lake())
+    with warehouse.read_connection(lake) as reader:
+        assert reader.execute("SELECT count(*) FROM structures").fetchall() == [(0,)]
+        result = ingest.ingest(lake, [upload(HEADER + "S1;Une;association;musique;76540\n")])
+        assert result.status == "importe"
+        assert reader.execute("SELECT count(*) FROM structures").fetchall() == [(1,)]  # the latest snapshot
+
+
+def test_duckdb_refuses_keys_on_a_lake_so_the_schema_has_none(new_lake):
+    lake = create_warehouse(new_lake())
+    con = engine.open_lake(lake, read_only=False)
+    try:
+        with pytest.raises(duckdb.Error, match="PRIMARY KEY"):
+            con.execute("CREATE TABLE essai (code VARCHAR PRIMARY KEY)")
+        assert engine.on_lake(con)
+    finally:
+        con.close()
