@@ -85,7 +85,7 @@ def time_pages(db: Path, query_params: dict, role: str) -> dict[str, tuple[float
     with the funder's slices published ahead (what a server does after an import; funder views only), warm."""
     from dashboard import data
 
-    os.environ[warehouse.ENV_VAR] = str(db)
+    os.environ[warehouse.ENV_VAR] = warehouse.target_key(db)
     os.environ[data.PUBLISH_AHEAD_VAR] = "0"  # published explicitly below, outside the timings
     funder = role == "financeur"
 

@@ -13,6 +13,7 @@ from pipelines import ingest
 from pipelines.demo import loader as demo_loader
 from pipelines.spec.datasets import LOAD_ORDER
 from pipelines.store import schema, warehouse
+from tests import postgres
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MINI = FIXTURES / "mini"
@@ -64,61 +65,25 @@ def demo_db(tmp_path_factory) -> Path:
 
 
 # --- DuckLake on PostgreSQL (issue 15) -------------------------------------------------------------------
-# The lake tests run against a PostgreSQL server of their own: started here from Debian's `postgresql` (as
-# the `postgres` user when the tests run as root: PostgreSQL refuses to run as root), on a free port, in a
-# temporary folder, stopped at the end. OBSERVATOIRE_TEST_PG="host=… port=… user=… password=…" uses an
+# The lake tests run against a PostgreSQL server of their own (tests/postgres.py: Debian's binaries, a free
+# port, a temporary folder, stopped at the end). OBSERVATOIRE_TEST_PG="host=… port=… user=… password=…" uses an
 # existing server instead. Without PostgreSQL the lake tests are skipped, unless OBSERVATOIRE_EXIGER_LAC=1
 # (CI) makes that a failure.
 REQUIRE_LAKE_VAR = "OBSERVATOIRE_EXIGER_LAC"
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _postgres_bin() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    return found[-1].parent if found else None
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """libpq parameters of a running PostgreSQL server (without dbname)."""
-    import subprocess
-
     if os.environ.get("OBSERVATOIRE_TEST_PG"):
         yield os.environ["OBSERVATOIRE_TEST_PG"]
         return
-    bin_dir = _postgres_bin()
-    if bin_dir is None:
+    if postgres.binaries() is None:
         if os.environ.get(REQUIRE_LAKE_VAR) == "1":
             pytest.fail("PostgreSQL introuvable (/usr/lib/postgresql/*/bin) : apt-get install postgresql")
         pytest.skip("PostgreSQL n'est pas installé : tests du lac sautés")
-    import tempfile
-
-    # Not under pytest's temporary folder: the `postgres` user cannot enter root's.
-    root = Path(tempfile.mkdtemp(prefix="observatoire-pg-"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL will not run as root
-        shutil.chown(root, "postgres")
-        os.chmod(root, 0o700)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = root / "data", _free_port()
-    subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                    "--no-sync"], check=True, capture_output=True)
-    subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"), "-o",
-                    f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
-                    "start"], check=True, capture_output=True)
-    try:
-        yield f"host=127.0.0.1 port={port} user=postgres"
-    finally:
-        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+    with postgres.server() as params:
+        yield params
 
 
 _lake_count = 0
@@ -127,18 +92,11 @@ _lake_count = 0
 @pytest.fixture
 def new_lake(postgres_server, tmp_path):
     """A function returning a new, empty lake (a database of its own, data files under tmp_path)."""
-    import subprocess
-
     def make() -> warehouse.Lake:
         global _lake_count
         _lake_count += 1
         name = f"lac_{os.getpid()}_{_lake_count}"
-        params = dict(part.split("=", 1) for part in postgres_server.split())
-        env = {**os.environ, "PGPASSWORD": params.get("password", "")}
-        subprocess.run(["psql", "-h", params.get("host", "127.0.0.1"), "-p", params.get("port", "5432"),
-                        "-U", params.get("user", "postgres"), "-d", "postgres", "-qc", f"CREATE DATABASE {name}"],
-                       check=True, capture_output=True, env=env)
-        return warehouse.Lake(f"dbname={name} {postgres_server}", str(tmp_path / name))
+        return warehouse.Lake(postgres.create_database(postgres_server, name), str(tmp_path / name))
 
     return make
 

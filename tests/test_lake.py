@@ -21,6 +21,7 @@ from pipelines.queries import vue_ensemble
 from pipelines.queries.indicators import Scope
 from pipelines.spec.datasets import DATASETS
 from pipelines.store import engine, warehouse
+from tests import postgres
 from tests.conftest import REPO_DIR, create_warehouse, load_mini
 
 HEADER = "id_structure;nom;forme_juridique;domaine;code_commune\n"
@@ -215,12 +216,8 @@ def test_a_file_moved_into_a_lake_and_back_keeps_its_rows_and_figures(mini_db, n
 
 @pytest.fixture(scope="session")
 def demo_lake(demo_db, postgres_server, tmp_path_factory):
-    name = f"demo_{os.getpid()}"
-    params = dict(part.split("=", 1) for part in postgres_server.split())
-    subprocess.run(["psql", "-h", params["host"], "-p", params["port"], "-U", params["user"], "-d", "postgres",
-                    "-qc", f"CREATE DATABASE {name}"], check=True, capture_output=True,
-                   env={**os.environ, "PGPASSWORD": params.get("password", "")})
-    lake = engine.Lake(f"dbname={name} {postgres_server}", str(tmp_path_factory.mktemp("demo-lac")))
+    catalog = postgres.create_database(postgres_server, f"demo_{os.getpid()}")
+    lake = engine.Lake(catalog, str(tmp_path_factory.mktemp("demo-lac")))
     warehouse.copy_warehouse(demo_db, lake)
     return lake
 
