@@ -18,7 +18,7 @@ from pipelines.ingest.load import UndoRefused
 from pipelines.reports import fmt
 from pipelines.spec import templates
 from pipelines.spec.datasets import DATASETS, LOAD_ORDER
-from pipelines.store import warehouse
+from pipelines.store import national, warehouse
 
 ROLE = start("importer").role  # analysts only: other roles never receive this page
 
@@ -206,6 +206,11 @@ def upload_tab() -> None:
     elif status == "refuse":
         st.error(message, icon=":material/error:")
 
+    if data.fetch(national.is_national):
+        st.info("Cet entrepôt est la **vue nationale** : il se reconstruit à partir des entrepôts régionaux "
+                "(`python -m pipelines national`) ; on n'y importe rien. Importez dans l'entrepôt de la région.",
+                icon=":material/public:")
+        return
     if data.is_demo():
         st.warning("Cet entrepôt contient la **démonstration synthétique** : ce que vous importez ici s'y mêle, et les "
                    "comptes publics de la démonstration le verront. Pour vos propres données, créez un entrepôt à part "
@@ -274,7 +279,7 @@ def confirm_undo(import_id: int) -> None:
     st.session_state.pop("annulation_demandee", None)
     try:
         restored = ingest.undo(data.db(), import_id)
-    except UndoRefused as exc:
+    except (UndoRefused, warehouse.WarehouseError) as exc:
         st.session_state["annulation_message"] = ("refus", str(exc))
         return
     finally:

@@ -26,7 +26,7 @@ from pipelines.reports import fmt
 from pipelines.spec import referentiels as ref
 from pipelines.spec import templates
 from pipelines.spec.datasets import DATASETS
-from pipelines.store import schema, warehouse
+from pipelines.store import national, schema, warehouse
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 DEFAULT_BASE_URL = "http://localhost:8501"
@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_db(sub.add_parser("copier", help="copie tout l'entrepôt (--db) vers un autre, neuf : fichier → lac ou "
                                           "lac → fichier, mêmes chiffres"))
     p.add_argument("--vers", required=True, help="l'entrepôt de destination (fichier .duckdb ou ducklake:postgres:…)")
+
+    p = sub.add_parser("national", help="(re)construit la vue nationale, en lecture seule, à partir des entrepôts "
+                                        "régionaux (identifiants préfixés par la région)")
+    p.add_argument("--source", action="append", required=True, metavar="REGION=ENTREPOT",
+                   help="code de région et son entrepôt (fichier ou lac) ; une fois par région")
+    p.add_argument("--vers", required=True, help="l'entrepôt national (fichier .duckdb ou ducklake:postgres:…)")
 
     def with_scope(p: argparse.ArgumentParser, default_view: str) -> argparse.ArgumentParser:
         """The dashboard's filters, and whose view (the funder's applies statistical secrecy)."""
@@ -205,6 +211,21 @@ def cmd_copy(args, db) -> int:
     copied = warehouse.copy_warehouse(db, destination)
     print(f"Copié vers {destination} : {sum(copied.values())} lignes dans {len(copied)} tables "
           f"(dont {copied.get('imports', 0)} imports).")
+    return EXIT_OK
+
+
+def cmd_national(args, db) -> int:
+    sources = {}
+    for given in args.source:
+        label, sep, target = given.partition("=")
+        if not sep or not target or label.strip() in sources:
+            print(f"Erreur d'utilisation : --source {given} : écrivez CODE_REGION=ENTREPOT, une fois par région.",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        sources[label.strip()] = warehouse.db_path(target)
+    copied = national.build(sources, warehouse.db_path(args.vers))
+    print(f"Vue nationale écrite dans {warehouse.db_path(args.vers)} : {len(sources)} région(s), "
+          + ", ".join(f"{n} {name}" for name, n in copied.items() if n) + ".")
     return EXIT_OK
 
 
@@ -572,7 +593,7 @@ def cmd_comptes(args, db: Path) -> int:
     return accounts.run_command(args)
 
 
-COMMANDS = {"init": cmd_init, "copier": cmd_copy, "kpis": cmd_kpis, "ingest": cmd_ingest, "historique": cmd_historique,
+COMMANDS = {"init": cmd_init, "copier": cmd_copy, "national": cmd_national, "kpis": cmd_kpis, "ingest": cmd_ingest, "historique": cmd_historique,
             "annuler": cmd_annuler, "population": cmd_population, "rapport": cmd_rapport, "comptes": cmd_comptes,
             "modeles": cmd_modeles, "plan": cmd_plan, "profil": cmd_profil, "opp": cmd_opp}
 

@@ -268,3 +268,58 @@ def test_duckdb_refuses_keys_on_a_lake_so_the_schema_has_none(new_lake):
         assert engine.on_lake(con)
     finally:
         con.close()
+
+
+def test_a_national_warehouse_holds_every_region_with_the_region_in_each_id(mini_db, new_lake, tmp_path):
+    lake = create_warehouse(new_lake())
+    assert load_mini(lake).status == "importe"
+    national_db = tmp_path / "national.duckdb"
+    done = cli("national", "--source", f"28={mini_db}", "--source", f"76={lake.url}", "--vers", str(national_db))
+    assert done.returncode == 0, done.stderr
+    regional = dataset_rows(mini_db)
+    with warehouse.read_connection(national_db) as con:
+        for name, ds in DATASETS.items():
+            ids = [r[0] for r in con.execute(f"SELECT {ds.id_column} FROM {name}").fetchall()]
+            assert len(ids) == 2 * len(regional[name]) == len(set(ids))
+            assert all(i.startswith(("28-", "76-")) for i in ids)
+        # References follow: every accompaniment's structure and programme exist under the same région.
+        assert con.execute("""SELECT count(*) FROM accompagnements a ANTI JOIN structures s USING (id_structure)""").fetchall() == [(0,)]
+        assert con.execute("""SELECT count(*) FROM accompagnements a ANTI JOIN programmes p USING (id_programme)""").fetchall() == [(0,)]
+        assert con.execute("SELECT count(*) FROM accompagnements WHERE left(id_structure, 3) <> left(id_accompagnement, 3)").fetchall() == [(0,)]
+    analyst = [f for f in figures(national_db)[::2]]
+    assert [f["structures"] for f in analyst] == [2 * f["structures"] for f in figures(mini_db)[::2]]
+    # Rebuilt, not imported into: the same figures again; ingest and undo refused in French.
+    assert cli("national", "--source", f"28={mini_db}", "--source", f"76={lake.url}", "--vers", str(national_db)).returncode == 0
+    assert figures(national_db)[::2] == analyst
+    refused = cli("ingest", "structures", str(REPO_DIR / "tests" / "fixtures" / "mini" / "structures.csv"),
+                  "--db", str(national_db))
+    assert refused.returncode != 0 and "vue nationale" in refused.stderr and "Traceback" not in refused.stderr
+    assert "vue nationale" in cli("annuler", "1", "--db", str(national_db)).stderr
+
+
+def test_the_funder_view_of_the_nation_is_protected_on_the_national_rows(mini_db, tmp_path):
+    """Regional masks do not compose: the national warehouse decides its own cells, and a value published
+    nationally is the national rows' value, not a sum of regional publications."""
+    national_db = tmp_path / "national.duckdb"
+    other = tmp_path / "autre.duckdb"
+    other.write_bytes(mini_db.read_bytes())
+    from pipelines.store import national
+
+    national.build({"28": mini_db, "76": other}, national_db)
+    with warehouse.read_connection(mini_db) as con:
+        regional = vue_ensemble.kpis(con, Scope(), "financeur")
+    with warehouse.read_connection(national_db) as con:
+        nation = vue_ensemble.kpis(con, Scope(), "financeur")
+        truth = vue_ensemble.kpis(con, Scope(), "analyste")
+    # The mini fixture's 4 structures are secret in each région (a sum of two "secret" says nothing); the
+    # national cube, protected on its 8 structures, publishes them.
+    assert regional["structures"] == "secret" and nation["structures"] == truth["structures"] == 8
+
+
+def test_unknown_region_codes_and_a_warehouse_of_files_as_destination_are_refused(mini_db, empty_db, tmp_path):
+    bad = cli("national", "--source", f"99={mini_db}", "--vers", str(tmp_path / "n.duckdb"))
+    assert bad.returncode != 0 and "n'est pas un code de région" in bad.stderr
+    taken = cli("national", "--source", f"28={mini_db}", "--vers", str(mini_db.parent / "autre.duckdb"))
+    assert taken.returncode == 0
+    into_regional = cli("national", "--source", f"28={empty_db}", "--vers", str(mini_db))
+    assert into_regional.returncode != 0 and "contient des imports de fichiers" in into_regional.stderr

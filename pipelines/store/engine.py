@@ -19,6 +19,7 @@ import contextlib
 import importlib.util
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,13 +167,15 @@ def has_schema(con: duckdb.DuckDBPyConnection) -> bool:
 # Readers of a lake share one read-only connection per process (attaching costs ~0.1–0.7 s; a DuckLake
 # reader blocks no writer, and each query sees the latest committed snapshot). Each use takes a cursor.
 _shared_readers: dict[str, duckdb.DuckDBPyConnection] = {}
+_shared_readers_lock = threading.Lock()  # the dashboard's sessions run in threads
 
 
 def lake_reader(lake: Lake) -> duckdb.DuckDBPyConnection:
     """A cursor on the process' shared read-only connection to the lake, its default database set. Close it."""
-    con = _shared_readers.get(lake.url)
-    if con is None:
-        con = _shared_readers.setdefault(lake.url, open_lake(lake, read_only=True))
+    with _shared_readers_lock:
+        con = _shared_readers.get(lake.url)
+        if con is None:
+            con = _shared_readers[lake.url] = open_lake(lake, read_only=True)
     cursor = con.cursor()
     cursor.execute(f"USE {LAKE_ALIAS}")
     return cursor
