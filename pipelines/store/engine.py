@@ -95,10 +95,6 @@ def parse_target(value: "str | os.PathLike") -> Target:
     return Lake.parse(text) if text.startswith(LAKE_PREFIX) else Path(text)
 
 
-def is_lake(target: Target) -> bool:
-    return isinstance(target, Lake)
-
-
 def _masked(url: str) -> str:
     return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", url)
 
