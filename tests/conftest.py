@@ -115,3 +115,12 @@ def any_mini_db(any_empty_db):
     result = load_mini(any_empty_db)
     assert result.status == "importe", result.problems
     return any_empty_db
+
+
+@pytest.fixture(scope="session")
+def demo_lake(demo_db, postgres_server, tmp_path_factory):
+    """The demo moved into a lake (`copier`), once per session: tests must not write to it."""
+    catalog = postgres.create_database(postgres_server, f"demo_{os.getpid()}")
+    lake = warehouse.Lake(catalog, str(tmp_path_factory.mktemp("demo-lac")))
+    warehouse.copy_warehouse(demo_db, lake)
+    return lake

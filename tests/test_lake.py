@@ -21,7 +21,6 @@ from pipelines.queries import vue_ensemble
 from pipelines.queries.indicators import Scope
 from pipelines.spec.datasets import DATASETS
 from pipelines.store import engine, warehouse
-from tests import postgres
 from tests.conftest import REPO_DIR, create_warehouse, load_mini
 
 HEADER = "id_structure;nom;forme_juridique;domaine;code_commune\n"
@@ -212,14 +211,6 @@ def test_a_file_moved_into_a_lake_and_back_keeps_its_rows_and_figures(mini_db, n
     # A destination holding imports is refused.
     again = cli("copier", "--db", str(mini_db), "--vers", lake.url)
     assert again.returncode != 0 and "contient déjà des imports" in again.stderr
-
-
-@pytest.fixture(scope="session")
-def demo_lake(demo_db, postgres_server, tmp_path_factory):
-    catalog = postgres.create_database(postgres_server, f"demo_{os.getpid()}")
-    lake = engine.Lake(catalog, str(tmp_path_factory.mktemp("demo-lac")))
-    warehouse.copy_warehouse(demo_db, lake)
-    return lake
 
 
 def test_the_demo_gives_the_same_figures_on_a_lake(demo_db, demo_lake):

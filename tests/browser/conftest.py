@@ -51,9 +51,11 @@ def test_accounts() -> Path:
 _ACCOUNTS: Path | None = None
 
 
-def start_streamlit(db: Path, log: Path) -> tuple[subprocess.Popen, str]:
+def start_streamlit(db, log: Path) -> tuple[subprocess.Popen, str]:
+    from pipelines.store import warehouse
+
     port = _free_port()
-    env = {**os.environ, "OBSERVATOIRE_DB": str(db), "OBSERVATOIRE_COMPTES": str(test_accounts())}
+    env = {**os.environ, "OBSERVATOIRE_DB": warehouse.target_key(db), "OBSERVATOIRE_COMPTES": str(test_accounts())}
     handle = open(log, "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
