@@ -83,9 +83,16 @@ elif (scope.region or scope.departement) and communes.empty:
             "statistique.", icon=":material/lock:")
 elif scope.region or scope.departement:
     labelled = communes.assign(libelle=lambda f: f["nom"] + " (" + f["code_departement"] + ")")
-    layout.chart_of_visible(labelled, lambda visible: charts.bars(
-        visible.head(20), "libelle", "structures", "Communes comptant le plus de structures accompagnées", where,
-        axis_title="Structures accompagnées", color=charts.OKABE_ITO[2], hover_unit="structures"), key="communes")
+    # At région level, a top 20 of communes with one structure each would be an arbitrary list: the chart keeps
+    # the communes that gather several; the table below still lists them all.
+    ranked = labelled if scope.departement else labelled[labelled["structures"] > 1]
+    if ranked.empty:
+        st.caption("Aucune commune ne compte plus d'une structure accompagnée : le tableau ci-dessous les liste toutes.")
+    else:
+        layout.chart_of_visible(ranked, lambda visible: charts.bars(
+            visible.head(20), "libelle", "structures", "Communes comptant le plus de structures accompagnées"
+            + ("" if scope.departement else " (plus d'une)"), where,
+            axis_title="Structures accompagnées", color=charts.OKABE_ITO[2], hover_unit="structures"), key="communes")
     layout.data_table(communes, {
         "nom": ("Commune", "texte"), "code": ("Code INSEE", "texte"), "epci": ("EPCI", "texte"),
         "population": ("Population", "nombre"), "structures": ("Structures accompagnées", "nombre"),

@@ -136,6 +136,38 @@ def test_territories_map_indicator_and_region_drill_down(page, demo_db):
     assert any("centres des communes" in c.value for c in dep.caption)
 
 
+def test_the_communes_chart_of_a_region_keeps_communes_of_several_structures(page, demo_db):
+    """At région level a top 20 of one-structure communes would be arbitrary; in a département it says who is
+    where. The table lists every commune either way."""
+    import json
+
+    def communes_chart(at):
+        specs = [json.loads(c.proto.spec) for c in charts(at)]
+        return next((s for s in specs if "Communes comptant" in json.dumps(s["layout"].get("title", ""))), None)
+
+    with warehouse.read_connection(demo_db) as con:
+        region = qt.communes(con, Scope(region="76"))
+        departement = qt.communes(con, Scope(departement="09"))
+    assert (region["structures"] == 1).any() and (region["structures"] > 1).any()
+    def values(trace_x) -> list[float]:  # plotly ships numeric arrays base64-encoded
+        import base64
+
+        import numpy as np
+
+        if isinstance(trace_x, dict):
+            return list(np.frombuffer(base64.b64decode(trace_x["bdata"]), dtype=trace_x["dtype"]))
+        return list(trace_x)
+
+    chart = communes_chart(page("pages/territoires.py", region="76"))
+    drawn = values(chart["data"][0]["x"])
+    assert drawn and min(drawn) > 1
+    assert len(drawn) == min(20, int((region["structures"] > 1).sum()))
+    dep_chart = communes_chart(page("pages/territoires.py", departement="09"))
+    assert len(values(dep_chart["data"][0]["x"])) == min(20, len(departement))
+    if departement["structures"].max() <= 5:
+        assert dep_chart["layout"]["xaxis"]["dtick"] == 1  # whole ticks for small counts
+
+
 def test_territories_level_choice_round_trips(page):
     at = page("pages/territoires.py")
     at.radio(key="page_niveau").set_value("region").run()

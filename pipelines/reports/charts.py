@@ -132,6 +132,8 @@ def bars(frame: pd.DataFrame, label: str, value: str, title: str, scope: str = "
     ))
     fig.update_xaxes(title_text=axis_title, tickformat=".0%" if percent else ",.0f",
                      range=[0, float(values.max()) * 1.2 if len(values) and values.max() > 0 else 1])
+    if not percent and (not len(values) or values.max() <= 5):
+        fig.update_xaxes(dtick=1)  # small counts: whole ticks, not "0, 0, 0, 1, 1" rounded from 0.2 steps
     fig.update_yaxes(automargin=True)
     _mark_secret(fig, masked[label], list(frame[label]))
     return style(fig, title, scope, height=max(260, 34 * (len(frame) + len(masked)) + 150))

@@ -41,3 +41,13 @@ def test_testimonies_are_plain_text(server, page):
     open_page(page, f"{server}/temoignages", role="comite")
     page.get_by_text("témoignage(s) publiable(s)").first.wait_for(timeout=30_000)
     assert page.locator("[data-testid='stText']").count() > 10
+
+
+def test_a_departement_lists_its_communes_with_whole_ticks(server, page):
+    open_page(page, f"{server}/territoires?departement=09")
+    page.get_by_text("Communes comptant le plus").first.wait_for(timeout=30_000)
+    wait_for_charts(page, 1)
+    chart = page.locator(".js-plotly-plot", has_text="Communes comptant le plus").first
+    chart.screenshot(path=str(ARTIFACTS / "territoires_ariege_communes.png"))
+    ticks = [t for t in chart.locator(".xtick text").all_text_contents() if t.strip()]
+    assert ticks and len(ticks) == len(set(ticks)), ticks  # no "0, 0, 1, 1" from rounded fractional steps
