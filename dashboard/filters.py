@@ -165,6 +165,20 @@ def url_choice(label: str, options: dict[str, str], param: str, default: str | N
     return choice
 
 
+def url_choices(label: str, options: dict[str, str], param: str, default: list[str], *, max_selections: int,
+                placeholder: str = "", container=None) -> list[str]:
+    """A multiselect bound to the URL parameter `param` (codes joined by commas); codes no longer offered
+    are dropped, and an empty choice falls back to `default`."""
+    key = f"page_{param}"
+    if key not in st.session_state or any(c not in options for c in st.session_state[key]):
+        wanted = [c for c in (st.query_params.get(param) or "").split(",") if c in options][:max_selections]
+        st.session_state[key] = wanted or [c for c in default if c in options]
+    chosen = (container or st).multiselect(label, list(options), key=key, format_func=lambda c: options.get(c, c),
+                                           max_selections=max_selections, placeholder=placeholder)
+    _set_url(param, ",".join(chosen), ",".join(default))
+    return chosen or [c for c in default if c in options]
+
+
 def url_text(label: str, param: str, *, placeholder: str = "", container=None) -> str | None:
     """A text input bound to the URL parameter `param`."""
     key = f"page_{param}"

@@ -1,5 +1,6 @@
 """Territoires: maps by région / département, drill-down to communes, zones blanches, portrait."""
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import data, filters, layout
@@ -39,6 +40,13 @@ unit = {"structures": "structures", "taux_100k": "pour 100 000 hab.", "couvertur
 shown = territories.copy()
 if indicateur != "structures":
     shown.loc[shown["structures"].astype(float) == 0, indicateur] = None  # no structure: not a measured zero rate
+# The coverage as it reads: "25,0 %", or "13,9 – 33,7 %" where the reference population is a range.
+shown["couverture_texte"] = [fmt.SECRET if secret and low is None else fmt.couverture(low, high) for low, high, secret
+                             in zip(shown["couverture_min"], shown["couverture_max"],
+                                    shown.get("secret", pd.Series(False, index=shown.index)))]
+shown["reference_texte"] = [fmt.nombre(low) + (f" – {fmt.nombre(high)}" if pd.notna(high) else "") if pd.notna(low) else "—"
+                            for low, high in zip(shown["reference"], shown["reference_max"])]
+ranges = bool((shown["couverture_min"] != shown["couverture_max"]).any() and shown["couverture_min"].notna().any())
 if indicateur == "couverture" and shown["couverture"].notna().sum() == 0:
     st.info("Le taux de couverture demande une population de référence des structures culturelles de l'ESS "
             "(fichier code_territoire ; niveau ; nb_structures_reference ; source ; annee) : aucune n'a été "
@@ -55,12 +63,14 @@ else:
         fig = charts.choropleth(shown, geo.read_geojson(layer), indicateur, f"{label} par {level_words}",
                                 where + ("" if scope.region else " · outre-mer en encarts à l'ouest"),
                                 value_label=unit, percent=percent, decimals=1 if indicateur != "structures" else 0,
-                                codes=codes)
+                                codes=codes, value_text="couverture_texte" if percent else None)
         st.plotly_chart(fig, width="stretch", key="carte")
     if indicateur == "couverture":
         sources = bundle["sources_reference"]
         st.caption("Population de référence : " + layout.escape_markdown(" ; ".join(
-            f"{s.source} ({s.annee})" for s in sources.itertuples())) + ". Territoires gris : pas de référence fournie.")
+            f"{s.source} ({s.annee})" for s in sources.itertuples())) + ". Territoires gris : pas de référence fournie."
+            + (" Là où elle est une fourchette (minimum – maximum), le taux est un intervalle, lu au survol ; la "
+               "couleur en marque le milieu." if ranges else ""))
     elif indicateur == "taux_100k":
         st.caption("Population : somme des populations communales du Code officiel géographique 2026.")
     layout.secret_note(shown)
@@ -69,7 +79,9 @@ else:
         "code": ("Code", "texte"), "nom": ("Territoire", "texte"), "structures": ("Structures accompagnées", "nombre"),
         "accompagnements": ("Accompagnements", "nombre"), "heures": ("Heures", "decimal"),
         "population": ("Population", "nombre"), "taux_100k": ("Pour 100 000 habitants", "decimal"),
-        "reference": ("Population de référence", "nombre"), "couverture": ("Taux de couverture", "part"),
+        "reference_texte": ("Population de référence", "texte"), "couverture_texte": ("Taux de couverture", "texte"),
+        **({"couverture_min": ("Couverture basse", "part"), "couverture_max": ("Couverture haute", "part")}
+           if ranges else {}),
         "heures_par_structure": ("Heures par structure", "decimal")}, name=f"territoires_{niveau}")
 
 communes = bundle["communes"]
@@ -119,52 +131,64 @@ else:
         "structures_connues": ("Structures connues", "nombre")}, height=320, key="zones_blanches")
 
 st.header("Portrait de territoire")
-departements = data.fetch(q.by_territory, scope, "departement")
-departements = departements[departements["structures"] > 0]  # only codes and names reach the browser
-if departements.empty:
+# Funders compare départements only: an EPCI is no cell of the published cube, so its figures would be secret.
+choices = data.fetch(q.comparison_choices, scope, not page.rules.statistical_secrecy)
+if not choices:
     layout.empty_state()
     st.stop()
-options = dict(zip(departements["code"], departements["code"] + " – " + departements["nom"]))
-left, right = st.columns(2)
-code = filters.url_choice("Département", options, "portrait", widget="selectbox", container=left)
-reference = filters.url_choice("Comparer à", {"region": "Sa région", "ensemble": "L'ensemble des régions suivies"},
-                               "reference", "region", container=right)
-portrait = data.fetch(q.protected_portrait, scope, code, reference, role)
-ref_name = "sa région" if reference == "region" else "l'ensemble des régions suivies"
+left, right = st.columns([3, 2])
+areas = filters.url_choices("Territoires comparés (départements ou intercommunalités)", choices, "portrait",
+                            [next(iter(choices))], max_selections=q.MAX_AREAS, container=left,
+                            placeholder="Choisissez jusqu'à six territoires")
+reference = filters.url_choice("Comparer à", q.REFERENCES, "reference", "region", container=right)
+portrait = data.fetch(q.protected_comparison, scope, areas, reference, role)
+ref_name = {"region": "sa région" if len(areas) == 1 else f"la région de {choices[areas[0]]}",
+            "ensemble": "l'ensemble des régions suivies"}.get(reference)
+series = {key: choices[key] for key in areas}
+if reference != "aucune":
+    series["reference"] = ref_name[0].upper() + ref_name[1:]
 scope_words = filters.describe(scope.__class__(None, None, scope.programme, scope.domaine, scope.depuis, scope.jusqu_au))
+flags = portrait["secret"] if "secret" in portrait.columns else pd.Series(False, index=portrait.index)
+rows = portrait.set_index("cle")
 
 
-def show(value, kind, masked=False):
-    if masked:
+def show(key: str, column: str) -> str:
+    """A cell of the comparison in French: "secret", "—", or the value (the coverage as its interval)."""
+    value, kind = rows.loc[key, column], rows.loc[key, "format"]
+    if value is None and bool(rows.loc[key].get("secret", False)):
         return fmt.SECRET
     if value is None or value != value:
         return "—"
+    if key == "couverture":
+        return fmt.couverture(rows.loc["couverture_min", column], rows.loc["couverture_max", column])
     return fmt.pourcentage(value, 1) if kind == "part" else fmt.nombre(value, 1 if kind == "decimal" else 0)
 
 
-cards = portrait.set_index("cle")
 SHORT = {"structures": "Structures accompagnées", "taux_100k": "Pour 100 000 habitants",
          "couverture": "Taux de couverture", "heures_par_structure": "Heures par structure"}
-metrics = st.columns(2) + st.columns(2)
-for column, key in zip(metrics, SHORT):
-    row = cards.loc[key]
-    masked = bool(row.get("secret", False))
-    column.metric(SHORT[key], show(row["territoire"], row["format"], masked and row["territoire"] is None),
-                  f"{ref_name.capitalize()} : {show(row['reference'], row['format'], masked and row['reference'] is None)}",
-                  delta_color="off",
-                  delta_arrow="off", border=True)
-parts = portrait[portrait["format"] == "part"].dropna(subset=["territoire"])
-parts = parts.assign(territoire_libelle=options[code], reference_libelle=ref_name)
-st.plotly_chart(charts.grouped_bars(parts, "indicateur", {"territoire": options[code], "reference": ref_name.capitalize()},
-                                    f"Portrait : {options[code]} comparé à {ref_name}", scope_words,
-                                    y_title="Part", horizontal=True, height=380)
-                .update_xaxes(tickformat=".0%").update_traces(hovertemplate="%{y} : %{x:.1%}<extra></extra>"),
-                width="stretch", key="portrait")
-flags = portrait["secret"] if "secret" in portrait.columns else [False] * len(portrait)
+if len(areas) == 1:  # one territory: its key figures as cards, its reference under each
+    metrics = st.columns(2) + st.columns(2)
+    for column, key in zip(metrics, SHORT):
+        under = f"{series['reference']} : {show(key, 'reference')}" if reference != "aucune" else None
+        column.metric(SHORT[key], show(key, areas[0]), under, delta_color="off", delta_arrow="off", border=True)
+parts = portrait[(portrait["format"] == "part") & ~portrait["cle"].isin(q.COVERAGE_BOUNDS)]
+parts = parts[parts[list(series)].notna().any(axis=1)]
+bounds = {column: [(rows.loc["couverture_min", column], rows.loc["couverture_max", column])
+                   if key == "couverture" and pd.notna(rows.loc["couverture_min", column]) else None
+                   for key in parts["cle"]] for column in series}
+title = (f"Portrait : {choices[areas[0]]} comparé à {ref_name}" if len(areas) == 1 and ref_name
+         else f"Portrait : {len(areas)} territoires côte à côte" + (f", et {ref_name}" if ref_name else ""))
+if not parts.empty:
+    st.plotly_chart(charts.share_comparison(parts, series, title, scope_words, bounds=bounds), width="stretch",
+                    key="portrait")
+if (rows.loc["couverture_min", list(series)].astype(float) != rows.loc["couverture_max", list(series)].astype(float)
+        ).any() and rows.loc["couverture_min", list(series)].notna().any():
+    st.caption("Taux de couverture : la population de référence est une fourchette (par exemple Sirène et une "
+               "enquête) ; le taux est l'intervalle structures ÷ maximum … structures ÷ minimum, la barre en "
+               "marque le milieu.")
 layout.secret_note(portrait)
-layout.data_table(portrait.assign(
-    territoire=[show(v, k, m and v is None) for v, k, m in zip(portrait["territoire"], portrait["format"], flags)],
-    reference=[show(v, k, m and v is None) for v, k, m in zip(portrait["reference"], portrait["format"], flags)]
-).drop(columns="secret", errors="ignore"),
-                  {"indicateur": ("Indicateur", "texte"), "territoire": (options[code], "texte"),
-                   "reference": (ref_name.capitalize(), "texte")})
+table = portrait[~portrait["cle"].isin(q.COVERAGE_BOUNDS)]
+layout.data_table(table.assign(**{column: [show(key, column) for key in table["cle"]] for column in series})
+                  .drop(columns="secret", errors="ignore"),
+                  {"indicateur": ("Indicateur", "texte"), **{column: (label, "texte") for column, label in series.items()}},
+                  name="portrait")

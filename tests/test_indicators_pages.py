@@ -25,6 +25,7 @@ import pytest
 from pipelines.ingest import population
 from pipelines.queries import besoins, resultats, structures, temoignages, territoires
 from pipelines.queries.indicators import Scope
+from pipelines.reports import fmt
 from pipelines.store import warehouse
 
 
@@ -163,6 +164,61 @@ def test_coverage_rate_with_a_reference_population(mini_db, tmp_path):
     assert portrait.loc["couverture", "territoire"] == pytest.approx(0.25)
     assert portrait.loc["couverture", "reference"] == pytest.approx(0.25)
     assert portrait.loc["part_long", "territoire"] == 0.5  # A1 long, A2 short
+
+
+def test_coverage_over_a_range_of_reference_populations_is_an_interval(mini_db, tmp_path):
+    """The Basse-Normandie case of issue 16: structures ÷ max … structures ÷ min, in every place it is read."""
+    from pipelines.queries import vue_ensemble
+
+    csv = tmp_path / "ref.csv"
+    csv.write_text("code_territoire;niveau;nb_structures_reference;source;annee;nb_structures_reference_max\n"
+                   "28;region;4;Sirène / enquête;2025;10\n14;departement;4;Test;2025;\n", encoding="utf-8")
+    assert population.load_reference_population(mini_db, csv) == 2
+    with warehouse.read_connection(mini_db) as con:
+        regions = territoires.by_territory(con, Scope(), "region").set_index("code")
+        deps = territoires.by_territory(con, Scope(region="28"), "departement").set_index("code")
+        side = territoires.comparison(con, Scope(), ["14", "76"], "region").set_index("cle")
+        region_kpis = vue_ensemble.kpis(con, Scope(region="28"))
+        dep_kpis = vue_ensemble.kpis(con, Scope(departement="14"))
+        no_ref_kpis = vue_ensemble.kpis(con, Scope(region="76"))
+    # Normandie: 2 structures among 4 … 10.
+    assert (regions.loc["28", "couverture_min"], regions.loc["28", "couverture_max"]) == pytest.approx((0.2, 0.5))
+    assert regions.loc["28", "couverture"] == pytest.approx(0.35)  # the middle colours the map
+    assert (deps.loc["14", "couverture_min"], deps.loc["14", "couverture_max"]) == pytest.approx((0.25, 0.25))
+    assert pd.isna(deps.loc["76", "couverture_min"])  # Seine-Maritime: no reference supplied
+    assert region_kpis["taux_couverture"] == {"min": 0.2, "max": 0.5}
+    assert dep_kpis["taux_couverture"] == pytest.approx(0.25)  # a plain reference: a number
+    assert no_ref_kpis["taux_couverture"] is None
+    # Side by side: Calvados and Seine-Maritime, and Normandie as the reference.
+    assert (side.loc["structures", "14"], side.loc["structures", "76"], side.loc["structures", "reference"]) == (1, 1, 2)
+    assert (side.loc["couverture_min", "reference"], side.loc["couverture_max", "reference"]) == pytest.approx((0.2, 0.5))
+    assert side.loc["couverture", "76"] is None or pd.isna(side.loc["couverture", "76"])
+    assert fmt.couverture(0.2, 0.5) == "20,0 – 50,0\u00a0%" and fmt.couverture(0.25, 0.25) == "25,0\u00a0%"
+
+
+def test_the_kpis_cli_prints_a_coverage_range_as_min_and_max(mini_db, tmp_path, capsys):
+    import json
+
+    from pipelines import __main__ as cli
+
+    csv = tmp_path / "ref.csv"
+    csv.write_text("code_territoire;niveau;nb_structures_reference;nb_structures_reference_max\n28;region;350;850\n",
+                   encoding="utf-8")
+    assert cli.main(["population", "--db", str(mini_db), str(csv)]) == 0
+    capsys.readouterr()
+    assert cli.main(["kpis", "--db", str(mini_db), "--region", "28"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["taux_couverture"] == {"min": round(2 / 850, 6), "max": round(2 / 350, 6)}
+    assert cli.main(["kpis", "--db", str(mini_db), "--region", "28", "--vue", "financeur"]) == 0
+    assert json.loads(capsys.readouterr().out)["taux_couverture"] == "secret"  # 2 structures: the count is secret
+
+
+def test_a_reference_range_upside_down_is_refused_with_its_line(mini_db, tmp_path):
+    csv = tmp_path / "ref.csv"
+    csv.write_text("code_territoire;niveau;nb_structures_reference;nb_structures_reference_max\n28;region;850;350\n",
+                   encoding="utf-8")
+    with pytest.raises(population.ReferencePopulationError, match="Ligne 2, colonne nb_structures_reference_max"):
+        population.load_reference_population(mini_db, csv)
 
 
 @pytest.mark.parametrize("content, message", [

@@ -11,6 +11,7 @@ from pipelines.queries import structures as qs
 from pipelines.queries import temoignages as qtem
 from pipelines.queries import territoires as qt
 from pipelines.queries.indicators import Scope
+from pipelines.reports import fmt
 from pipelines.store import warehouse
 from tests.conftest import REPO_DIR
 
@@ -180,6 +181,47 @@ def test_portrait_reference_choice_changes_the_reference_column(page):
     national = page("pages/territoires.py", portrait="31", reference="ensemble")
     pick = lambda at: {m.label: m.delta for m in at.metric}["Structures accompagnées"]  # noqa: E731
     assert as_int(pick(regional)) < as_int(pick(national))
+
+
+def plotly_values(array) -> list:
+    """A plotly array as the browser gets it (numbers ship base64-encoded)."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(array, dict):
+        return list(np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]))
+    return list(array)
+
+
+def test_several_territories_side_by_side_with_the_coverage_as_an_interval(page, demo_db):
+    """Two départements and an EPCI against Calvados' région (Normandie, whose demo reference is a range)."""
+    at = page("pages/territoires.py", portrait="14,76,epci:200065597", reference="region")
+    assert at.multiselect(key="page_portrait").value == ["14", "76", "epci:200065597"]
+    spec = figure(at, "portrait")
+    names = [trace["name"] for trace in spec["data"]]
+    assert names == ["14 – Calvados", "76 – Seine-Maritime", "CU Caen la Mer (14, EPCI)", "La région de 14 – Calvados"]
+    with warehouse.read_connection(demo_db) as con:
+        side = qt.comparison(con, at.session_state["scope"], ["14", "76", "epci:200065597"], "region").set_index("cle")
+    calvados = spec["data"][0]
+    rows = [label.replace("<br>", " ") for label in calvados["y"]]
+    at_coverage = rows.index("Taux de couverture")
+    low, high = side.loc["couverture_min", "14"], side.loc["couverture_max", "14"]
+    assert low < high  # Normandie's reference is a range: the coverage is an interval
+    assert calvados["hovertext"][at_coverage] == fmt.couverture(low, high)
+    assert plotly_values(calvados["error_x"]["array"])[at_coverage] == pytest.approx((high - low) / 2)
+    assert spec["data"][2]["hovertext"][at_coverage] == ""  # an EPCI has no reference population
+    assert all("\u00a0%" in text for text in spec["layout"]["xaxis"]["ticktext"])  # "60 %", never "60%"
+    table = [t for t in at.dataframe if "indicateur" in t.value.columns][-1].value
+    assert list(table.columns) == ["indicateur", "14", "76", "epci:200065597", "reference"]
+    assert table.set_index("indicateur").loc["Taux de couverture", "14"] == fmt.couverture(low, high)
+    assert "Taux de couverture" not in [m.label for m in at.metric]  # the cards are for one territory
+
+
+def test_a_funder_compares_departements_only(page):
+    at = page("pages/territoires.py", role="financeur", portrait="14,epci:200065597")
+    assert not any(code.startswith("epci:") for code in at.multiselect(key="page_portrait").options)
+    assert at.multiselect(key="page_portrait").value == ["14"]
 
 
 def test_results_follow_the_programme_filter(page):

@@ -559,8 +559,15 @@ def _reference_population(draw: Draw, structures: pd.DataFrame, departements: pd
     regions = frame.groupby("code_region", as_index=False)["nb_structures_reference"].sum()
     regions = regions.rename(columns={"code_region": "code_territoire"}).assign(niveau="region")
     result = pd.concat([regions, frame.drop(columns="code_region")], ignore_index=True)
+    # Normandie's reference is a range, as in the Basse-Normandie note (350 by Sirène … 850 by a survey):
+    # its coverage reads as an interval. Computed, not drawn: the other territories do not move.
+    normandie = ((result["niveau"] == "region") & (result["code_territoire"] == "28")) | (
+        (result["niveau"] == "departement")
+        & result["code_territoire"].isin(departements.loc[departements["code_region"] == "28", "code"]))
+    result["nb_structures_reference_max"] = [round(n * 2.4) if wide else None
+                                             for n, wide in zip(result["nb_structures_reference"], normandie)]
     return result.assign(source=REFERENCE_SOURCE, annee=2025)[
-        ["code_territoire", "niveau", "nb_structures_reference", "source", "annee"]]
+        ["code_territoire", "niveau", "nb_structures_reference", "source", "annee", "nb_structures_reference_max"]]
 
 
 def write_reference_population(frame: pd.DataFrame, out_dir: Path) -> Path:

@@ -5,9 +5,12 @@ The interchange format v1 has no dataset for it; the coverage rate
 supplies a CSV with the columns
 
     code_territoire ; niveau (region | departement) ; nb_structures_reference ; source ; annee
+    [; nb_structures_reference_max]
 
 and `load_reference_population` replaces the whole table in one committed
-write (schema v2, table `population_reference`).
+write (schema v2, table `population_reference`). With `nb_structures_reference_max`
+(spec v1.1, schema v8) the reference is a range — 350 by Sirène, 850 by a survey —
+and the coverage rate an interval (structures ÷ max … structures ÷ min).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import pandas as pd
 
 from pipelines.store import warehouse
 
-COLUMNS = ("code_territoire", "niveau", "nb_structures_reference", "source", "annee")
+COLUMNS = ("code_territoire", "niveau", "nb_structures_reference", "source", "annee", "nb_structures_reference_max")
 REQUIRED = ("code_territoire", "niveau", "nb_structures_reference")
 NIVEAUX = {"region": "geo_regions", "departement": "geo_departements"}
 
@@ -33,6 +36,16 @@ def _normalise(name: str) -> str:
 
     text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode().strip().lower()
     return text.replace(" ", "_").replace("-", "_")
+
+
+def _count(cell, line: int, column: str, optional: bool = False) -> int | None:
+    text = str(cell).replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
+    if optional and not text:
+        return None
+    if not text.isdigit():
+        raise ReferencePopulationError(
+            f"Ligne {line}, colonne {column} : « {cell} » n'est pas un nombre entier positif ou nul.")
+    return int(text)
 
 
 def read_reference_population(path: str | Path) -> pd.DataFrame:
@@ -50,7 +63,7 @@ def read_reference_population(path: str | Path) -> pd.DataFrame:
     if missing:
         raise ReferencePopulationError(
             f"Colonne(s) manquante(s) : {', '.join(missing)}. Colonnes attendues : {' ; '.join(COLUMNS)}.")
-    for optional in ("source", "annee"):
+    for optional in ("source", "annee", "nb_structures_reference_max"):
         if optional not in frame.columns:
             frame[optional] = ""
     rows = []
@@ -59,19 +72,22 @@ def read_reference_population(path: str | Path) -> pd.DataFrame:
         if niveau not in NIVEAUX:
             raise ReferencePopulationError(
                 f"Ligne {line}, colonne niveau : « {row.niveau} » n'est pas un niveau connu ; écrivez region ou departement.")
-        count_text = str(row.nb_structures_reference).replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
-        if not count_text.isdigit():
+        count = _count(row.nb_structures_reference, line, "nb_structures_reference")
+        count_max = _count(row.nb_structures_reference_max, line, "nb_structures_reference_max", optional=True)
+        if count_max is not None and count_max < count:
             raise ReferencePopulationError(
-                f"Ligne {line}, colonne nb_structures_reference : « {row.nb_structures_reference} » n'est pas un "
-                "nombre entier positif ou nul.")
+                f"Ligne {line}, colonne nb_structures_reference_max : {count_max} est inférieur au minimum "
+                f"nb_structures_reference ({count}) ; la fourchette va du plus petit au plus grand.")
+        if count_max == count:
+            count_max = None  # a range of one value is a number
         year_text = str(row.annee).strip()
         if year_text and not year_text.isdigit():
             raise ReferencePopulationError(f"Ligne {line}, colonne annee : « {row.annee} » n'est pas une année.")
         code = str(row.code_territoire).strip()
         if niveau == "departement" and len(code) == 1:
             code = "0" + code
-        rows.append((code, niveau, int(count_text), str(row.source).strip() or None,
-                     int(year_text) if year_text else None, line))
+        rows.append((code, niveau, count, str(row.source).strip() or None,
+                     int(year_text) if year_text else None, count_max, line))
     result = pd.DataFrame(rows, columns=[*COLUMNS, "ligne"])
     duplicated = result[result.duplicated(["niveau", "code_territoire"], keep=False)]
     if len(duplicated):
@@ -85,7 +101,7 @@ def read_reference_population(path: str | Path) -> pd.DataFrame:
 def load_reference_population(db: str | Path, path: str | Path) -> int:
     """Replace the reference population with the file's rows; return how many were loaded."""
     frame = read_reference_population(path)
-    with warehouse.write_transaction(Path(db)) as con:
+    with warehouse.write_transaction(warehouse.db_path(db)) as con:
         for niveau, table in NIVEAUX.items():
             codes = frame.loc[frame["niveau"] == niveau, ["code_territoire", "ligne"]]
             known = {r[0] for r in con.execute(f"SELECT code FROM {table}").fetchall()}
@@ -97,5 +113,5 @@ def load_reference_population(db: str | Path, path: str | Path) -> int:
                     f"{'de région' if niveau == 'region' else 'de département'} du référentiel géographique.")
         con.execute("DELETE FROM population_reference")
         rows = frame[list(COLUMNS)]  # noqa: F841 — read by name below
-        con.execute("INSERT INTO population_reference SELECT * FROM rows")
+        con.execute(f"INSERT INTO population_reference ({', '.join(COLUMNS)}) SELECT * FROM rows")
     return len(frame)

@@ -5,7 +5,9 @@ Indicators of a territory (structures counted where their seat is):
 * taux pour 100 000 habitants = structures ÷ population × 100 000, the population
   being the sum of its communes' (COG 2026, arrondissements not double counted);
 * taux de couverture = structures ÷ reference population of cultural ESS structures,
-  only where the analyst supplied one (table population_reference, schema v2);
+  only where the analyst supplied one (table population_reference, schema v2); an interval
+  structures ÷ max … structures ÷ min where the reference is a range (schema v8), whose middle
+  orders territories and colours the map;
 * heures par structure = hours of the accompaniments in scope ÷ structures.
 """
 
@@ -38,9 +40,10 @@ def has_reference(con: duckdb.DuckDBPyConnection) -> bool:
 
 def _reference_sql(con: duckdb.DuckDBPyConnection) -> str:
     if has_reference(con):
-        return "SELECT code_territoire, niveau, nb_structures_reference, source, annee FROM population_reference"
+        return ("SELECT code_territoire, niveau, nb_structures_reference, nb_structures_reference_max, source, annee "
+                "FROM population_reference")
     return ("SELECT NULL::VARCHAR AS code_territoire, NULL::VARCHAR AS niveau, NULL::BIGINT AS nb_structures_reference,"
-            " NULL::VARCHAR AS source, NULL::INTEGER AS annee WHERE false")
+            " NULL::BIGINT AS nb_structures_reference_max, NULL::VARCHAR AS source, NULL::INTEGER AS annee WHERE false")
 
 
 def by_territory(con: duckdb.DuckDBPyConnection, scope: Scope, niveau: str = "departement") -> pd.DataFrame:
@@ -64,7 +67,8 @@ def by_territory(con: duckdb.DuckDBPyConnection, scope: Scope, niveau: str = "de
         ref AS ({_reference_sql(con)})
         SELECT t.code, t.nom, t.code_region, coalesce(agg.structures, 0) AS structures,
                coalesce(agg.accompagnements, 0) AS accompagnements, coalesce(agg.heures, 0) AS heures,
-               pop.population, ref.nb_structures_reference AS reference, ref.source AS source_reference
+               pop.population, ref.nb_structures_reference AS reference,
+               ref.nb_structures_reference_max AS reference_max, ref.source AS source_reference
         FROM territoire t LEFT JOIN agg USING (code) LEFT JOIN pop USING (code)
         LEFT JOIN ref ON ref.code_territoire = t.code AND ref.niveau = $niveau
         ORDER BY t.code""", scope, niveau=niveau)
@@ -74,7 +78,11 @@ def by_territory(con: duckdb.DuckDBPyConnection, scope: Scope, niveau: str = "de
 def _rates(frame: pd.DataFrame) -> pd.DataFrame:
     structures = frame["structures"].astype(float)
     frame["taux_100k"] = structures / frame["population"].astype(float) * 100_000
-    frame["couverture"] = structures / frame["reference"].astype(float).where(frame["reference"] > 0)
+    bounds = [coverage(n, ref, ref_max) or (None, None)
+              for n, ref, ref_max in zip(structures, frame["reference"], frame["reference_max"])]
+    frame["couverture_min"] = pd.Series([low for low, _ in bounds], index=frame.index, dtype=float)
+    frame["couverture_max"] = pd.Series([high for _, high in bounds], index=frame.index, dtype=float)
+    frame["couverture"] = (frame["couverture_min"] + frame["couverture_max"]) / 2  # orders and colours the map
     frame["heures_par_structure"] = frame["heures"].astype(float) / structures.where(structures > 0)
     return frame
 
@@ -122,42 +130,74 @@ def zones_blanches(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame
         ORDER BY structures_connues DESC, population DESC, e.code_epci""", scope)
 
 
-def _profile(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict:
+def coverage(structures, reference, reference_max=None) -> tuple[float, float] | None:
+    """Taux de couverture: structures ÷ reference population, as (low, high). With a range of reference
+    populations (min … max, spec v1.1) it is the interval structures ÷ max … structures ÷ min; without a
+    range both ends are the same. None where no reference (or a zero one) was supplied."""
+    if structures is None or pd.isna(structures) or reference is None or pd.isna(reference) or reference <= 0:
+        return None
+    high = float(structures) / float(reference)
+    has_range = reference_max is not None and not pd.isna(reference_max) and reference_max > reference
+    return (float(structures) / float(reference_max) if has_range else high), high
+
+
+def _profile(con: duckdb.DuckDBPyConnection, scope: Scope, epci: str | None = None) -> dict:
     row = query(con, """
+        , zone AS (SELECT * FROM acc WHERE $epci IS NULL
+                   OR code_commune IN (SELECT code FROM geo_communes WHERE code_epci = $epci))
         SELECT count(DISTINCT id_structure) AS structures, count(*) AS accompagnements,
                coalesce(sum(heures), 0) AS heures,
                avg(CASE format WHEN 'accompagnement_long' THEN 1.0 WHEN 'appui_court' THEN 0.0 END) AS part_long,
                avg((categorie_principale = 'ECO')::DOUBLE) AS part_eco,
-               (SELECT avg(employeur::DOUBLE) FROM structures WHERE id_structure IN (SELECT id_structure FROM acc))
+               (SELECT avg(employeur::DOUBLE) FROM structures WHERE id_structure IN (SELECT id_structure FROM zone))
                    AS part_employeuses,
                (SELECT avg((forme_juridique = 'association')::DOUBLE) FROM structures
-                WHERE id_structure IN (SELECT id_structure FROM acc)) AS part_associations
-        FROM acc""", scope).iloc[0].to_dict()
+                WHERE id_structure IN (SELECT id_structure FROM zone)) AS part_associations
+        FROM zone""", scope, epci=epci).iloc[0].to_dict()
     return row
 
 
-def _area_population(con: duckdb.DuckDBPyConnection, region: str | None, departement: str | None) -> tuple:
-    """Population and reference population of a département, a région, or the perimeter (both None)."""
-    if departement:
-        where, level, code = "code_departement = $code", "departement", departement
-    elif region:
-        where, level, code = "code_region = $code", "region", region
-    else:
-        where, level, code = ("code_region IN (SELECT DISTINCT c.code_region FROM structures s "
-                              "JOIN geo_communes c ON c.code = s.code_commune)"), "region", None
+# The perimeter of "l'ensemble des régions suivies": the régions where the warehouse knows structures.
+PERIMETER_REGIONS = "SELECT DISTINCT c.code_region FROM structures s JOIN geo_communes c ON c.code = s.code_commune"
+
+
+def _area_population(con: duckdb.DuckDBPyConnection, level: str, code: str | None) -> tuple:
+    """Population and reference population (min, max) of a département, an EPCI, a région, or the
+    perimeter (level 'ensemble'). An EPCI has no reference population (the file gives régions and
+    départements)."""
+    where = {"departement": "code_departement = $code", "region": "code_region = $code",
+             "epci": "code_epci = $code", "ensemble": f"code_region IN ({PERIMETER_REGIONS})"}[level]
+    params = {"code": code} if level != "ensemble" else {}
     population = con.execute(f"SELECT sum(population) FROM geo_communes WHERE NOT arrondissement AND {where}",
-                             {"code": code} if code else {}).fetchall()[0][0]
-    reference = None
-    if has_reference(con):
-        if code:
-            found = con.execute("SELECT sum(nb_structures_reference) FROM population_reference WHERE niveau = $l "
-                                "AND code_territoire = $c", {"l": level, "c": code}).fetchall()[0][0]
-        else:
-            found = con.execute("""SELECT sum(nb_structures_reference) FROM population_reference WHERE niveau = 'region'
-                AND code_territoire IN (SELECT DISTINCT c.code_region FROM structures s
-                                        JOIN geo_communes c ON c.code = s.code_commune)""").fetchall()[0][0]
-        reference = found
-    return population, reference
+                             params).fetchall()[0][0]
+    if level == "epci" or not has_reference(con):
+        return population, None, None
+    codes = "$code" if level != "ensemble" else PERIMETER_REGIONS
+    reference, reference_max, missing = con.execute(f"""
+        SELECT sum(nb_structures_reference), sum(coalesce(nb_structures_reference_max, nb_structures_reference)),
+               {"1" if level != "ensemble" else f"(SELECT count(*) FROM ({PERIMETER_REGIONS}))"} - count(*)
+        FROM population_reference WHERE niveau = $l AND code_territoire IN ({codes})""",
+        {**params, "l": "region" if level == "ensemble" else level}).fetchall()[0]
+    if missing:  # a perimeter where some région has no reference: its structures would inflate the rate
+        return population, None, None
+    return population, reference, reference_max
+
+
+def scope_coverage(con: duckdb.DuckDBPyConnection, scope: Scope, structures: int | None) -> float | dict | None:
+    """The scope's coverage rate as `kpis` prints it: a number, {"min", "max"} for a range, None without a
+    reference population (of the département, else the région, else every région of the perimeter)."""
+    if scope.departement:
+        level, code = "departement", scope.departement
+    elif scope.region:
+        level, code = "region", scope.region
+    else:
+        level, code = "ensemble", None
+    _, ref_min, ref_max = _area_population(con, level, code)
+    bounds = coverage(structures, ref_min, ref_max)
+    if bounds is None:
+        return None
+    low, high = (round(value, 6) for value in bounds)
+    return high if low == high else {"min": low, "max": high}
 
 
 PORTRAIT_ROWS = [
@@ -173,6 +213,11 @@ PORTRAIT_ROWS = [
     ("part_employeuses", "Part de structures employeuses", "part"),
     ("part_associations", "Part d'associations", "part"),
 ]
+# The ends of the coverage interval, rows of the portrait that pages draw with the coverage (not on their own).
+COVERAGE_BOUNDS = ("couverture_min", "couverture_max")
+REFERENCES = {"region": "Sa région", "ensemble": "L'ensemble des régions suivies", "aucune": "Aucune"}
+EPCI_PREFIX = "epci:"
+MAX_AREAS = 6
 
 
 def region_of(con: duckdb.DuckDBPyConnection, code_departement: str) -> str | None:
@@ -180,32 +225,77 @@ def region_of(con: duckdb.DuckDBPyConnection, code_departement: str) -> str | No
     return found[0][0] if found else None
 
 
+def _area(con: duckdb.DuckDBPyConnection, key: str) -> tuple[str, str, str | None]:
+    """An area of the comparison from its key ('14' a département, 'epci:200065597' an EPCI): its level,
+    code and région (None when unknown)."""
+    if key.startswith(EPCI_PREFIX):
+        code = key[len(EPCI_PREFIX):]
+        found = con.execute("SELECT mode(code_region) FROM geo_communes WHERE code_epci = $c", {"c": code}).fetchall()
+        return "epci", code, found[0][0] if found else None
+    return "departement", key, region_of(con, key)
+
+
+def comparison_choices(con: duckdb.DuckDBPyConnection, scope: Scope, with_epci: bool = True) -> dict[str, str]:
+    """Départements, then EPCI, with structures accompanied in scope: area key → French label."""
+    departements = by_territory(con, scope, "departement")
+    choices = {r.code: f"{r.code} – {r.nom}" for r in departements[departements["structures"] > 0].itertuples()}
+    if with_epci:
+        epcis = query(con, """SELECT c.code_epci, any_value(c.nom_epci) AS nom, mode(c.code_departement) AS dep
+                              FROM acc JOIN geo_communes c ON c.code = acc.code_commune
+                              WHERE c.code_epci IS NOT NULL GROUP BY 1 ORDER BY dep, nom""", scope)
+        choices.update({EPCI_PREFIX + r.code_epci: f"{r.nom} ({r.dep}, EPCI)" for r in epcis.itertuples()})
+    return choices
+
+
+def comparison(con: duckdb.DuckDBPyConnection, scope: Scope, areas: list[str],
+               reference: str = "region") -> pd.DataFrame:
+    """Territories side by side — départements or EPCI (keys as `_area`), up to MAX_AREAS — and a reference
+    area: the région of the first one ('region'), the whole perimeter ('ensemble') or none ('aucune').
+
+    One row per indicator (PORTRAIT_ROWS, then the coverage interval's ends), one column per area key, and
+    'reference'. Programme, domaine and period filters apply to every column; the territory filters are
+    replaced by each area.
+    """
+    if not areas:
+        raise ValueError("no area to compare")
+    columns = {}
+    first_region = None
+    for key in list(dict.fromkeys(areas))[:MAX_AREAS]:
+        level, code, region = _area(con, key)
+        first_region = first_region or region
+        area_scope = dataclasses.replace(scope, region=None, departement=code if level == "departement" else None)
+        columns[key] = _figures(con, area_scope, level, code, epci=code if level == "epci" else None)
+    if reference == "region":
+        columns["reference"] = _figures(con, dataclasses.replace(scope, region=first_region, departement=None),
+                                        "region", first_region)
+    elif reference == "ensemble":
+        columns["reference"] = _figures(con, dataclasses.replace(scope, region=None, departement=None),
+                                        "ensemble", None)
+    rows = [*PORTRAIT_ROWS, ("couverture_min", "Taux de couverture (bas)", "part"),
+            ("couverture_max", "Taux de couverture (haut)", "part")]
+    return pd.DataFrame([{"cle": key, "indicateur": label, "format": kind,
+                          **{column: figures.get(key) for column, figures in columns.items()}}
+                         for key, label, kind in rows])
+
+
+def _figures(con: duckdb.DuckDBPyConnection, scope: Scope, level: str, code: str | None,
+             epci: str | None = None) -> dict:
+    figures = _profile(con, scope, epci)
+    population, ref_min, ref_max = _area_population(con, level, code)
+    structures = float(figures["structures"])
+    figures["population"] = population
+    figures["taux_100k"] = structures / population * 100_000 if population else None
+    bounds = coverage(structures, ref_min, ref_max)
+    figures["couverture_min"], figures["couverture_max"] = bounds or (None, None)
+    figures["couverture"] = sum(bounds) / 2 if bounds else None  # the interval's middle orders and draws it
+    figures["heures_par_structure"] = float(figures["heures"]) / structures if structures else None
+    return figures
+
+
 def portrait(con: duckdb.DuckDBPyConnection, scope: Scope, code_departement: str,
              reference: str = "region") -> pd.DataFrame:
-    """A département's figures beside a reference area: its région ('region') or the whole perimeter ('ensemble').
-
-    Programme, domaine and period filters apply to both; the territory filters are
-    replaced by the département and the reference area.
-    """
-    region = region_of(con, code_departement)
-    areas = {
-        "territoire": (None, code_departement),
-        "reference": (region, None) if reference == "region" else (None, None),
-    }
-    columns = {}
-    for name, (reg, dep) in areas.items():
-        figures = _profile(con, dataclasses.replace(scope, region=reg, departement=dep))
-        population, ref_count = _area_population(con, reg, dep)
-        structures = float(figures["structures"])
-        figures["population"] = population
-        figures["taux_100k"] = structures / population * 100_000 if population else None
-        figures["couverture"] = structures / ref_count if ref_count else None
-        figures["heures_par_structure"] = float(figures["heures"]) / structures if structures else None
-        columns[name] = figures
-    return pd.DataFrame([
-        {"cle": key, "indicateur": label, "format": kind,
-         "territoire": columns["territoire"].get(key), "reference": columns["reference"].get(key)}
-        for key, label, kind in PORTRAIT_ROWS])
+    """A département's figures ('territoire') beside its région or the whole perimeter ('reference')."""
+    return comparison(con, scope, [code_departement], reference).rename(columns={code_departement: "territoire"})
 
 
 def reference_sources(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -242,7 +332,8 @@ def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, niveau: str = "depar
     return data
 
 
-AREA_FIGURES = ["structures", "accompagnements", "heures", "taux_100k", "couverture", "heures_par_structure"]
+AREA_FIGURES = ["structures", "accompagnements", "heures", "taux_100k", "couverture", "couverture_min", "couverture_max",
+                "heures_par_structure"]
 
 
 def _protect_areas(frame: pd.DataFrame, masks: pd.DataFrame) -> pd.DataFrame:
@@ -256,35 +347,53 @@ def _protect_areas(frame: pd.DataFrame, masks: pd.DataFrame) -> pd.DataFrame:
     return secret.apply_mask(frame, hours, [c for c in ("heures", "heures_par_structure") if c in shown])
 
 
-def protected_portrait(con: duckdb.DuckDBPyConnection, scope: Scope, code_departement: str,
-                       reference: str = "region", vue: str = "analyste") -> pd.DataFrame:
-    """The portrait; under secrecy a column goes (population aside) when its area's cell of the published
-    cube is secret, when fewer than the threshold of structures are behind it, or when the reference area
-    less the département would be that small (the difference of the two columns), and the département's
-    hours go when one structure makes most of them."""
-    frame = portrait(con, scope, code_departement, reference)
+def protected_comparison(con: duckdb.DuckDBPyConnection, scope: Scope, areas: list[str],
+                         reference: str = "region", vue: str = "analyste") -> pd.DataFrame:
+    """The comparison; under secrecy a column goes (population aside) when its area's cell of the published
+    cube is secret — an EPCI is no cell of it, so it always goes —, when fewer than the threshold of
+    structures are behind it, or when the reference area less the chosen départements inside it would be that
+    small (the difference of the columns), and an area's hours go when one structure makes most of them."""
+    frame = comparison(con, scope, areas, reference)
     if not roles.role(vue).statistical_secrecy:
         return frame
     figures = frame.set_index("cle")
-    n_territory = figures.loc["structures", "territoire"] or 0
-    n_reference = figures.loc["structures", "reference"] or 0
-    territory_scope = dataclasses.replace(scope, region=None, departement=code_departement)
-    top = hours_top(con, territory_scope)["top"].iloc[0]
-    reference_scope = dataclasses.replace(scope, departement=None,
-                                          region=region_of(con, code_departement) if reference == "region" else None)
-    # The reference area is a cell of the published cube too: what its own view hides, the portrait hides.
-    hidden = {"territoire": scope_hidden(con, territory_scope),
-              "reference": scope_hidden(con, reference_scope) or secret.is_primary_secret(n_reference)
-              or secret.is_primary_secret(n_reference - n_territory)}
-    hours_hidden = hidden["territoire"] or secret.is_primary_secret(n_territory, top,
-                                                                    figures.loc["heures", "territoire"])
+    area_columns = [c for c in frame.columns if c not in ("cle", "indicateur", "format", "reference")]
+    hidden, hours_hidden = {}, {}
+    for key in area_columns:
+        level, code, _ = _area(con, key)
+        if level != "departement":
+            hidden[key] = hours_hidden[key] = True
+            continue
+        area_scope = dataclasses.replace(scope, region=None, departement=code)
+        hidden[key] = scope_hidden(con, area_scope)
+        top = hours_top(con, area_scope)["top"].iloc[0]
+        hours_hidden[key] = hidden[key] or secret.is_primary_secret(figures.loc["structures", key] or 0, top,
+                                                                    figures.loc["heures", key])
+    if "reference" in frame.columns:
+        region = _area(con, area_columns[0])[2] if reference == "region" else None
+        reference_scope = dataclasses.replace(scope, departement=None, region=region)
+        n_reference = figures.loc["structures", "reference"] or 0
+        inside = [k for k in area_columns if not k.startswith(EPCI_PREFIX)
+                  and (region is None or _area(con, k)[2] == region)]
+        n_inside = sum(figures.loc["structures", k] or 0 for k in inside)
+        # The reference area is a cell of the published cube too: what its own view hides, the comparison hides.
+        hidden["reference"] = hours_hidden["reference"] = (
+            scope_hidden(con, reference_scope) or secret.is_primary_secret(n_reference)
+            or secret.is_primary_secret(n_reference - n_inside))
     out = frame.copy()
     out["secret"] = False
-    for column in ("territoire", "reference"):
+    for column in hidden:
         out[column] = out[column].astype(object)
         masked = out["cle"] != "population" if hidden[column] else pd.Series(False, index=out.index)
-        if column == "territoire" and hours_hidden:
+        if hours_hidden[column]:
             masked |= out["cle"].isin(["heures", "heures_par_structure"])
         out.loc[masked, column] = None
         out["secret"] |= masked
     return out
+
+
+def protected_portrait(con: duckdb.DuckDBPyConnection, scope: Scope, code_departement: str,
+                       reference: str = "region", vue: str = "analyste") -> pd.DataFrame:
+    """The single département's portrait under the role's rules (columns 'territoire', 'reference')."""
+    return protected_comparison(con, scope, [code_departement], reference, vue).rename(
+        columns={code_departement: "territoire"})

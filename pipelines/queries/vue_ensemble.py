@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.privacy import roles, secret
-from pipelines.queries import indicators
+from pipelines.queries import indicators, territoires
 from pipelines.queries.indicators import Scope
 from pipelines.queries.masks import breakdown_mask, hours_top, scope_hidden, territory_masks
 
@@ -74,7 +74,8 @@ def protect(con: duckdb.DuckDBPyConnection, scope: Scope, data: dict) -> dict:
 def kpis(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str = "analyste") -> dict:
     """What `python -m pipelines kpis [--vue ROLE]` prints; masked values read "secret"."""
     if not roles.role(vue).statistical_secrecy:
-        return indicators.kpis(con, scope)
+        figures = indicators.kpis(con, scope)
+        return {**figures, "taux_couverture": territoires.scope_coverage(con, scope, figures["structures"])}
     data = page_data(con, scope, vue)
     figures = data["chiffres"]
     per_region = indicators.structures_par_region(con, scope)
@@ -89,6 +90,9 @@ def kpis(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str = "analyste") ->
 
     return {
         **{key: shown(figures[key]) for key in KEY_FIGURES},
+        # Structures (published, protected) over a public reference population: secret only with the count.
+        "taux_couverture": shown(figures["structures"]) if figures["structures"] is None
+        else territoires.scope_coverage(con, scope, figures["structures"]),
         # Not in the published cube: a funder gets neither (fail closed) until they are protected with it.
         "heures_benevoles": secret.SECRET,
         "part_orientation": secret.SECRET,

@@ -7,10 +7,12 @@ a projector. Numbers: French separators (1 234,5).
 from __future__ import annotations
 
 import html
+import re
 
 import pandas as pd
 import plotly.graph_objects as go
 
+from pipelines.reports import fmt
 from pipelines.reports.fmt import PLOTLY_SEPARATORS
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -38,7 +40,27 @@ def style(fig: go.Figure, title: str, scope: str = "", height: int = 420) -> go.
     fig.update_traces(cliponaxis=False, selector=dict(type="bar"))
     fig.update_xaxes(showgrid=False, linecolor="#888")
     fig.update_yaxes(gridcolor="#e5e5e5", zeroline=False)
+    for trace in fig.data:
+        _french_percent_hover(trace)
     return fig
+
+
+_PERCENT_FIELD = re.compile(r"%\{([xyz]):\.(\d)%\}")
+
+
+def _french_percent_hover(trace) -> None:
+    """d3 writes a share as "61,3%"; the dashboard writes "61,3 %" everywhere. A hover's share field is
+    replaced by the trace's `hovertext`, filled with the French texts of that field's values."""
+    template = getattr(trace, "hovertemplate", None)
+    found = _PERCENT_FIELD.search(template) if isinstance(template, str) else None
+    if found is None or getattr(trace, found.group(1), None) is None:
+        return
+    values, decimals = getattr(trace, found.group(1)), int(found.group(2))
+
+    def text(v):
+        return "" if v is None or v != v else _pct(float(v), decimals)
+    trace.hovertext = [[text(v) for v in row] for row in values] if trace.type == "heatmap" else [text(v) for v in values]
+    trace.hovertemplate = template.replace(found.group(0), "%{hovertext}")
 
 
 SECRET_COLOR = "#bdbdbd"
@@ -96,8 +118,8 @@ def besoin_shares(frame: pd.DataFrame, title: str, scope: str = "") -> go.Figure
     return _ranked_bars(frame, "part", title, scope, color=OKABE_ITO[0],
                         label=lambda p: f"{100 * p:.0f} %".replace(".", ","), customdata="accompagnements",
                         hovertemplate="%{y} : %{x:.1%} (%{customdata:,.0f} accompagnements)<extra></extra>",
-                        x_axis=dict(tickformat=".0%", title_text="Part des accompagnements"), headroom=1.2,
-                        row_height=60)
+                        x_axis=dict(**percent_ticks(frame["part"].astype(float).max() * 1.2),
+                                    title_text="Part des accompagnements"), headroom=1.2, row_height=60)
 
 
 def structures_by_territory(frame: pd.DataFrame, title: str, scope: str = "") -> go.Figure:
@@ -115,8 +137,17 @@ NO_DATA = "#d9d9d9"
 NO_DATA_TEXT = "en gris : pas de valeur publiable (secret statistique) ou non disponible"
 
 
-def _pct(value: float) -> str:
-    return f"{100 * value:.0f}\u00a0%".replace(".", ",")
+def _pct(value: float, decimals: int = 0) -> str:
+    return f"{100 * value:.{decimals}f}\u00a0%".replace(".", ",")
+
+
+def percent_ticks(top: float) -> dict:
+    """Ticks of a 0 … `top` share axis written the French way, "60 %" (d3's ".0%" writes "60%", beside our
+    "60 %" labels): explicit values and texts, about five of them."""
+    top = float(top) if top and top == top and top > 0 else 1.0
+    step = next((s for s in (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5) if s >= top / 5), 1.0)
+    values = [round(i * step, 4) for i in range(int(top / step + 1e-9) + 1)]
+    return dict(tickvals=values, ticktext=[_pct(v, 0 if step >= 0.01 else 1) for v in values])
 
 
 def bars(frame: pd.DataFrame, label: str, value: str, title: str, scope: str = "", *, axis_title: str = "",
@@ -130,8 +161,8 @@ def bars(frame: pd.DataFrame, label: str, value: str, title: str, scope: str = "
         x=values, y=frame[label], orientation="h", marker_color=color, text=text, textposition="outside",
         hovertemplate="%{y} : " + ("%{x:.1%}" if percent else "%{x:,.0f}") + f" {hover_unit}<extra></extra>",
     ))
-    fig.update_xaxes(title_text=axis_title, tickformat=".0%" if percent else ",.0f",
-                     range=[0, float(values.max()) * 1.2 if len(values) and values.max() > 0 else 1])
+    top = float(values.max()) * 1.2 if len(values) and values.max() > 0 else 1
+    fig.update_xaxes(title_text=axis_title, range=[0, top], **(percent_ticks(top) if percent else {"tickformat": ",.0f"}))
     if not percent and (not len(values) or values.max() <= 5):
         fig.update_xaxes(dtick=1)  # small counts: whole ticks, not "0, 0, 0, 1, 1" rounded from 0.2 steps
     fig.update_yaxes(automargin=True)
@@ -148,16 +179,20 @@ def needs_treemap(frame: pd.DataFrame, title: str, scope: str = "") -> go.Figure
     parents = [""] * len(cats) + list(frame["categorie"])
     values = list(cats["accompagnements"]) + list(frame["accompagnements"])
     marker = [colors[c] for c in cats["categorie"]] + [colors[c] for c in frame["categorie"]]
+    total = float(cats["accompagnements"].sum())
     fig = go.Figure(go.Treemap(
         ids=ids, labels=labels, parents=parents, values=values, branchvalues="total",
         marker=dict(colors=marker, line=dict(color="white", width=2)),
-        texttemplate="<b>%{label}</b><br>%{value:,.0f} · %{percentRoot:.0%}",
-        hovertemplate="%{label}<br>%{value:,.0f} accompagnements (%{percentRoot:.1%})<extra></extra>",
+        text=[_pct(v / total if total else 0) for v in values],
+        hovertext=[_pct(v / total if total else 0, 1) for v in values],
+        texttemplate="<b>%{label}</b><br>%{value:,.0f} · %{text}",
+        hovertemplate="%{label}<br>%{value:,.0f} accompagnements (%{hovertext})<extra></extra>",
         textfont=dict(size=15, color="white"), insidetextfont=dict(color="white"), pathbar=dict(visible=False),
         tiling=dict(pad=2),
     ))
     fig = style(fig, title, scope, height=560)
-    fig.update_layout(margin=dict(l=5, r=5, t=80, b=5))
+    # A tile too small for a 12 px label shows none (its figures stay in the hover) rather than a speck of text.
+    fig.update_layout(margin=dict(l=5, r=5, t=80, b=5), uniformtext=dict(minsize=12, mode="hide"))
     return fig
 
 
@@ -180,11 +215,13 @@ def heatmap(frame: pd.DataFrame, x: str, y: str, z: str, title: str, scope: str 
     pivot = frame.pivot_table(index=y, columns=x, values=z, aggfunc="sum")
     if text_col:
         counts = frame.pivot_table(index=y, columns=x, values=text_col, aggfunc="sum").reindex_like(pivot)
+    cells = ([["" if v != v else _pct(v) for v in row] for row in pivot.values] if percent else None)
     fig = go.Figure(go.Heatmap(
         z=pivot.values, x=[wrap(c) for c in pivot.columns], y=list(pivot.index), colorscale=SEQUENTIAL,
-        texttemplate="%{z:.0%}" if percent else "%{z:,.0f}", textfont=dict(size=13),
+        text=cells, texttemplate="%{text}" if percent else "%{z:,.0f}", textfont=dict(size=13),
         hovertemplate="%{y}<br>%{x} : " + ("%{z:.1%}" if percent else "%{z:,.0f}") + "<extra></extra>",
-        colorbar=dict(tickformat=".0%" if percent else ",.0f", thickness=14), xgap=2, ygap=2,
+        colorbar=dict(thickness=14, **(percent_ticks(pd.DataFrame(pivot).max().max()) if percent
+                                        else {"tickformat": ",.0f"})), xgap=2, ygap=2,
         **({"customdata": counts.values} if text_col else {}),
     ))
     fig.update_xaxes(title_text=x_title, side="top", tickangle=0, automargin=True)
@@ -202,7 +239,8 @@ def lines_by(frame: pd.DataFrame, x: str, y: str, series: str, title: str, scope
                         line=dict(color=OKABE_ITO[i % len(OKABE_ITO)], width=3), marker=dict(size=8),
                         hovertemplate=f"{name}<br>%{{x}} : " + ("%{y:.1%}" if percent else "%{y:,.0f}") + "<extra></extra>")
     fig.update_xaxes(title_text=x_title, type="category")
-    fig.update_yaxes(title_text=y_title, tickformat=".0%" if percent else ",.0f", rangemode="tozero")
+    fig.update_yaxes(title_text=y_title, rangemode="tozero",
+                     **(percent_ticks(frame[y].astype(float).max()) if percent else {"tickformat": ",.0f"}))
     fig = style(fig, title, scope, height=460)
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.15, xanchor="left", x=0))
     return fig
@@ -230,6 +268,37 @@ def grouped_bars(frame: pd.DataFrame, x: str, series: dict[str, str], title: str
     return legend_below(style(fig, title, scope, height=height))
 
 
+def share_comparison(frame: pd.DataFrame, series: dict[str, str], title: str, scope: str = "", *,
+                     bounds: dict[str, list] | None = None) -> go.Figure:
+    """Shares (0 … 1) of several areas side by side: one group of horizontal bars per row (`indicateur`),
+    one bar per column of `series` (column → legend label). `bounds` (column → per row (low, high) or None)
+    draws a row that is an interval — a coverage rate over a range of reference populations — as its middle
+    with the interval as an error bar, and says both ends in the hover."""
+    fig = go.Figure()
+    top = 0.0
+    for i, (column, name) in enumerate(series.items()):
+        values = pd.to_numeric(frame[column], errors="coerce")
+        ends = (bounds or {}).get(column) or [None] * len(frame)
+        texts = [fmt.couverture(*end) if end else ("" if v != v else _pct(v, 1)) for v, end in zip(values, ends)]
+        errors = None
+        if any(end and end[0] != end[1] for end in ends):
+            errors = dict(type="data", symmetric=False, color="#333", thickness=1.5, width=6,
+                          array=[(end[1] - v) if end else 0 for v, end in zip(values, ends)],
+                          arrayminus=[(v - end[0]) if end else 0 for v, end in zip(values, ends)])
+        top = max(top, float(values.max() if values.notna().any() else 0),
+                  *[end[1] for end in ends if end])
+        fig.add_bar(y=frame["indicateur"].map(wrap), x=values, name=name, orientation="h", error_x=errors,
+                    marker_color=OKABE_ITO[i % len(OKABE_ITO)], hovertext=texts,
+                    hovertemplate=f"{html.escape(name, quote=False)}<br>%{{y}} : %{{hovertext}}<extra></extra>")
+    fig.update_layout(barmode="group", bargap=0.25)
+    fig.update_xaxes(range=[0, top * 1.1 or 1], **percent_ticks(top * 1.1))
+    fig.update_yaxes(automargin=True, autorange="reversed")
+    height = 140 + len(frame) * max(60, 22 * len(series)) + 30 * ((len(series) + 2) // 3)
+    fig = style(fig, title, scope, height=height)
+    # The legend under the bars, clear of the ticks (no axis title: the ticks say "%").
+    return fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.06, xanchor="left", x=0))
+
+
 def legend_below(fig: go.Figure) -> go.Figure:
     """Legend under the plot, where it cannot cover a long title or subtitle."""
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0))
@@ -252,7 +321,7 @@ def funnel(frame: pd.DataFrame, title: str, scope: str = "") -> go.Figure:
             hovertemplate=f"{name}<br>%{{y}} : %{{x:.0%}} (%{{customdata:,.0f}} accompagnements)<extra></extra>",
         )
     fig.update_layout(barmode="group", bargroupgap=0.05)
-    fig.update_xaxes(tickformat=".0%", range=[0, 1.12], title_text="Part des accompagnements accueillis")
+    fig.update_xaxes(**percent_ticks(1.0), range=[0, 1.12], title_text="Part des accompagnements accueillis")
     fig.update_yaxes(autorange="reversed", automargin=True)
     return legend_below(style(fig, title, scope, height=max(420, 22 * len(frame) + 200)))
 
@@ -283,8 +352,10 @@ def timeline(frame: pd.DataFrame, today, title: str, scope: str = "") -> go.Figu
 
 def choropleth(frame: pd.DataFrame, geojson: dict, value: str, title: str, scope: str = "", *,
                value_label: str = "", percent: bool = False, decimals: int = 0,
-               codes: list[str] | None = None) -> go.Figure:
+               codes: list[str] | None = None, value_text: str | None = None) -> go.Figure:
     """A MapLibre choropleth with no tiles (works offline); territories without a value are grey.
+
+    `value_text` names a column of `frame` read in the hover instead of the value (an interval, say).
 
     `geojson` features carry properties.code; `codes` limits the drawn territories
     (e.g. the départements of a région) and the view fits them.
@@ -311,9 +382,11 @@ def choropleth(frame: pd.DataFrame, geojson: dict, value: str, title: str, scope
             # ticks keep the value's decimals ("~" trims trailing zeros), else 3.6 and 4.4 both read "4".
             colorscale=SEQUENTIAL, zmin=0, zmax=float(known[value].max()) or 1.0,
             marker_line_color="white", marker_line_width=0.8,
-            text=known["nom"], hovertemplate="%{text} : %{z:" + number + "}<extra></extra>",
+            text=known["nom"], hovertext=known[value_text] if value_text else None,
+            hovertemplate="%{text} : " + ("%{hovertext}" if value_text else "%{z:" + number + "}") + "<extra></extra>",
             colorbar=dict(title=dict(text=value_label, side="right"),
-                          tickformat=".0%" if percent else f",.{decimals}~f", thickness=14, len=0.8),
+                          thickness=14, len=0.8, **(percent_ticks(float(known[value].max())) if percent
+                                                    else {"tickformat": f",.{decimals}~f"})),
         ))
     lon, lat, zoom = _view(features)
     fig.update_layout(map=dict(style="white-bg", center=dict(lon=lon, lat=lat), zoom=zoom))

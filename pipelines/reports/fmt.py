@@ -25,6 +25,15 @@ def pourcentage(part: float | None, decimales: int = 0) -> str:
     return f"{nombre(100 * part, decimales)}\u00a0%"
 
 
+def couverture(low: float | None, high: float | None, decimales: int = 1) -> str:
+    """A coverage rate: "25,0 %", or its interval "13,9 – 33,7 %" over a range of reference populations."""
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return "—"
+    if round(low, 6) == round(high, 6):
+        return pourcentage(high, decimales)
+    return f"{nombre(100 * low, decimales)} – {pourcentage(high, decimales)}"
+
+
 def variation(current: float, previous: float | None) -> str | None:
     """'+12 %' against the previous period, or None when there is nothing to compare."""
     if not previous:

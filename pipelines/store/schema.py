@@ -203,9 +203,14 @@ def _v7(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("INSERT INTO ecritures VALUES (0)")
 
 
+def _v8(con: duckdb.DuckDBPyConnection) -> None:
+    """Reference population as a range (spec v1.1): the coverage rate is then an interval."""
+    engine.ddl(con, "ALTER TABLE population_reference ADD COLUMN nb_structures_reference_max BIGINT")
+
+
 # MIGRATIONS[i] brings a file from version i to version i + 1. Datasets added by a later step create their
 # journal with their tables (`with_journal=True`).
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
