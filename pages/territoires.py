@@ -142,11 +142,10 @@ areas = filters.url_choices("Territoires comparés (départements ou intercommun
                             placeholder="Choisissez jusqu'à six territoires")
 reference = filters.url_choice("Comparer à", q.REFERENCES, "reference", "region", container=right)
 portrait = data.fetch(q.protected_comparison, scope, areas, reference, role)
-ref_name = {"region": "sa région" if len(areas) == 1 else f"la région de {choices[areas[0]]}",
-            "ensemble": "l'ensemble des régions suivies"}.get(reference)
+ref_name = data.fetch(q.reference_label, areas, reference)
 series = {key: choices[key] for key in areas}
-if reference != "aucune":
-    series["reference"] = ref_name[0].upper() + ref_name[1:]
+if ref_name:
+    series["reference"] = ref_name
 scope_words = filters.describe(scope.__class__(None, None, scope.programme, scope.domaine, scope.depuis, scope.jusqu_au))
 flags = portrait["secret"] if "secret" in portrait.columns else pd.Series(False, index=portrait.index)
 rows = portrait.set_index("cle")
@@ -169,7 +168,7 @@ SHORT = {"structures": "Structures accompagnées", "taux_100k": "Pour 100 000 ha
 if len(areas) == 1:  # one territory: its key figures as cards, its reference under each
     metrics = st.columns(2) + st.columns(2)
     for column, key in zip(metrics, SHORT):
-        under = f"{series['reference']} : {show(key, 'reference')}" if reference != "aucune" else None
+        under = f"{ref_name} : {show(key, 'reference')}" if ref_name else None
         column.metric(SHORT[key], show(key, areas[0]), under, delta_color="off", delta_arrow="off", border=True)
 parts = portrait[(portrait["format"] == "part") & ~portrait["cle"].isin(q.COVERAGE_BOUNDS)]
 parts = parts[parts[list(series)].notna().any(axis=1)]
@@ -177,6 +176,7 @@ bounds = {column: [(rows.loc["couverture_min", column], rows.loc["couverture_max
                    if key == "couverture" and pd.notna(rows.loc["couverture_min", column]) else None
                    for key in parts["cle"]] for column in series}
 title = (f"Portrait : {choices[areas[0]]} comparé à {ref_name}" if len(areas) == 1 and ref_name
+         else f"Portrait : {choices[areas[0]]}" if len(areas) == 1
          else f"Portrait : {len(areas)} territoires côte à côte" + (f", et {ref_name}" if ref_name else ""))
 if not parts.empty:
     st.plotly_chart(charts.share_comparison(parts, series, title, scope_words, bounds=bounds), width="stretch",

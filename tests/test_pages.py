@@ -200,7 +200,7 @@ def test_several_territories_side_by_side_with_the_coverage_as_an_interval(page,
     assert at.multiselect(key="page_portrait").value == ["14", "76", "epci:200065597"]
     spec = figure(at, "portrait")
     names = [trace["name"] for trace in spec["data"]]
-    assert names == ["14 – Calvados", "76 – Seine-Maritime", "CU Caen la Mer (14, EPCI)", "La région de 14 – Calvados"]
+    assert names == ["14 – Calvados", "76 – Seine-Maritime", "CU Caen la Mer (14, EPCI)", "Normandie"]
     with warehouse.read_connection(demo_db) as con:
         side = qt.comparison(con, at.session_state["scope"], ["14", "76", "epci:200065597"], "region").set_index("cle")
     calvados = spec["data"][0]

@@ -247,6 +247,15 @@ def comparison_choices(con: duckdb.DuckDBPyConnection, scope: Scope, with_epci: 
     return choices
 
 
+def reference_label(con: duckdb.DuckDBPyConnection, areas: list[str], reference: str) -> str | None:
+    """The reference column's name: the first area's région by name, the perimeter, or None."""
+    if reference == "region":
+        region = _area(con, areas[0])[2]
+        found = con.execute("SELECT nom FROM geo_regions WHERE code = $c", {"c": region}).fetchall()
+        return found[0][0] if found else "Sa région"
+    return "L'ensemble des régions suivies" if reference == "ensemble" else None
+
+
 def comparison(con: duckdb.DuckDBPyConnection, scope: Scope, areas: list[str],
                reference: str = "region") -> pd.DataFrame:
     """Territories side by side — départements or EPCI (keys as `_area`), up to MAX_AREAS — and a reference

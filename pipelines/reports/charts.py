@@ -282,7 +282,8 @@ def share_comparison(frame: pd.DataFrame, series: dict[str, str], title: str, sc
         texts = [fmt.couverture(*end) if end else ("" if v != v else _pct(v, 1)) for v, end in zip(values, ends)]
         errors = None
         if any(end and end[0] != end[1] for end in ends):
-            errors = dict(type="data", symmetric=False, color="#333", thickness=1.5, width=6,
+            # No caps (width 0): a row without an interval would still draw its caps at the bar's end.
+            errors = dict(type="data", symmetric=False, color="#333", thickness=2, width=0,
                           array=[(end[1] - v) if end else 0 for v, end in zip(values, ends)],
                           arrayminus=[(v - end[0]) if end else 0 for v, end in zip(values, ends)])
         top = max(top, float(values.max() if values.notna().any() else 0),

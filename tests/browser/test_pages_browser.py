@@ -51,3 +51,25 @@ def test_a_departement_lists_its_communes_with_whole_ticks(server, page):
     chart.screenshot(path=str(ARTIFACTS / "territoires_ariege_communes.png"))
     ticks = [t for t in chart.locator(".xtick text").all_text_contents() if t.strip()]
     assert ticks and len(ticks) == len(set(ticks)), ticks  # no "0, 0, 1, 1" from rounded fractional steps
+
+
+def test_territories_side_by_side_with_the_coverage_interval(server, page):
+    """Two départements and an EPCI against Normandie, whose demo reference population is a range: the
+    coverage bars carry their interval, every share tick reads "… %", and hovering a bar says both ends."""
+    open_page(page, f"{server}/territoires?region=28&portrait=14,76,epci:200065597")
+    page.get_by_text("Portrait : 3 territoires côte à côte").first.wait_for(timeout=30_000)
+    chart = page.locator(".js-plotly-plot", has_text="Portrait : 3 territoires").first
+    chart.scroll_into_view_if_needed()
+    chart.locator(".legendtext").first.wait_for(timeout=30_000)
+    chart.screenshot(path=str(ARTIFACTS / "territoires_cote_a_cote.png"))
+    assert chart.locator(".legendtext").all_text_contents() == [
+        "14 – Calvados", "76 – Seine-Maritime", "CU Caen la Mer (14, EPCI)", "Normandie"]
+    ticks = [t for t in chart.locator(".xtick text").all_text_contents() if t.strip()]
+    assert ticks and all(t.endswith("\u00a0%") for t in ticks), ticks
+    assert chart.locator(".errorbar").count() >= 3  # Calvados, Seine-Maritime and Normandie have an interval
+    first_bar = chart.locator(".trace.bars").first.locator(".point").first  # Calvados' coverage (first row)
+    box = first_bar.bounding_box()  # the plot's drag layer lies over the bars: move the mouse, as a person does
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    hover = chart.locator(".hovertext").first
+    hover.wait_for(timeout=10_000)
+    assert " – " in hover.text_content() and "%" in hover.text_content()
