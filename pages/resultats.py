@@ -96,6 +96,26 @@ else:
         "places": ("Places offertes", "nombre"), "taux_remplissage": ("Taux de remplissage", "part"),
         "heures": ("Heures d'atelier", "decimal")}, name="ateliers")
 
+st.subheader("Programmes entre pairs : personnes ressources")
+peers = bundle.get("pairs")
+if peers is None:
+    st.caption("Non publié dans la vue financeur : les personnes ressources sont comptées à partir des intervenants, "
+               "une donnée personnelle.")
+elif peers.empty:
+    st.caption("Aucun accompagnement entre pairs dans le périmètre.")
+else:
+    st.caption("Les membres actifs d'un programme entre pairs accompagnent d'autres structures comme personnes "
+               "ressources ; leurs heures sont bénévoles. Une personne ressource compte une fois par programme.")
+    cards = st.columns(3)
+    cards[0].metric("Personnes ressources", fmt.nombre(peers["personnes_ressources"].sum()), border=True)
+    cards[1].metric("Structures accompagnées par des pairs", fmt.nombre(peers["structures"].sum()), border=True)
+    cards[2].metric("Heures bénévoles des pairs", fmt.nombre(peers["heures_benevoles"].sum()), border=True)
+    layout.table(peers, {
+        "programme": ("Programme", "texte"), "personnes_ressources": ("Personnes ressources", "nombre"),
+        "structures": ("Structures accompagnées", "nombre"), "accompagnements": ("Accompagnements entre pairs", "nombre"),
+        "heures_benevoles": ("Heures bénévoles", "decimal"), "heures_par_personne": ("Heures par personne ressource",
+                                                                                     "decimal")}, key="pairs")
+
 st.header("Suivi à la fin, à 6 et à 12 mois")
 follow = bundle["suivi"]
 if follow.empty:

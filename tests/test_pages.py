@@ -224,6 +224,20 @@ def test_a_funder_compares_departements_only(page):
     assert at.multiselect(key="page_portrait").value == ["14"]
 
 
+def test_results_count_the_peer_programmes_resource_persons(page, demo_db):
+    at = page("pages/resultats.py")
+    assert at.session_state["scope"] == Scope()  # every year: the counts below need no period filter
+    with warehouse.read_connection(demo_db) as con:  # a resource person counts once in each programme
+        persons, hours = con.execute("""SELECT sum(n), sum(h) FROM (SELECT id_programme,
+            count(DISTINCT intervenant) AS n, sum(heures_benevoles) AS h FROM accompagnements
+            WHERE modalite = 'pairs' GROUP BY 1)""").fetchall()[0]
+    cards = {m.label: m.value for m in at.metric}
+    assert persons > 0 and as_int(cards["Personnes ressources"]) == persons
+    assert as_int(cards["Heures bénévoles des pairs"]) == round(hours)
+    funder = page("pages/resultats.py", role="financeur")
+    assert "Personnes ressources" not in [m.label for m in funder.metric]  # from `intervenant`: personal data
+
+
 def test_results_follow_the_programme_filter(page):
     everything = page("pages/resultats.py")
     peers = page("pages/resultats.py", programme="P26")

@@ -49,6 +49,23 @@ def hours_vs_planned(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFra
         ORDER BY heures_realisees DESC, programme""", scope)
 
 
+def peer_resources(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
+    """Per programme with support between peers (modalité « pairs ») in scope: its resource persons — the
+    members who support other structures, named in `intervenant` — and the volunteer hours they gave.
+
+    A resource person is counted once per programme however many structures they followed; the hours are
+    the `heures_benevoles` of the peer accompaniments (a non-monetary resource of the programme).
+    """
+    return query(con, """
+        SELECT id_programme, nom_programme AS programme,
+               count(DISTINCT intervenant) AS personnes_ressources,
+               count(*) AS accompagnements, count(DISTINCT id_structure) AS structures,
+               coalesce(sum(heures_benevoles), 0) AS heures_benevoles,
+               coalesce(sum(heures_benevoles), 0) / nullif(count(DISTINCT intervenant), 0) AS heures_par_personne
+        FROM acc WHERE modalite = 'pairs'
+        GROUP BY ALL ORDER BY personnes_ressources DESC, programme""", scope)
+
+
 def workshops(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
     """Per programme: workshops, participants, members, seats and fill rate.
 
@@ -172,6 +189,8 @@ def page_data(con: duckdb.DuckDBPyConnection, scope: Scope, vue: str = "analyste
         data["heures"] = data["heures"].drop(columns=["heures_benevoles"], errors="ignore")
     else:
         data["orientation"] = orientation_by_programme(con, scope)
+        # Counted from `intervenant`, personal data a funder never gets (and not in the published cube).
+        data["pairs"] = peer_resources(con, scope)
         data["suivi"] = data["suivi"].drop(columns=["top_etp", "top_budget"])
         data["cohortes"] = data["cohortes"].drop(columns=["structures_fin", "structures_12_mois"])
     return data
