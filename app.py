@@ -42,6 +42,7 @@ PAGES = {
 }
 SIGN_IN = ("pages/connexion.py", "Connexion", ":material/login:", "connexion")
 
+layout.french_widgets()
 if not layout.warehouse_ready():
     st.stop()
 auth.open_personal_link()  # an address with `jeton=`: that structure's space, and only that

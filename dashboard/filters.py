@@ -86,10 +86,11 @@ def _day_period() -> tuple[dt.date | None, dt.date | None]:
         key = f"filtre_{field}"
         if key not in st.session_state:
             st.session_state[key] = _parse_date(_from_url(field))
-    st.sidebar.caption("Période d'activité des accompagnements")
-    col1, col2 = st.sidebar.columns(2)
-    depuis = col1.date_input("Du", key="filtre_depuis", min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 1, 1), format="DD/MM/YYYY")
-    jusqu_au = col2.date_input("Au", key="filtre_jusqu_au", min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 1, 1), format="DD/MM/YYYY")
+    st.sidebar.caption("Période d'activité des accompagnements (jour/mois/année)")
+    # One under the other: side by side in the sidebar, a date field cuts its own text.
+    bounds = dict(min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 1, 1), format="DD/MM/YYYY")
+    depuis = st.sidebar.date_input("Du", key="filtre_depuis", **bounds)
+    jusqu_au = st.sidebar.date_input("Au", key="filtre_jusqu_au", **bounds)
     return depuis, jusqu_au
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from dashboard import auth, data
 from pipelines.demo import loader as demo_loader
 from pipelines.privacy import secret
 from pipelines.reports import exports, fmt
-from pipelines.store import schema
+from pipelines.store import schema, warehouse
 
 DEMO_TEXT = (
     "**Données de démonstration synthétiques.** Les structures, programmes et témoignages affichés sont "
@@ -20,7 +22,14 @@ EMPTY_TEXT = "Aucun accompagnement ne correspond aux filtres choisis : élargiss
 def warehouse_ready() -> bool:
     """False (with instructions) when there is no warehouse to read yet, or one made by an older version
     (the dashboard only reads: it cannot add the tables a newer version expects)."""
-    if not data.db().exists():
+    try:
+        present = data.db().exists()
+    except warehouse.WarehouseUnreachable as exc:  # a lake whose PostgreSQL is down: there, only not answering
+        logging.getLogger(__name__).warning("%s", exc)  # the masked address, for whoever runs the server
+        st.error("Catalogue du lac injoignable : le serveur PostgreSQL qui le tient ne répond pas. Les données ne "
+                 "sont pas perdues ; réessayez dans un instant, ou prévenez la personne qui gère le serveur.")
+        return False
+    if not present:
         st.error(
             f"Aucun entrepôt de données trouvé ({data.db()}). Créez-le avec la démonstration :\n\n"
             "`python -m pipelines init --demo`\n\nou importez vos propres fichiers (voir le README)."
@@ -40,6 +49,25 @@ SLIM_DEMO_TEXT = ":material/science: **Démonstration synthétique** : aucune st
 
 MIXED_DEMO_TEXT = (" **Des fichiers y ont été importés depuis** : les chiffres mêlent ces données et la démonstration ; "
                    "pour vos propres données, utilisez un entrepôt à part (voir le README).")
+
+
+def french_widgets() -> None:
+    """Streamlit's file uploader and date fields have English texts and no way to set them ("Upload",
+    "500MB per file", "dd/mm/yyyy"): the same places, in French, drawn by CSS over the originals."""
+    limit = st.get_option("server.maxUploadSize")
+    st.markdown(f"""<style>
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p {{ font-size: 0; }}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {{
+  content: "Choisir des fichiers"; font-size: 1rem; }}
+[data-testid="stFileUploaderDropzoneInstructions"] span {{ font-size: 0; }}
+[data-testid="stFileUploaderDropzoneInstructions"] span::before {{
+  content: "Glissez-déposez ici, ou choisissez · {limit} Mo au plus par fichier · CSV, TXT, TSV, XLSX";
+  font-size: 0.875rem; }}
+[data-testid="stDateInputField"] [data-placeholder="true"][data-type="day"],
+[data-testid="stDateInputField"] [data-placeholder="true"][data-type="year"] {{ font-size: 0; }}
+[data-testid="stDateInputField"] [data-placeholder="true"][data-type="day"]::before {{ content: "jj"; font-size: 1rem; }}
+[data-testid="stDateInputField"] [data-placeholder="true"][data-type="year"]::before {{ content: "aaaa"; font-size: 1rem; }}
+</style>""", unsafe_allow_html=True)
 
 
 def demo_banner(slim: bool = False) -> None:

@@ -223,7 +223,7 @@ def upload_tab() -> None:
         type=["csv", "txt", "tsv", "xlsx"], accept_multiple_files=True,
         key=f"fichiers_{st.session_state.get('depot', 0)}")
     if not files:
-        st.caption("Glissez vos fichiers dans le cadre ci-dessus, ou cliquez sur « Upload » pour les choisir. "
+        st.caption("Glissez vos fichiers dans le cadre ci-dessus, ou cliquez sur « Choisir des fichiers ». "
                    "Besoin d'un exemple ? Les modèles et le dictionnaire des données sont dans l'onglet "
                    "« Modèles et dictionnaire ».")
         return

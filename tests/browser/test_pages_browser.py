@@ -73,3 +73,28 @@ def test_territories_side_by_side_with_the_coverage_interval(server, page):
     hover = chart.locator(".hovertext").first
     hover.wait_for(timeout=10_000)
     assert " – " in hover.text_content() and "%" in hover.text_content()
+
+
+def _shown_text(locator, pseudo: str) -> str:
+    """What CSS draws in an element's ::before/::after (Streamlit's English texts are covered that way)."""
+    return locator.evaluate(f"e => getComputedStyle(e, '{pseudo}').content").strip('"')
+
+
+def test_the_uploader_and_the_date_fields_speak_french(server, page):
+    open_page(page, f"{server}/importer")
+    dropzone = page.locator("[data-testid='stFileUploaderDropzone']").first
+    dropzone.wait_for(timeout=30_000)
+    label = dropzone.locator("button [data-testid='stMarkdownContainer'] p").first
+    assert label.inner_text() == "Upload"  # Streamlit's own word is still there, drawn at size 0…
+    assert label.evaluate("e => getComputedStyle(e).fontSize") == "0px"
+    assert _shown_text(label, "::after") == "Choisir des fichiers"  # …under the French one
+    limit = dropzone.locator("[data-testid='stFileUploaderDropzoneInstructions'] span").first
+    assert "500 Mo au plus par fichier" in _shown_text(limit, "::before")
+    dropzone.screenshot(path=str(ARTIFACTS / "importer_depot_fr.png"))
+    day = page.locator("[data-testid='stSidebar'] [data-testid='stDateInputField'] [data-type='day']").first
+    year = page.locator("[data-testid='stSidebar'] [data-testid='stDateInputField'] [data-type='year']").first
+    assert (_shown_text(day, "::before"), _shown_text(year, "::before")) == ("jj", "aaaa")
+    field = page.locator("[data-testid='stSidebar'] [data-testid='stDateInputField']").first
+    field.scroll_into_view_if_needed()
+    assert field.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "the date field shows its whole text"
+    page.locator("[data-testid='stSidebar']").screenshot(path=str(ARTIFACTS / "filtres_dates_fr.png"))
