@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
 
 
-def cmd_init(args, db: Path) -> int:
+def cmd_init(args, db: warehouse.Target) -> int:
     with warehouse.write_transaction(db, create=True) as con:
         schema.load_reference_data(con)
     print(f"Entrepôt prêt : {db}")
@@ -233,14 +233,14 @@ def _scope(args) -> indicators.Scope:
     return indicators.Scope(args.region, args.departement, args.programme, args.domaine, args.depuis, args.jusqu_au)
 
 
-def cmd_kpis(args, db: Path) -> int:
+def cmd_kpis(args, db: warehouse.Target) -> int:
     with warehouse.read_connection(db) as con:
         figures = vue_ensemble.kpis(con, _scope(args), args.vue)
     print(json.dumps(figures, ensure_ascii=False, indent=2))
     return EXIT_OK
 
 
-def cmd_ingest(args, db: Path) -> int:
+def cmd_ingest(args, db: warehouse.Target) -> int:
     dataset = None if args.dataset == "auto" else args.dataset
     if dataset is not None and dataset not in DATASETS:
         print(f"Erreur d'utilisation : jeu de données « {args.dataset} » inconnu ; choisissez parmi "
@@ -266,7 +266,7 @@ def cmd_ingest(args, db: Path) -> int:
     return EXIT_OK if result.committed else EXIT_REFUSED
 
 
-def _profile(text: str, db: Path) -> import_profiles.Profile:
+def _profile(text: str, db: warehouse.Target) -> import_profiles.Profile:
     """--profil: a TOML file when it names one, else a profile stored in the warehouse."""
     if Path(text).is_file():
         return import_profiles.Profile.from_file(text)
@@ -280,7 +280,7 @@ def _profile(text: str, db: Path) -> import_profiles.Profile:
             raise
 
 
-def _suggest_profile(files: list[str], db: Path) -> None:
+def _suggest_profile(files: list[str], db: warehouse.Target) -> None:
     """Headers of another system's export: a stored profile made for them, or how to get one."""
     try:
         raw = ingest.read_file(Path(files[0]).name, Path(files[0]).read_bytes())
@@ -306,7 +306,7 @@ def _print_problems(problems, limit: int = 50) -> None:
         print(f"  … et {len(problems) - limit} autres problèmes (voir --rapport).")
 
 
-def cmd_historique(args, db: Path) -> int:
+def cmd_historique(args, db: warehouse.Target) -> int:
     frame = ingest.history(db)
     if frame.empty:
         print("Aucun import enregistré.")
@@ -318,7 +318,7 @@ def cmd_historique(args, db: Path) -> int:
     return EXIT_OK
 
 
-def cmd_annuler(args, db: Path) -> int:
+def cmd_annuler(args, db: warehouse.Target) -> int:
     try:
         restored = ingest.undo(db, args.import_id)
     except UndoRefused as exc:
@@ -329,7 +329,7 @@ def cmd_annuler(args, db: Path) -> int:
     return EXIT_OK
 
 
-def cmd_population(args, db: Path) -> int:
+def cmd_population(args, db: warehouse.Target) -> int:
     try:
         count = population.load_reference_population(db, args.file)
     except population.ReferencePopulationError as exc:
@@ -342,7 +342,7 @@ def cmd_population(args, db: Path) -> int:
     return EXIT_OK
 
 
-def cmd_rapport(args, db: Path) -> int:
+def cmd_rapport(args, db: warehouse.Target) -> int:
     from pipelines.reports import rapport  # imported when used: WeasyPrint and kaleido are slow to load
 
     scope = _scope(args)
@@ -371,7 +371,7 @@ def _write(path: str, content: bytes, private: bool = False) -> bool:
     return True
 
 
-def cmd_modeles(args, db: Path) -> int:
+def cmd_modeles(args, db: warehouse.Target) -> int:
     try:
         written = templates.write_all(args.out)
     except OSError as exc:
@@ -383,7 +383,7 @@ def cmd_modeles(args, db: Path) -> int:
     return EXIT_OK
 
 
-def cmd_plan(args, db: Path) -> int:
+def cmd_plan(args, db: warehouse.Target) -> int:
     with warehouse.read_connection(db) as con:
         followed = plan.summary(con, args.region, args.plan, args.au)
     if args.json:
@@ -400,7 +400,7 @@ def cmd_plan(args, db: Path) -> int:
     return EXIT_OK
 
 
-def cmd_profil(args, db: Path) -> int:
+def cmd_profil(args, db: warehouse.Target) -> int:
     try:
         return PROFILE_ACTIONS[args.action](args, db)
     except import_profiles.ProfileError as exc:
@@ -411,7 +411,7 @@ def cmd_profil(args, db: Path) -> int:
         return EXIT_USAGE
 
 
-def profile_list(args, db: Path) -> int:
+def profile_list(args, db: warehouse.Target) -> int:
     with warehouse.read_connection(db) as con:
         frame = import_profiles.listing(con)
     if frame.empty:
@@ -421,7 +421,7 @@ def profile_list(args, db: Path) -> int:
     return EXIT_OK
 
 
-def profile_show(args, db: Path) -> int:
+def profile_show(args, db: warehouse.Target) -> int:
     with warehouse.read_connection(db) as con:
         profile = import_profiles.load(con, args.nom, args.version)
         history = import_profiles.versions(con, args.nom)
@@ -430,7 +430,7 @@ def profile_show(args, db: Path) -> int:
     return EXIT_OK
 
 
-def profile_import(args, db: Path) -> int:
+def profile_import(args, db: warehouse.Target) -> int:
     profile = import_profiles.Profile.from_file(args.fichier)
     if args.nom:
         profile = profile.renamed(args.nom)
@@ -440,7 +440,7 @@ def profile_import(args, db: Path) -> int:
     return EXIT_OK
 
 
-def profile_export(args, db: Path) -> int:
+def profile_export(args, db: warehouse.Target) -> int:
     with warehouse.read_connection(db) as con:
         text = import_profiles.load(con, args.nom, args.version).to_toml()
     if not args.out:
@@ -452,7 +452,7 @@ def profile_export(args, db: Path) -> int:
     return EXIT_OK
 
 
-def profile_propose(args, db: Path) -> int:
+def profile_propose(args, db: warehouse.Target) -> int:
     if args.dataset != "auto" and args.dataset not in DATASETS:
         print(f"Erreur d'utilisation : jeu de données « {args.dataset} » inconnu ; choisissez parmi "
               f"{', '.join(DATASETS)} ou auto.", file=sys.stderr)
@@ -487,7 +487,7 @@ def profile_propose(args, db: Path) -> int:
     return EXIT_OK
 
 
-def cmd_opp(args, db: Path) -> int:
+def cmd_opp(args, db: warehouse.Target) -> int:
     try:
         return OPP_ACTIONS[args.action](args, db)
     except (tokens.TokenError, submissions.SubmissionError) as exc:
@@ -499,7 +499,7 @@ class _NotWritten(Exception):
     pass
 
 
-def opp_invite(args, db: Path) -> int:
+def opp_invite(args, db: warehouse.Target) -> int:
     def deliver(invitations) -> None:  # inside the transaction: no links file, no new links
         if not _write(args.out, tokens.invitations_csv(invitations), private=True):
             raise _NotWritten
@@ -519,7 +519,7 @@ def opp_invite(args, db: Path) -> int:
     return EXIT_OK
 
 
-def opp_publish(args, db: Path) -> int:
+def opp_publish(args, db: warehouse.Target) -> int:
     try:
         with warehouse.write_transaction(db) as con:
             count = observation.publish(con, args.campagne, "analyste")
@@ -531,13 +531,13 @@ def opp_publish(args, db: Path) -> int:
     return EXIT_OK
 
 
-def opp_revoke(args, db: Path) -> int:
+def opp_revoke(args, db: warehouse.Target) -> int:
     count = tokens.revoke(db, args.id_structure)
     print(f"{count} lien(s) révoqué(s) pour la structure {args.id_structure}.")
     return EXIT_OK
 
 
-def opp_list(args, db: Path) -> int:
+def opp_list(args, db: warehouse.Target) -> int:
     with warehouse.read_connection(db) as con:
         frame = submissions.listing(con, args.statut)
         diffs = {int(n): submissions.changes(con, int(n)) for n in frame["id_soumission"]}
@@ -568,14 +568,14 @@ def pd_isna(value) -> bool:
         return False
 
 
-def opp_accept(args, db: Path) -> int:
+def opp_accept(args, db: warehouse.Target) -> int:
     result = submissions.accept(db, args.numero, "analyste", programme=args.programme)
     _print_problems(result.problems)
     print(result.message)
     return EXIT_OK if result.committed else EXIT_REFUSED
 
 
-def opp_refuse(args, db: Path) -> int:
+def opp_refuse(args, db: warehouse.Target) -> int:
     submissions.refuse(db, args.numero, args.motif)
     print(f"Soumission n° {args.numero} refusée ; rien n'a été écrit dans les données.")
     return EXIT_OK
@@ -589,7 +589,7 @@ PROFILE_ACTIONS = {"lister": profile_list, "montrer": profile_show, "importer": 
                    "exporter": profile_export, "proposer": profile_propose}
 
 
-def cmd_comptes(args, db: Path) -> int:
+def cmd_comptes(args, db: warehouse.Target) -> int:
     return accounts.run_command(args)
 
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import traceback
 
 import duckdb
 import pytest
@@ -20,8 +21,11 @@ from pipelines import ingest
 from pipelines.queries import vue_ensemble
 from pipelines.queries.indicators import Scope
 from pipelines.spec.datasets import DATASETS
-from pipelines.store import engine, warehouse
-from tests.conftest import REPO_DIR, create_warehouse, load_mini
+from pipelines.ingest import profiles
+from pipelines.opp import tokens
+from pipelines.store import engine, national, schema, warehouse
+from tests import postgres
+from tests.conftest import MINI, REPO_DIR, create_warehouse, load_mini
 
 HEADER = "id_structure;nom;forme_juridique;domaine;code_commune\n"
 SCOPES = [Scope(), Scope(region="28"), Scope(domaine="musique"), Scope(region="76", programme="P1")]
@@ -97,7 +101,7 @@ def test_a_lake_url_is_read_from_the_environment_and_never_printed_with_its_pass
 
 def test_an_unreachable_or_empty_catalog_gets_a_french_message(new_lake, postgres_server):
     unreachable = engine.Lake("dbname=nulle host=127.0.0.1 port=1 user=postgres connect_timeout=2")
-    with pytest.raises(warehouse.WarehouseMissing, match="injoignable"):
+    with pytest.raises(warehouse.WarehouseUnreachable, match="injoignable"):
         with warehouse.read_connection(unreachable):
             pass
     empty = new_lake()
@@ -245,9 +249,15 @@ def test_a_lake_connection_held_by_a_reader_does_not_stop_a_writer(new_lake):
     lake = create_warehouse(new_lake())
     with warehouse.read_connection(lake) as reader:
         assert reader.execute("SELECT count(*) FROM structures").fetchall() == [(0,)]
+        version = engine.connection_version(reader)
         result = ingest.ingest(lake, [upload(HEADER + "S1;Une;association;musique;76540\n")])
         assert result.status == "importe"
-        assert reader.execute("SELECT count(*) FROM structures").fetchall() == [(1,)]  # the latest snapshot
+        # One snapshot per connection, its version (cache keys) with it: a page's queries agree.
+        assert reader.execute("SELECT count(*) FROM structures").fetchall() == [(0,)]
+        assert engine.connection_version(reader) == version
+        assert warehouse.version(lake) != (version[1],) and warehouse.version(lake)[1] > version[1]
+    with warehouse.read_connection(lake) as reader:  # the next one sees the write
+        assert reader.execute("SELECT count(*) FROM structures").fetchall() == [(1,)]
 
 
 def test_duckdb_refuses_keys_on_a_lake_so_the_schema_has_none(new_lake):
@@ -314,3 +324,159 @@ def test_unknown_region_codes_and_a_warehouse_of_files_as_destination_are_refuse
     assert taken.returncode == 0
     into_regional = cli("national", "--source", f"28={empty_db}", "--vers", str(mini_db))
     assert into_regional.returncode != 0 and "contient des imports de fichiers" in into_regional.stderr
+
+
+# --- review findings ---------------------------------------------------------------------------------------
+
+
+def pg_tables(catalog: str) -> int:
+    """Tables of any kind in the PostgreSQL database `catalog` names, read without DuckLake."""
+    con = duckdb.connect()
+    try:
+        engine._load(con, "postgres_scanner")
+        con.execute(f"ATTACH {engine._quote(catalog)} AS pg (TYPE postgres, READ_ONLY)")
+        return con.execute("SELECT * FROM postgres_query('pg', 'SELECT count(*) FROM information_schema.tables "
+                           "WHERE table_schema NOT IN (''pg_catalog'', ''information_schema'')')").fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def exception_text(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc))
+
+
+def test_masked_hides_the_password_in_key_value_and_uri_forms():
+    cases = [("ducklake:postgres:dbname=obs host=h user=u password=s3cr3t", "host=h"),
+             ("ducklake:postgres:dbname=obs password='s3cr3t et plus' user=u", "user=u"),
+             ("ducklake:postgres:postgresql://u:s3cr3t@h:5432/obs", "postgresql://u:***@h:5432/obs"),
+             ("ducklake:postgres:postgresql://u@h/obs?password=s3cr3t&sslmode=require", "sslmode=require")]
+    for url, kept in cases:
+        assert "s3cr3t" not in engine._masked(url) and kept in engine._masked(url), url
+    for url, _ in cases:
+        lake = engine.Lake(url[len(engine.LAKE_CATALOG_PREFIX):])
+        assert "s3cr3t" not in str(lake) and "s3cr3t" not in lake.scrub(f'Unable to connect to "{lake.catalog}"')
+
+
+def test_a_catalog_that_stops_answering_never_shows_its_password(postgres_server, tmp_path):
+    """After a good read through the shared reader, the server goes away: every path gives the French
+    message, and neither it nor its traceback carries the password."""
+    if postgres.binaries() is None:
+        pytest.skip("a server of its own to stop: PostgreSQL's binaries are needed")
+    secret = "mot-de-passe-tres-secret"
+    with postgres.server() as params:
+        lake = engine.Lake(postgres.create_database(params, "fuite") + f" password={secret}", str(tmp_path / "lac"))
+        create_warehouse(lake)
+        assert rows(lake, "structures") == []  # the shared reader is open
+    # The server is stopped now.
+    failures = []
+    for attempt in (lambda: rows(lake, "structures"), lambda: warehouse.version(lake), lake.exists,
+                    lambda: ingest.ingest(lake, [upload(HEADER + "S1;Une;association;musique;76540\n")])):
+        with pytest.raises(warehouse.WarehouseError) as caught:
+            attempt()
+        failures.append(caught.value)
+    assert all(isinstance(f, warehouse.WarehouseUnreachable) and "injoignable" in str(f) for f in failures[:3])
+    assert not [exception_text(f) for f in failures if secret in exception_text(f)]
+    done = cli("kpis", "--db", lake.url)
+    assert done.returncode != 0 and "injoignable" in done.stderr and secret not in done.stderr + done.stdout
+    engine._shared_readers.pop(lake.url).close()
+
+
+def test_init_demo_on_a_fresh_lake_gives_the_file_demo(demo_db, new_lake):
+    lake = new_lake()
+    done = cli("init", "--demo", "--db", lake.url, env={engine.LAKE_DATA_VAR: lake.data_path}, timeout=900)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert dataset_rows(lake) == dataset_rows(demo_db)
+    with warehouse.read_connection(lake) as a, warehouse.read_connection(demo_db) as b:
+        for query in ("SELECT * FROM population_reference",
+                      "SELECT annee, role FROM opp_publications",  # not when: the two loads ran at other times
+                      "SELECT * FROM opp_valeurs_publiees",
+                      # every campaign's links, the demo's own among them (random secrets aside)
+                      "SELECT id_structure, annee, expire_le, revoque_le IS NULL FROM opp_jetons"):
+            found = a.execute(query + " ORDER BY ALL").fetchall()
+            assert found == b.execute(query + " ORDER BY ALL").fetchall() and found, query
+    assert figures(lake) == figures(demo_db)
+
+
+def test_a_file_named_like_the_lake_alias_is_still_a_file(mini_db, tmp_path):
+    db = create_warehouse(tmp_path / f"{engine.LAKE_ALIAS}.duckdb")
+    assert load_mini(db).status == "importe"
+    with warehouse.read_connection(db) as con:
+        assert not engine.on_lake(con)
+        assert con.execute("SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'"
+                           ).fetchall()[0][0] > 0  # its keys kept
+    assert figures(db) == figures(mini_db)  # the funder view included
+
+
+def test_a_write_command_on_an_empty_database_leaves_it_empty(new_lake):
+    empty = new_lake()
+    refused = cli("ingest", "structures", str(MINI / "structures.csv"), "--db", empty.url,
+                  env={engine.LAKE_DATA_VAR: empty.data_path})
+    assert refused.returncode != 0 and "init" in refused.stderr and "Traceback" not in refused.stderr
+    with pytest.raises(warehouse.WarehouseMissing, match="init"):
+        with warehouse.write_transaction(empty):
+            pass
+    assert pg_tables(empty.catalog) == 0
+    assert not empty.exists()
+
+
+def test_a_write_that_fails_or_is_refused_leaves_the_lake_at_its_schema(new_lake, monkeypatch):
+    """The next release's migration runs with the write: a write that fails, or an import refused, leaves the
+    shared lake at the schema every other analyst's release reads."""
+    lake = create_warehouse(new_lake())
+
+    def next_step(con):
+        engine.ddl(con, "ALTER TABLE population_reference ADD COLUMN essai_migration BIGINT")
+
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, next_step])
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", len(schema.MIGRATIONS))
+
+    def state() -> tuple[int, bool]:
+        with warehouse.read_connection(lake) as con:
+            columns = {r[0] for r in con.execute("DESCRIBE population_reference").fetchall()}
+            return schema.current_version(con), "essai_migration" in columns
+
+    old = (schema.SCHEMA_VERSION - 1, False)
+    assert state() == old
+    with pytest.raises(ZeroDivisionError):
+        with warehouse.write_transaction(lake):
+            1 / 0
+    assert state() == old
+    bad = ingest.ingest(lake, [upload(HEADER + "S1;Mauvaise;pas-une-forme;musique;76540\n")])
+    assert bad.status == "refuse" and state() == old
+    assert ingest.ingest(lake, [upload(HEADER + "S1;Une;association;musique;76540\n")]).status == "importe"
+    assert state() == (schema.SCHEMA_VERSION, True)
+
+
+def test_an_unreachable_catalog_is_not_taken_for_a_missing_warehouse(new_lake, monkeypatch):
+    secret = "s3cr3t-du-lac"
+    unreachable = engine.Lake(f"dbname=nulle host=127.0.0.1 port=1 user=postgres password={secret} connect_timeout=2")
+    with pytest.raises(warehouse.WarehouseUnreachable) as caught:
+        unreachable.exists()
+    assert secret not in exception_text(caught.value)
+    assert new_lake().exists() is False  # no catalog: missing indeed
+    monkeypatch.setenv(warehouse.ENV_VAR, unreachable.url)
+    at = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    shown = " ".join(e.value for e in at.error)
+    assert "injoignable" in shown and "--demo" not in shown and secret not in shown
+
+
+def test_every_writer_is_refused_on_a_national_warehouse(mini_db, tmp_path):
+    national_db = tmp_path / "national.duckdb"
+    national.build({"28": mini_db}, national_db)
+    def contents(table: str) -> list[tuple]:
+        with warehouse.read_connection(national_db) as con:
+            return sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+
+    before = {t: contents(t) for t in ("population_reference", "structures", "profils_import", "opp_jetons")}
+    refused = cli("population", str(REPO_DIR / "data" / "demo" / "population_reference.csv"), "--db", str(national_db))
+    assert refused.returncode != 0 and "vue nationale" in refused.stderr and "Traceback" not in refused.stderr
+    profile = profiles.Profile.from_toml('jeu = "structures"\nnom = "Export"\n[colonnes]\n"Réf" = "id_structure"\n')
+    with pytest.raises(national.NationalRefused, match="vue nationale"):
+        with warehouse.write_transaction(national_db) as con:  # as the upload page saves a profile
+            profiles.save(con, profile, role="analyste")
+    with pytest.raises(national.NationalRefused):
+        tokens.invite(national_db, 2025)
+    assert {t: contents(t) for t in before} == before and not before["profils_import"] and not before["opp_jetons"]
+    national.build({"28": mini_db}, national_db)  # rebuilding it is no import

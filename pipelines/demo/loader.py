@@ -29,9 +29,10 @@ DEMO_TOKEN = "0000000000000de0.lien-de-demonstration-synthetique"
 DEMO_CAMPAIGN = 2025
 
 
-def load_demo(db: Path, demo_dir: Path = DEMO_DIR) -> ingest.IngestResult:
+def load_demo(db: warehouse.Target, demo_dir: Path = DEMO_DIR) -> ingest.IngestResult:
     """The datasets through ingestion, then the synthetic reference population (coverage rate) and the
-    participatory observation's campaigns (every structure invited; their links are not kept anywhere)."""
+    participatory observation's campaigns (every structure invited; their links are not kept anywhere).
+    `db`: a file or a lake; everything below goes through warehouse.read_connection/write_transaction."""
     uploads = [ingest.Upload.from_path(demo_dir / f"{name}.csv", name) for name in LOAD_ORDER]
     result = ingest.ingest(db, uploads, role=DEMO_ROLE)
     reference = demo_dir / DEMO_REFERENCE

@@ -48,6 +48,10 @@ class WarehouseMissing(WarehouseError):
     pass
 
 
+class WarehouseUnreachable(WarehouseError):
+    """The lake's PostgreSQL catalog does not answer: the lake may well exist (not the same as missing)."""
+
+
 class WriteConflict(WarehouseBusy):
     """Another writer committed first, on the same rows or tables: nothing of this write was kept."""
 
@@ -76,13 +80,28 @@ class Lake:
     def __str__(self) -> str:  # what messages print: never the password
         return _masked(self.url)
 
+    @property
+    def password(self) -> str | None:
+        found = _PASSWORD.search(self.catalog) or _URI_PASSWORD.search(self.catalog)
+        return found.group(2).strip("'") if found else None
+
+    def scrub(self, text: str) -> str:
+        """`text` without this lake's password, in whatever form DuckDB or libpq quoted it."""
+        text = _masked(text)
+        secret = self.password
+        # Also the bare value, however quoted; not a very short one, which would garble the message instead.
+        return text.replace(secret, "***") if secret and len(secret) >= 4 else text
+
     def exists(self) -> bool:
+        """False when the database holds no catalog or no schema yet; an unreachable server raises
+        WarehouseUnreachable instead (the lake is there, only not answering)."""
         try:
             cursor = lake_reader(self)
-        except WarehouseError:
+        except WarehouseMissing:
             return False
         try:
-            return has_schema(cursor)
+            with catalog_errors(self):
+                return has_schema(cursor)
         finally:
             cursor.close()
 
@@ -95,8 +114,12 @@ def parse_target(value: "str | os.PathLike") -> Target:
     return Lake.parse(text) if text.startswith(LAKE_PREFIX) else Path(text)
 
 
+_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&\"]+)", re.IGNORECASE)  # key=value, or ?password= of a URI
+_URI_PASSWORD = re.compile(r"(://[^:/@\s]*:)([^@\s]*)(?=@)")  # postgresql://user:secret@host/db
+
+
 def _masked(url: str) -> str:
-    return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", url)
+    return _URI_PASSWORD.sub(r"\1***", _PASSWORD.sub(r"\1***", url))
 
 
 def _quote(text: str) -> str:
@@ -122,13 +145,19 @@ def _load(con: duckdb.DuckDBPyConnection, *names: str) -> None:
         con.execute(f"LOAD {_quote(extension_path(name))}")
 
 
-def open_lake(lake: Lake, *, read_only: bool, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
-    """A connection whose default database is the lake. Writing creates the catalog if the PostgreSQL
-    database holds none yet (then OBSERVATOIRE_LAKE_DATA says where the files go)."""
+def open_lake(lake: Lake, *, read_only: bool, create: bool = False,
+              memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection whose default database is the lake. Only `create` (init, copier, national) makes the
+    catalog when the PostgreSQL database holds none yet (then OBSERVATOIRE_LAKE_DATA says where the files
+    go): any other writer is refused before it leaves tables behind in a database meant for something else."""
     con = duckdb.connect(config={"memory_limit": memory_limit} if memory_limit else {})
     try:
         _load(con, "ducklake", "postgres_scanner")
-        options = ["READ_ONLY"] if read_only else ([f"DATA_PATH {_quote(lake.data_path)}"] if lake.data_path else [])
+        if read_only:
+            options = ["READ_ONLY"]
+        else:
+            options = [] if create else ["CREATE_IF_NOT_EXISTS false"]
+            options += [f"DATA_PATH {_quote(lake.data_path)}"] if lake.data_path else []
         con.execute(f"ATTACH {_quote(lake.url)} AS {LAKE_ALIAS}" + (f" ({', '.join(options)})" if options else ""))
         con.execute(f"USE {LAKE_ALIAS}")
     except duckdb.Error as exc:
@@ -149,9 +178,30 @@ def _attach_error(exc: duckdb.Error, lake: Lake) -> WarehouseError:
         return WarehouseError("Ce lac est neuf : indiquez où ranger ses fichiers de données avec la variable "
                               "OBSERVATOIRE_LAKE_DATA (un dossier partagé, ou une adresse s3://).")
     if "connect" in text.lower() or "password" in text.lower():
-        return WarehouseMissing(f"Catalogue PostgreSQL injoignable ({lake}) : vérifiez que le serveur tourne et "
-                                "les paramètres de connexion (dbname, host, port, user, password).")
-    return WarehouseError(f"Ouverture du lac impossible ({lake}) : {_masked(text.splitlines()[0])}")
+        return WarehouseUnreachable(f"Catalogue PostgreSQL injoignable ({lake}) : vérifiez que le serveur tourne et "
+                                    "les paramètres de connexion (dbname, host, port, user, password).")
+    return WarehouseError(f"Ouverture du lac impossible ({lake}) : {lake.scrub(text.splitlines()[0])}")
+
+
+_UNREACHABLE = re.compile(r"unable to connect|could not connect|connection to server|server closed the connection|"
+                          r"connection refused|no connection to the server", re.IGNORECASE)
+
+
+def _from_catalog(exc: duckdb.Error, lake: Lake) -> bool:
+    text = str(exc)
+    return lake.scrub(text) != text or bool(_UNREACHABLE.search(text))
+
+
+@contextlib.contextmanager
+def catalog_errors(lake: Lake) -> Iterator[None]:
+    """DuckDB's errors from the catalog's server quote its whole conninfo, password included, and would carry it
+    into logs, tracebacks and the upload page's technical detail: they become the French error, masked."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        if _from_catalog(exc, lake):
+            raise _attach_error(exc, lake) from None
+        raise
 
 
 def has_schema(con: duckdb.DuckDBPyConnection) -> bool:
@@ -173,7 +223,12 @@ def lake_reader(lake: Lake) -> duckdb.DuckDBPyConnection:
         if con is None:
             con = _shared_readers[lake.url] = open_lake(lake, read_only=True)
     cursor = con.cursor()
-    cursor.execute(f"USE {LAKE_ALIAS}")
+    try:
+        with catalog_errors(lake):
+            cursor.execute(f"USE {LAKE_ALIAS}")
+    except BaseException:
+        cursor.close()
+        raise
     return cursor
 
 
@@ -184,16 +239,18 @@ def lake_version(lake: Lake) -> tuple:
     except WarehouseMissing:
         return (0,)
     try:
-        return connection_version(cursor)
+        with catalog_errors(lake):
+            return connection_version(cursor)
     finally:
         cursor.close()
 
 
 def connection_version(con: duckdb.DuckDBPyConnection) -> tuple:
-    """The lake a connection reads and its latest snapshot (cache keys of what is computed from it)."""
+    """The lake a connection reads and its snapshot (cache keys of what is computed from it): the latest one,
+    or inside a read transaction the one it reads. Masked: keys must not carry the password around."""
     catalog = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
     snapshot = con.execute(f"SELECT max(snapshot_id) FROM {LAKE_ALIAS}.snapshots()").fetchall()[0][0]
-    return (catalog[0][0] if catalog else LAKE_ALIAS, int(snapshot))
+    return (_masked(catalog[0][0]) if catalog and catalog[0][0] else LAKE_ALIAS, int(snapshot))
 
 
 @contextlib.contextmanager
@@ -241,4 +298,6 @@ def ddl(con: duckdb.DuckDBPyConnection, statement: str) -> None:
 
 
 def on_lake(con: duckdb.DuckDBPyConnection) -> bool:
-    return con.execute("SELECT current_database()").fetchall()[0][0] == LAKE_ALIAS
+    """By the default database's engine, not its name: a file called entrepot.duckdb is no lake."""
+    found = con.execute("SELECT type FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return bool(found) and found[0][0] == "ducklake"

@@ -225,8 +225,9 @@ def current_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0] or 0)
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> int:
-    """Bring the schema up to SCHEMA_VERSION; return the version found before."""
+def migrate(con: duckdb.DuckDBPyConnection, *, in_transaction: bool = False) -> int:
+    """Bring the schema up to SCHEMA_VERSION; return the version found before. `in_transaction`: the caller
+    holds the transaction, and the migration commits with it (a lake's writer)."""
     found = current_version(con)
     if found > SCHEMA_VERSION:
         raise RuntimeError(
@@ -235,13 +236,15 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         )
     if found == SCHEMA_VERSION:
         return found
-    con.execute("BEGIN TRANSACTION")
+    if not in_transaction:
+        con.execute("BEGIN TRANSACTION")
     if found == 0:
         con.execute("CREATE TABLE schema_meta (version INTEGER NOT NULL, applique_le TIMESTAMP DEFAULT current_timestamp)")
     for step in range(found, SCHEMA_VERSION):
         MIGRATIONS[step](con)
         con.execute("INSERT INTO schema_meta (version) VALUES (?)", [step + 1])
-    con.execute("COMMIT")
+    if not in_transaction:
+        con.execute("COMMIT")
     return found
 
 

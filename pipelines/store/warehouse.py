@@ -12,9 +12,9 @@ processes while it does. So that the dashboard and an analyst's
   old version meanwhile, and a crash or kill at any point leaves the live file
   exactly as it was.
 
-For a lake: readers share a read-only connection (DuckLake readers block nobody and each query sees the
-latest snapshot); a writer queues on the catalog's advisory lock and writes in one DuckLake transaction,
-which commits whole or not at all.
+For a lake: readers share a read-only connection (DuckLake readers block nobody), each read connection
+seeing the snapshot it started on; a writer queues on the catalog's advisory lock and migrates and writes
+in one DuckLake transaction, which commits whole or not at all.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from typing import Iterator
 import duckdb
 
 from pipelines.store import engine, schema
-from pipelines.store.engine import Lake, Target, WarehouseBusy, WarehouseError, WarehouseMissing, WriteConflict  # noqa: F401
+from pipelines.store.engine import (Lake, Target, WarehouseBusy, WarehouseError, WarehouseMissing,  # noqa: F401
+                                    WarehouseUnreachable, WriteConflict)
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_DB = REPO_DIR / "data" / "observatoire.duckdb"
@@ -75,15 +76,12 @@ def _is_lock_error(exc: Exception) -> bool:
 
 @contextlib.contextmanager
 def read_connection(path: Target, wait_seconds: float = 10.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection, closed on exit. Never hold it across user interactions."""
+    """A read-only connection, closed on exit. Never hold it across user interactions. On a lake it reads one
+    snapshot throughout (as a file's connection reads one file): a write committed meanwhile shows in the
+    next connection."""
     if isinstance(path, Lake):
-        cursor = engine.lake_reader(path)
-        try:
-            if not engine.has_schema(cursor):
-                raise WarehouseMissing(f"Lac vide : {path}. Créez son schéma avec « python -m pipelines init ».")
+        with _lake_read_connection(path) as cursor:
             yield cursor
-        finally:
-            cursor.close()
         return
     if not path.exists():
         raise WarehouseMissing(
@@ -104,6 +102,22 @@ def read_connection(path: Target, wait_seconds: float = 10.0) -> Iterator[duckdb
         yield con
     finally:
         con.close()
+
+
+@contextlib.contextmanager
+def _lake_read_connection(lake: Lake) -> Iterator[duckdb.DuckDBPyConnection]:
+    cursor = engine.lake_reader(lake)
+    try:
+        with engine.catalog_errors(lake):
+            # Pins the snapshot: the queries of one page agree with each other while analysts import.
+            cursor.execute("BEGIN TRANSACTION")
+            if not engine.has_schema(cursor):
+                raise WarehouseMissing(f"Lac vide : {lake}. Créez son schéma avec « python -m pipelines init ».")
+            yield cursor
+    finally:
+        with contextlib.suppress(duckdb.Error):  # a dead server or a closed cursor: nothing to end
+            cursor.execute("ROLLBACK")
+        cursor.close()
 
 
 @contextlib.contextmanager
@@ -138,6 +152,10 @@ def write_transaction(
     On normal exit the transaction commits and the copy replaces the live file
     atomically; on any exception nothing of it is ever visible. On a lake: one
     DuckLake transaction, committed whole or not at all.
+
+    A national warehouse (pipelines.store.national) is refused, whatever the write (import, population,
+    profile, participatory observation, decisions), unless `create`: init, copier and national.build
+    (re)make the warehouse itself.
     """
     if isinstance(path, Lake):
         with _lake_write_transaction(path, create=create, wait_seconds=wait_seconds) as con:
@@ -162,6 +180,7 @@ def write_transaction(
         con = duckdb.connect(str(work), config={"memory_limit": WRITER_MEMORY})
         try:
             schema.migrate(con)
+            _refuse_if_national(con, create)
             con.execute("BEGIN TRANSACTION")
             yield con
             con.execute("COMMIT")
@@ -186,23 +205,35 @@ def write_transaction(
 @contextlib.contextmanager
 def _lake_write_transaction(lake: Lake, *, create: bool, wait_seconds: float) -> Iterator[duckdb.DuckDBPyConnection]:
     with engine.writer_lock(lake, wait_seconds):
-        con = engine.open_lake(lake, read_only=False, memory_limit=WRITER_MEMORY)
+        con = engine.open_lake(lake, read_only=False, create=create, memory_limit=WRITER_MEMORY)
         try:
-            if not create and not engine.has_schema(con):
-                raise WarehouseMissing(f"Lac vide : {lake}. Créez son schéma avec « python -m pipelines init ».")
-            schema.migrate(con)
-            con.execute("BEGIN TRANSACTION")
-            engine.claim_write(con)
-            yield con
-            try:
-                con.execute("COMMIT")
-            except duckdb.Error as exc:
-                if engine.is_conflict(exc):
-                    raise WriteConflict("Une autre écriture a été enregistrée dans le lac pendant celle-ci : rien "
-                                        "de celle-ci n'a été gardé ; recommencez.") from None
-                raise
+            with engine.catalog_errors(lake):
+                if not create and not engine.has_schema(con):
+                    raise WarehouseMissing(f"Lac vide : {lake}. Créez son schéma avec « python -m pipelines init ».")
+                # The migration commits with the write or not at all: a refused or failed import must not
+                # change the schema every other analyst's release reads.
+                con.execute("BEGIN TRANSACTION")
+                schema.migrate(con, in_transaction=True)
+                engine.claim_write(con)
+                _refuse_if_national(con, create)
+                yield con
+                try:
+                    con.execute("COMMIT")
+                except duckdb.Error as exc:
+                    if engine.is_conflict(exc):
+                        raise WriteConflict("Une autre écriture a été enregistrée dans le lac pendant celle-ci : "
+                                            "rien de celle-ci n'a été gardé ; recommencez.") from None
+                    raise
         finally:
             con.close()
+
+
+def _refuse_if_national(con: duckdb.DuckDBPyConnection, create: bool) -> None:
+    if create:
+        return
+    from pipelines.store import national  # imports this module
+
+    national.refuse_if_national(con)
 
 
 def _is_disk_full(exc: BaseException) -> bool:
