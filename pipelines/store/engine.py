@@ -211,7 +211,7 @@ def has_schema(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 # Readers of a lake share one read-only connection per process (attaching costs ~0.1–0.7 s; a DuckLake
-# reader blocks no writer, and each query sees the latest committed snapshot). Each use takes a cursor.
+# reader blocks no writer). Each use takes a cursor (warehouse.read_connection: one snapshot per use).
 _shared_readers: dict[str, duckdb.DuckDBPyConnection] = {}
 _shared_readers_lock = threading.Lock()  # the dashboard's sessions run in threads
 
