@@ -5,6 +5,7 @@ import streamlit as st
 from dashboard import data, filters, layout
 from dashboard.page import start
 from pipelines.queries import besoins as q
+from pipelines.queries import indicators
 from pipelines.reports import charts
 
 page = start("besoins", "Typologie des besoins", "besoin principal de chaque accompagnement, typologie à deux niveaux")
@@ -59,6 +60,8 @@ years = bundle["annees"]
 layout.chart_of_visible(years, lambda shown: charts.lines_by(
     shown, "annee", "part", "categorie_libelle", "Évolution de la part de chaque besoin principal par année de début",
     where, x_title="Année de début", y_title="Part des accompagnements", percent=True), key="annees")
+if note := indicators.started_before_note(scope):
+    st.caption(note)
 layout.data_table(years, {"annee": ("Année", "texte"), "categorie_libelle": ("Catégorie", "texte"),
                           "accompagnements": ("Accompagnements", "nombre"), "part": ("Part de l'année", "part")},
                   name="besoins_par_annee")

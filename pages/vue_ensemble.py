@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import data, layout
 from dashboard.page import start
+from pipelines.queries import indicators
 from pipelines.queries import vue_ensemble as q
 from pipelines.reports import charts, fmt, rapport
 
@@ -45,8 +46,9 @@ TITLES = {"annees": "Accompagnements et structures par année de début", "besoi
           "departements": "Structures accompagnées par département"}
 layout.chart_of_visible(trend.assign(secret=trend[["accompagnements", "structures"]].isna().all(axis=1)),
                         lambda shown: charts.trend_by_year(shown, TITLES["annees"], where), title=TITLES["annees"])
-if note := data.fetch(q.incomplete_year_note, trend):
-    st.caption(note)
+for note in (data.fetch(q.incomplete_year_note, trend), indicators.started_before_note(scope)):
+    if note:
+        st.caption(note)
 layout.data_expander(trend.rename(columns={"annee": "Année", "accompagnements": "Accompagnements",
                                            "structures": "Structures", "heures": "Heures"}), name="annees")
 

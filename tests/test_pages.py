@@ -3,6 +3,8 @@ empty states. Figures are compared with the query layer's own answer for the sam
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -236,6 +238,19 @@ def test_results_count_the_peer_programmes_resource_persons(page, demo_db):
     assert as_int(cards["Heures bénévoles des pairs"]) == round(hours)
     funder = page("pages/resultats.py", role="financeur")
     assert "Personnes ressources" not in [m.label for m in funder.metric]  # from `intervenant`: personal data
+
+
+def test_a_period_draws_no_bar_for_the_years_before_it(page, demo_db):
+    """Issue 16: a 2024–2025 period showed a 2023 bar (accompaniments started in 2023, still active)."""
+    at = page("pages/vue_ensemble.py", du="2024-01-01", au="2025-12-31")
+    assert at.session_state["scope"].depuis == dt.date(2024, 1, 1)
+    years = plotly_values(figure(at, "Accompagnements et structures")["data"][0]["x"])
+    assert years and min(int(y) for y in years) == 2024
+    with warehouse.read_connection(demo_db) as con:  # there are such accompaniments, counted in the key figures
+        carried = con.execute("SELECT count(*) FROM accompagnements WHERE date_debut < DATE '2024-01-01' "
+                              "AND coalesce(date_fin, DATE '9999-12-31') >= DATE '2024-01-01'").fetchall()[0][0]
+    assert carried > 0
+    assert any("commencés avant 2024" in c.value for c in at.caption)
 
 
 def test_results_follow_the_programme_filter(page):

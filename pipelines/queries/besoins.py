@@ -6,6 +6,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.privacy import roles, secret
+from pipelines.queries import indicators
 from pipelines.queries.indicators import NB_BESOINS_SQL, Scope, besoin_categories, query
 from pipelines.queries.masks import breakdown_mask, children_secret, scope_hidden
 from pipelines.spec import referentiels as ref
@@ -49,11 +50,12 @@ def by_axis(con: duckdb.DuckDBPyConnection, scope: Scope, axe: str = "domaine") 
 
 
 def by_year(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
-    """Per starting year and main-need category: accompaniments and share of the year."""
-    frame = query(con, """
+    """Per starting year and main-need category: accompaniments and share of the year (the period's years
+    only, as indicators.trend_by_year)."""
+    frame = query(con, f"""
         SELECT year(date_debut) AS annee, categorie_principale AS categorie, count(*) AS accompagnements,
                count(*) / sum(count(*)) OVER (PARTITION BY year(date_debut)) AS part
-        FROM acc GROUP BY 1, 2 ORDER BY annee, categorie""", scope)
+        FROM acc WHERE {indicators.STARTED_IN_PERIOD} GROUP BY 1, 2 ORDER BY annee, categorie""", scope)
     frame["categorie_libelle"] = frame["categorie"].map(_category_label)
     return frame
 

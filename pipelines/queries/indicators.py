@@ -164,11 +164,25 @@ def structures_par_region(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[
 
 
 def trend_by_year(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
-    """Per year the accompaniment started: accompaniments, structures, hours."""
-    return query(con, """
+    """Per year the accompaniment started: accompaniments, structures, hours. Only the years of the period:
+    an accompaniment started before it and still active counts in the key figures, but a 2023 bar in a
+    2024–2025 view would read as activity of 2023 (STARTED_IN_PERIOD)."""
+    return query(con, f"""
         SELECT year(date_debut) AS annee, count(*) AS accompagnements,
                count(DISTINCT id_structure) AS structures, coalesce(sum(heures), 0) AS heures
-        FROM acc GROUP BY 1 ORDER BY 1""", scope)
+        FROM acc WHERE {STARTED_IN_PERIOD} GROUP BY 1 ORDER BY 1""", scope)
+
+
+# Charts by year of start keep the years of the period (an SQL condition over `acc`).
+STARTED_IN_PERIOD = "($depuis IS NULL OR year(date_debut) >= year($depuis::DATE))"
+
+
+def started_before_note(scope: Scope) -> str | None:
+    """What a chart by year of start leaves out, in words, when the period has a start."""
+    if scope.depuis is None:
+        return None
+    return (f"Par année de début : les accompagnements commencés avant {scope.depuis.year} et encore actifs dans la "
+            "période comptent dans les chiffres clés, pas dans ce graphique.")
 
 
 def besoin_categories(con: duckdb.DuckDBPyConnection, scope: Scope) -> pd.DataFrame:
