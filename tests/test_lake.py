@@ -473,10 +473,11 @@ def test_every_writer_is_refused_on_a_national_warehouse(mini_db, tmp_path):
     refused = cli("population", str(REPO_DIR / "data" / "demo" / "population_reference.csv"), "--db", str(national_db))
     assert refused.returncode != 0 and "vue nationale" in refused.stderr and "Traceback" not in refused.stderr
     profile = profiles.Profile.from_toml('jeu = "structures"\nnom = "Export"\n[colonnes]\n"Réf" = "id_structure"\n')
-    with pytest.raises(national.NationalRefused, match="vue nationale"):
+    with pytest.raises(warehouse.NationalReadOnly, match="vue nationale"):
         with warehouse.write_transaction(national_db) as con:  # as the upload page saves a profile
             profiles.save(con, profile, role="analyste")
-    with pytest.raises(national.NationalRefused):
+    with pytest.raises(warehouse.NationalReadOnly):
         tokens.invite(national_db, 2025)
+    assert warehouse.NATIONAL_MODE == national.MODE
     assert {t: contents(t) for t in before} == before and not before["profils_import"] and not before["opp_jetons"]
     national.build({"28": mini_db}, national_db)  # rebuilding it is no import

@@ -228,12 +228,23 @@ def _lake_write_transaction(lake: Lake, *, create: bool, wait_seconds: float) ->
             con.close()
 
 
+# imports.mode of a national warehouse's rows (pipelines.store.national.MODE, which imports this module: the
+# value is repeated here rather than imported back, tests/test_lake.py checks they agree).
+NATIONAL_MODE = "consolidation"
+
+
+class NationalReadOnly(WarehouseError):
+    pass
+
+
 def _refuse_if_national(con: duckdb.DuckDBPyConnection, create: bool) -> None:
     if create:
         return
-    from pipelines.store import national  # imports this module
-
-    national.refuse_if_national(con)
+    if con.execute("SELECT count(*) FROM imports WHERE mode = ?", [NATIONAL_MODE]).fetchall()[0][0]:
+        # national.refuse_if_national's words: ingest and undo say the same.
+        raise NationalReadOnly("Cet entrepôt est la vue nationale, reconstruite à partir des entrepôts régionaux : on "
+                               "n'y importe rien et on n'y annule rien. Importez dans l'entrepôt de la région, puis "
+                               "relancez « python -m pipelines national ».")
 
 
 def _is_disk_full(exc: BaseException) -> bool:
