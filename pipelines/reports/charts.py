@@ -346,9 +346,32 @@ def timeline(frame: pd.DataFrame, today, title: str, scope: str = "") -> go.Figu
             marker_color=color, customdata=part[["etape_libelle", "heures"]].fillna(0).values,
             hovertemplate="%{y}<br>Étape atteinte : %{customdata[0]}<br>%{customdata[1]:,.1f} h<extra></extra>",
         )
-    fig.update_xaxes(type="date", tickformat="%m/%Y", title_text="")
+    fig.update_xaxes(type="date", title_text="", **_month_ticks(rows["date_debut"], rows["date_fin"].fillna(pd.Timestamp(today))))
     fig.update_yaxes(autorange="reversed", automargin=True, type="category", categoryorder="array", categoryarray=labels)
-    return legend_below(style(fig, title, scope, height=max(260, 48 * len(rows) + 200)))
+    # The colours need their key even when every bar has one step (plotly hides a one-trace legend).
+    fig.update_traces(showlegend=True)
+    height = max(300, 48 * len(rows) + 230)
+    fig = style(fig, title, scope, height=height)
+    # The legend under the date ticks, whatever the chart's height: its offset is in pixels, not in plot heights.
+    plot_height = height - 80 - 70
+    return fig.update_layout(showlegend=True, margin=dict(b=70), legend=dict(
+        title_text="Étape atteinte : ", orientation="h", yanchor="top", y=-34 / plot_height, xanchor="left", x=0))
+
+
+def _month_ticks(starts: pd.Series, ends: pd.Series) -> dict:
+    """Whole months (or years) on a date axis: left to itself, plotly ticks a short journey every few days,
+    each labelled with its month, so one month reads three times."""
+    if not len(starts):
+        return {}
+    first = pd.to_datetime(starts).min().to_period("M").to_timestamp()
+    last = (pd.to_datetime(ends).max() + pd.Timedelta(days=7)).to_period("M").to_timestamp() + pd.offsets.MonthBegin(1)
+    span = (last - first).days
+    # The axis runs from the first month's start to the last one's end: a journey of weeks gets two ticks.
+    view = dict(range=[first, last], tick0=first)
+    for months, step in ((10, "M1"), (30, "M3"), (60, "M6")):
+        if span <= months * 31:
+            return dict(view, dtick=step, tickformat="%m/%Y")
+    return dict(view, dtick="M12", tickformat="%Y", tick0=first.to_period("Y").to_timestamp())
 
 
 def choropleth(frame: pd.DataFrame, geojson: dict, value: str, title: str, scope: str = "", *,
