@@ -426,3 +426,17 @@ def test_observations_follow_their_structures_over_two_campaigns(files):
     declared = etp.groupby(obs["id_structure"]).mean()
     described = structures.set_index("id_structure")["effectif_etp"].str.replace(",", ".").astype(float)
     assert (declared - described.reindex(declared.index)).abs().median() < 0.5
+
+
+def test_names_do_not_contradict_legal_forms_and_programmes_differ_in_delivery(files):
+    """Issue 16: "Association …" as a SCOP, and every DLA at ≈ 91 % of its planned hours."""
+    s = files["structures"]
+    named_association = s["nom"].str.startswith("Association ")
+    assert named_association.any() and (s.loc[named_association, "forme_juridique"] == "association").all()
+    coop = s["nom"].str.startswith("Coopérative ")
+    assert set(s.loc[coop, "forme_juridique"]) <= {"scop", "scic", "cae"}
+    programmes, accs = files["programmes"], files["accompagnements"]
+    delivered = accs["heures"].replace("", "0").str.replace(",", ".").astype(float).groupby(accs["id_programme"]).sum()
+    dla = programmes[programmes["type"] == "dla"].set_index("id_programme")
+    ratios = delivered.reindex(dla.index) / dla["heures_prevues"].str.replace(",", ".").astype(float)
+    assert ratios.max() - ratios.min() > 0.3  # from well under to over the plan

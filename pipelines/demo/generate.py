@@ -26,6 +26,7 @@ import argparse
 import csv
 import datetime as dt
 import io
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,8 @@ NAME_TAILS = ["du Vent Bleu", "des Sept Lunes", "Les Tilleuls", "Rives et Chemin
 DOMAINES = {"spectacle_vivant": 28, "musique": 22, "arts_visuels": 9, "patrimoine": 7, "audiovisuel_cinema": 5,
             "livre_edition_presse": 5, "arts_rue_cirque": 5, "architecture": 1, "publicite": 1,
             "enseignement_artistique": 5, "action_culturelle": 8, "pluridisciplinaire": 3, "autre": 1}
+HEAD_BY_FORME = {"scop": "Coopérative", "scic": "Coopérative", "cae": "Coopérative", "sarl": "Studio", "sas": "Studio",
+                 "fondation": "Fondation", "ei": "Atelier", "collectivite": "Régie", "autre": "Collectif"}
 FORMES = {"association": 86, "scop": 3, "scic": 3, "sarl": 2, "sas": 1, "cae": 1, "fondation": 1, "ei": 1,
           "collectivite": 1, "autre": 1}
 CATEGORIES = {"ECO": 60, "ORG": 25, "EMP": 5, "STR": 4, "EXT": 4, "TRA": 2}
@@ -135,6 +138,15 @@ def _structures(draw: Draw, communes: pd.DataFrame) -> pd.DataFrame:
     names = [f"{h} {t}" for h in NAME_HEADS for t in NAME_TAILS]
     names = [names[i] for i in draw.rng.permutation(len(names))[:N_STRUCTURES]]
     formes = draw.choice(FORMES, N_STRUCTURES)
+    # A name must not contradict its legal form ("Association …" as a SCOP): the head follows the form.
+    # Chosen without drawing, so that every other column of the demo stays as it was.
+    taken = set(names)
+    for i, (name, forme) in enumerate(zip(names, formes)):
+        if name.startswith("Association ") and forme != "association":
+            tail = name.removeprefix("Association ")
+            names[i] = next(f"{head} {tail}" for head in (HEAD_BY_FORME[forme], *NAME_HEADS[:-5], "Maison des arts")
+                            if head != "Association" and f"{head} {tail}" not in taken)  # names stay unique
+            taken.add(names[i])
     etp = np.where(draw.rng.random(N_STRUCTURES) < 0.45, 0.0,
                    np.round(draw.rng.lognormal(0.3, 0.8, N_STRUCTURES), 1))
     budget = np.round(np.clip(draw.rng.lognormal(10.7, 1.0, N_STRUCTURES) * (1 + etp), 3000, 1_200_000), -2)
@@ -533,7 +545,11 @@ def generate_demo(out_dir: Path = DEMO_DIR, seed: int = 2026) -> dict[str, Path]
     # Planned hours of each DLA: a round figure near what it delivered.
     delivered = accs.groupby("id_programme")["heures"].sum()
     is_dla = programmes["type"] == "dla"
-    programmes.loc[is_dla, "heures_prevues"] = (programmes.loc[is_dla, "id_programme"].map(delivered) * 1.1).round(-1)
+    # Planned hours 0.85 to 1.44 times the delivered ones (not one ratio for all: every programme read ≈ 91 %),
+    # from each id's checksum rather than a draw, so that the other datasets do not move.
+    ids = programmes.loc[is_dla, "id_programme"]
+    factors = ids.map(lambda code: 0.85 + (zlib.crc32(code.encode()) % 60) / 100)
+    programmes.loc[is_dla, "heures_prevues"] = (ids.map(delivered) * factors).round(-1)
     frames["observations"] = _observations(Draw(seed + 3), structures, accs)  # own generator: the others do not move
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {name: write_csv(frame, name, out_dir) for name, frame in frames.items()}
