@@ -16,6 +16,16 @@ format, legal form…) are cells one level below, the cube's cells their fixed m
 Years are separate slices: a year counts the accompaniments active during it, so years do not add up to
 every year and no line links them. Computed once per warehouse version and year, in memory, and ahead of
 any request by `publish` (the dashboard runs it in the background after each import).
+
+In a national warehouse (pipelines.store.national) every région's own funder view is public too, and a
+national cell is the sum of its régions' cells: published beside région 76's 650 structures, the national 654
+gave région 28's secret 4 back. The national cube is therefore protected together with every région's
+published cells (stored at build): one linked table of the national cells, each région's cells with its own
+lines, and one line per national cell summing its régions' (`_with_regions`). A cell a région publishes is
+fixed as known, one it masks stays masked and, if primary, is audited like the national ones: a regional
+secret is protected by national cells (totals, other masked cells), never by a cell its région publishes,
+and the national cells published with two secret régions below them only when those two protect each other.
+Breakdowns likewise, line by line. A slice the build did not store is masked whole (fail closed).
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.privacy import secret
+from pipelines.store import national
 from pipelines.queries.indicators import (
     CREATION_SQL,
     EMPLOYEUR_SQL,
@@ -63,7 +74,93 @@ def protected_cube(con: duckdb.DuckDBPyConnection, scope: Scope, version: tuple)
     secret.check_published_period(scope)
     year = Scope(depuis=scope.depuis, jusqu_au=scope.jusqu_au)
     key = (version, year)
-    return _memoised(key, lambda: _protect(*_cells(con, year))[["secret"]])
+    return _memoised(key, lambda: _protect_slice(con, year))
+
+
+def _protect_slice(con: duckdb.DuckDBPyConnection, year: Scope) -> pd.DataFrame:
+    cells, parents = _cells(con, year)
+    return _protect(cells, parents, _regions(con, year, "cube"))[["secret"]]
+
+
+def _regions(con: duckdb.DuckDBPyConnection, year: Scope, table: str):
+    """In a national warehouse, each région's published cells of this slice of the cube or of breakdown `table`
+    (a frame per région, indexed as the national cells, with their figures and `secret`); None elsewhere;
+    national.UNPROTECTED when the build did not store the slice."""
+    found = national.regional_cells(con, year.whole_year, table)
+    if found is None or isinstance(found, str):
+        return found
+    names = ["level", "code", "domaine", "programme"] + ([] if table == "cube" else ["valeur"])
+    return [frame.drop(columns="region").set_index(names).sort_index() for _, frame in found.groupby("region")]
+
+
+def _concat_lines(blocks: list[tuple[int, secret.LineArrays]]) -> secret.LineArrays:
+    """The lines of several linked tables laid end to end, each block's cells from its offset on."""
+    additive = tuple(sorted({kind for _, lines in blocks for kind in lines.additive}))
+    lengths = np.concatenate([np.diff(lines.start) for _, lines in blocks]).astype(np.int64)
+    return secret.LineArrays(
+        margin=np.concatenate([lines.margin + offset for offset, lines in blocks]).astype(np.int64),
+        start=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+        parts=np.concatenate([lines.parts + offset for offset, lines in blocks]).astype(np.int64),
+        kind=np.concatenate([np.array([additive.index(lines.additive[k]) for k in lines.kind], dtype=np.int64)
+                             for _, lines in blocks]),
+        additive=additive)
+
+
+@dataclass(frozen=True)
+class _Joint:
+    """National cells followed by every région's, as one linked table (`_with_regions`)."""
+
+    values: np.ndarray
+    lines: secret.LineArrays
+    regional: pd.DataFrame  # the régions' cells, in order after the national ones
+
+    def extend(self, national_cells: np.ndarray, regional_cells: np.ndarray) -> np.ndarray:
+        return np.concatenate([national_cells, regional_cells]).astype(bool)
+
+
+def _with_regions(cells: pd.DataFrame, lines: secret.LineArrays, regions: list[pd.DataFrame], lines_of) -> _Joint:
+    """The national `cells` (with their `lines`), then each région's (with `lines_of(frame)`), and one line per
+    national cell: the sum of its régions' cells, for every measure (a structure is in one région's warehouse)."""
+    regions = [frame for frame in regions if len(frame)]
+    blocks, columns, offset = [(0, lines)], [], len(cells)
+    coordinates = [cells.index.get_level_values(name).to_numpy(dtype=object) for name in cells.index.names]
+    for frame in regions:
+        blocks.append((offset, lines_of(frame)))
+        found = CellKeys(frame.index).find(coordinates) if len(cells) else np.zeros(0, dtype=np.int64)
+        columns.append(np.where(found >= 0, found + offset, -1))
+        offset += len(frame)
+    matrix = np.column_stack(columns) if columns else np.full((len(cells), 0), -1, dtype=np.int64)
+    has = matrix >= 0
+    counts = has.sum(axis=1)
+    blocks.append((0, secret.LineArrays(margin=np.flatnonzero(counts), start=np.concatenate([[0], np.cumsum(counts[counts > 0])]),
+                                        parts=matrix[has], kind=np.zeros(int((counts > 0).sum()), dtype=np.int64),
+                                        additive=(tuple(range(len(MEASURES))),))))
+    regional = pd.concat(regions) if regions else pd.DataFrame(columns=[*MEASURES, "top", "secret"])
+    values = np.vstack([cells[list(MEASURES)].to_numpy(dtype=float), regional[list(MEASURES)].to_numpy(dtype=float)])
+    return _Joint(values, _concat_lines(blocks), regional)
+
+
+def published_cells(con: duckdb.DuckDBPyConnection, version: tuple, years: list[int | None]) -> pd.DataFrame:
+    """Every cell of this warehouse's funder view in the slices `years` (None: every year), as published
+    (`protected_cube`, `protected_breakdown`): the cube's (`valeur` ALL) and each breakdown's, its margins
+    included, with the columns annee, tableau ('cube' or the breakdown's name), level, code, domaine,
+    programme, valeur, the measures, top and secret. A national warehouse built from this one is protected
+    with them (pipelines.store.national)."""
+    names = ["level", "code", "domaine", "programme", "valeur"]
+    columns = ["annee", "tableau", *names, *MEASURES, "top", "secret"]
+    frames = [pd.DataFrame(columns=columns)]
+    for year in years:
+        scope = Scope(**dict(zip(("depuis", "jusqu_au"), Scope.year_period(year))))
+        cells, _ = _cells(con, scope)
+        verdict = protected_cube(con, scope, version)["secret"].reindex(cells.index, fill_value=True)
+        frames.append(cells.assign(secret=verdict.astype(bool)).reset_index().assign(valeur=ALL, annee=year,
+                                                                                    tableau="cube"))
+        for name, breakdown in BREAKDOWNS.items():
+            cells = _breakdown_cells(con, scope, breakdown)[0]
+            published = protected_breakdown(con, scope, version, name)
+            hidden = published.is_secret([cells.index.get_level_values(n).to_numpy(dtype=object) for n in names])
+            frames.append(cells.assign(secret=hidden).reset_index().assign(annee=year, tableau=name))
+    return pd.concat([frame[columns] for frame in frames], ignore_index=True)
 
 
 def _memoised(key: tuple, compute):
@@ -173,6 +270,14 @@ class CellKeys:
         at = np.minimum(np.searchsorted(self.sorted, keys), len(self.sorted) - 1)
         return np.where((len(self.sorted) > 0) & (self.sorted[at] == keys), self.order[at], -1)
 
+    def coordinates(self, positions: np.ndarray) -> list[np.ndarray]:
+        """The values, one array per level, of the cells at `positions` of the index the keys were made of."""
+        keys = np.empty(len(self.sorted), dtype=np.int64)
+        keys[self.order] = self.sorted
+        keys = keys[np.asarray(positions, dtype=np.int64)]
+        return [level.to_numpy(dtype=object)[(keys // stride) % (len(level) + 1)]
+                for level, stride in zip(self.levels, self.strides)]
+
 
 @dataclass(frozen=True)
 class PublishedBreakdown:
@@ -242,15 +347,29 @@ def _lines(cells: pd.DataFrame, parents: dict[tuple, tuple], value_parents: dict
                              additive=tuple(kinds))
 
 
-def _protect(cells: pd.DataFrame, parents: dict[tuple, tuple]) -> pd.DataFrame:
+def _protect(cells: pd.DataFrame, parents: dict[tuple, tuple], regions=None) -> pd.DataFrame:
+    """`regions`: in a national warehouse, its régions' published cells (`_regions`)."""
     values = cells[list(MEASURES)].to_numpy(dtype=float)
     primary = secret.primary_cells(cells["structures"].to_numpy(), cells["heures"].to_numpy(), cells["top"].to_numpy())
     # A cell no funder can select (territory or domaine not known) is never published: masked from the start.
     unpublished = np.asarray((cells.index.get_level_values("code") == UNKNOWN)
                              | (cells.index.get_level_values("domaine") == UNKNOWN))
-    mask = secret.protect_linked_audited(values, primary, _lines(cells, parents).as_lines(), COUNT_MEASURES,
-                                         forced=unpublished)
-    return cells.assign(primary=primary, secret=mask)
+    lines = _lines(cells, parents)
+    if isinstance(regions, str):  # national.UNPROTECTED
+        return cells.assign(primary=primary, secret=True)
+    if regions is None:
+        mask = secret.protect_linked_audited(values, primary, lines.as_lines(), COUNT_MEASURES, forced=unpublished)
+        return cells.assign(primary=primary, secret=mask)
+    joint = _with_regions(cells, lines, regions, lambda frame: _lines(frame, parents))
+    known = joint.regional["secret"].to_numpy(dtype=bool)
+    regional_primary = secret.primary_cells(joint.regional["structures"].to_numpy(dtype=float),
+                                            joint.regional["heures"].to_numpy(dtype=float),
+                                            joint.regional["top"].to_numpy(dtype=float))
+    # A région's published cell is known to every funder: fixed; its masked ones stay masked, primaries audited.
+    mask = secret.protect_linked_audited(joint.values, joint.extend(primary, regional_primary), joint.lines.as_lines(),
+                                         COUNT_MEASURES, forced=joint.extend(unpublished, known),
+                                         fixed=joint.extend(np.zeros(len(cells)), ~known))
+    return cells.assign(primary=primary, secret=mask[:len(cells)])
 
 
 # Breakdowns a funder sees along attributes it cannot filter on (a need, a year of start, a step, a legal
@@ -305,7 +424,7 @@ def protected_breakdown(con: duckdb.DuckDBPyConnection, scope: Scope, version: t
     secret.check_published_period(scope)
     year = Scope(depuis=scope.depuis, jusqu_au=scope.jusqu_au)
     published = protected_cube(con, year, version)["secret"]
-    return _memoised((version, year, name), lambda: _protect_breakdown(con, year, BREAKDOWNS[name], published))
+    return _memoised((version, year, name), lambda: _protect_breakdown(con, year, name, published))
 
 
 def _breakdown_cells(con: duckdb.DuckDBPyConnection, year: Scope, breakdown: Breakdown):
@@ -375,21 +494,35 @@ def _breakdown_cells(con: duckdb.DuckDBPyConnection, year: Scope, breakdown: Bre
     return cells.set_index(["level", "code", "domaine", "programme", "valeur"]).sort_index(), parents, value_parents
 
 
-def _protect_breakdown(con: duckdb.DuckDBPyConnection, year: Scope, breakdown: Breakdown,
+def _protect_breakdown(con: duckdb.DuckDBPyConnection, year: Scope, name: str,
                        published: pd.Series) -> PublishedBreakdown:
+    breakdown = BREAKDOWNS[name]
     cells, parents, value_parents = _breakdown_cells(con, year, breakdown)
     values = cells[list(MEASURES)].to_numpy(dtype=float)
     margin = np.asarray(cells.index.get_level_values("valeur") == ALL)
     # The cube's cells keep the verdict they were published with: secret ones are forced, the others fixed.
     verdict = published.reindex(cells.index.droplevel("valeur")).to_numpy(dtype=object)
-    margin_secret = margin & np.array([v is not False and v is not np.False_ for v in verdict])
+    margin_secret = margin & np.array([v is not False and v is not np.False_ for v in verdict], dtype=bool)  # bool when empty
     primary = secret.primary_cells(cells["structures"].to_numpy(), cells["heures"].to_numpy(),
                                    cells["top"].to_numpy()) & ~margin
     unpublished = np.asarray((cells.index.get_level_values("code") == UNKNOWN)
                              | (cells.index.get_level_values("domaine") == UNKNOWN))
     # Lines settled in rounds, without the cube's global audit: breakdowns have ten to thirty times its cells
     # (millions at 1,000,000 accompaniments), and the LPs grew past minutes on the demo (README: not yet covered).
-    mask = secret.protect_linked_rounds(values, primary, _lines(cells, parents, value_parents, breakdown.per_structure),
-                                        COUNT_MEASURES, forced=(unpublished & ~margin) | margin_secret,
-                                        fixed=margin & ~margin_secret)
-    return PublishedBreakdown(CellKeys(cells.index), mask)
+    lines = _lines(cells, parents, value_parents, breakdown.per_structure)
+    forced, fixed = (unpublished & ~margin) | margin_secret, margin & ~margin_secret
+    regions = _regions(con, year, name)
+    if isinstance(regions, str):  # national.UNPROTECTED
+        return PublishedBreakdown(CellKeys(cells.index), np.ones(len(cells), dtype=bool))
+    if regions is None:
+        mask = secret.protect_linked_rounds(values, primary, lines, COUNT_MEASURES, forced=forced, fixed=fixed)
+        return PublishedBreakdown(CellKeys(cells.index), mask)
+    joint = _with_regions(cells, lines, regions,
+                          lambda frame: _lines(frame, parents, value_parents, breakdown.per_structure))
+    known = joint.regional["secret"].to_numpy(dtype=bool)
+    regional_primary = secret.primary_cells(
+        joint.regional["structures"].to_numpy(dtype=float), joint.regional["heures"].to_numpy(dtype=float),
+        joint.regional["top"].to_numpy(dtype=float)) & (joint.regional.index.get_level_values("valeur") != ALL)
+    mask = secret.protect_linked_rounds(joint.values, joint.extend(primary, regional_primary), joint.lines, COUNT_MEASURES,
+                                        forced=joint.extend(forced, known), fixed=joint.extend(fixed, ~known))
+    return PublishedBreakdown(CellKeys(cells.index), mask[:len(cells)])

@@ -208,9 +208,18 @@ def _v8(con: duckdb.DuckDBPyConnection) -> None:
     engine.ddl(con, "ALTER TABLE population_reference ADD COLUMN nb_structures_reference_max BIGINT")
 
 
+def _v9(con: duckdb.DuckDBPyConnection) -> None:
+    """In a national warehouse, every cell of each région's own funder view, with its figures and whether that
+    view masks it (pipelines.store.national): the national view is protected with them. Empty elsewhere."""
+    engine.ddl(con, "CREATE TABLE cases_regionales (region VARCHAR NOT NULL, annee INTEGER, tableau VARCHAR NOT NULL, "
+                "niveau VARCHAR NOT NULL, code VARCHAR NOT NULL, domaine VARCHAR NOT NULL, programme VARCHAR NOT NULL, "
+                "valeur VARCHAR NOT NULL, structures DOUBLE, accompagnements DOUBLE, heures DOUBLE, "
+                "max_structure DOUBLE, secret BOOLEAN NOT NULL)")
+
+
 # MIGRATIONS[i] brings a file from version i to version i + 1. Datasets added by a later step create their
 # journal with their tables (`with_journal=True`).
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
