@@ -84,7 +84,7 @@ def test_each_role_receives_only_what_it_may_see(demo_db, monkeypatch, sensitive
 def test_upload_page_is_the_analysts_only(demo_db, monkeypatch):
     monkeypatch.setenv(warehouse.ENV_VAR, str(demo_db))
     assert open_as("analyste", "importer").get("file_uploader")
-    for role in ("comite", "financeur"):
+    for role in ("comite", "financeur", "national"):
         at = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=60)
         at.session_state["auth_role"] = role
         at.run()
@@ -101,3 +101,13 @@ def test_funder_pages_name_no_structure(demo_db, monkeypatch, page, says):
         names = [n for (n,) in con.execute("SELECT nom FROM structures").fetchall()]
     assert says in sent
     assert not [n for n in names if n in sent]
+
+
+def test_the_national_reader_reads_like_the_committee_and_writes_nothing():
+    from dashboard import meeting
+
+    reader, committee = roles.ROLES["national"], roles.ROLES["comite"]
+    assert reader.label == "Lecture nationale" and reader.pages == committee.pages
+    assert not ({"importer", "soumissions"} & reader.pages) and not reader.unconsented_testimonies
+    assert not reader.statistical_secrecy and not reader.personal_data
+    assert "national" not in meeting.DECIDERS

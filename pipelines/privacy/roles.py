@@ -32,6 +32,10 @@ ROLES: dict[str, Role] = {
                    unconsented_testimonies=False, statistical_secrecy=False),
     "financeur": Role("financeur", "Financeur", DASHBOARD_PAGES, personal_data=False,
                       unconsented_testimonies=False, statistical_secrecy=True),
+    # A federation's reader of the national warehouse (or of any région's): the comité's pages, without its
+    # decisions in meeting mode (dashboard.meeting.DECIDERS) — it reads, it writes nothing anywhere.
+    "national": Role("national", "Lecture nationale", DASHBOARD_PAGES | {OBSERVATION_PAGE}, personal_data=False,
+                     unconsented_testimonies=False, statistical_secrecy=False),
 }
 # A supported structure, bound to itself by its personal link (no account): its own space and nothing else.
 STRUCTURE = Role("structure", "Structure (espace personnel)", frozenset({"contribuer"}), personal_data=False,
