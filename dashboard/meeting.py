@@ -27,12 +27,13 @@ from pipelines.queries import vue_ensemble as q_vue_ensemble
 from pipelines.reports import charts, fmt, rapport
 from pipelines.reports import plan as plan_report
 from pipelines.spec import referentiels as ref
+from pipelines.store.warehouse import WarehouseError
 
 AGENDA = ["Vue d'ensemble", "Besoins", "Territoires", "Résultats", "Plan d'action", "Témoignages"]
 CHART_FONT = 20
 CHART_HEIGHT = 390  # fits 1280×720 under the banner, the agenda and the title, above the navigation
 TERRITORIES_SHOWN = 13  # the départements of the largest régions (Occitanie: 13) fit; the whole set is cut
-DECIDERS = ("comite", "analyste")  # the roles that record a decision during the meeting
+DECIDERS = ("comite", "analyste")  # the roles that record a decision during the meeting (not "national": it reads)
 LAST_DECISION_KEY = "reunion_derniere_decision"  # (import_id, action) of the decision just recorded
 
 # Meeting mode shows the screen alone: no sidebar (its filters still apply: they travel in the URL), no
@@ -145,9 +146,14 @@ def _record(role: str) -> None:
         st.session_state[LAST_DECISION_KEY] = ("erreur", "Écrivez la décision avant de l'enregistrer.")
         return
     status = st.session_state["reunion_decision_statut"]
-    result = ingest.record_decision(data.db(), id_action=action, date_comite=st.session_state["reunion_decision_date"],
-                                    decision=text, statut=None if status == "inchange" else status, role=role)
-    data.clear()
+    try:
+        result = ingest.record_decision(data.db(), id_action=action, date_comite=st.session_state["reunion_decision_date"],
+                                        decision=text, statut=None if status == "inchange" else status, role=role)
+    except WarehouseError as refused:  # a national view, another writer, a conflict: said in French, nothing kept
+        st.session_state[LAST_DECISION_KEY] = ("erreur", str(refused))
+        return
+    finally:
+        data.clear()
     if result.status == "importe":
         st.session_state[LAST_DECISION_KEY] = ("importe", result.import_id)
         st.session_state["reunion_decision_texte"] = ""
@@ -160,7 +166,7 @@ def _undo(import_id: int) -> None:
     try:
         ingest.undo(data.db(), import_id)
         st.session_state[LAST_DECISION_KEY] = ("annule", import_id)
-    except UndoRefused as refused:
+    except (UndoRefused, WarehouseError) as refused:
         st.session_state[LAST_DECISION_KEY] = ("erreur", str(refused))
     data.clear()
 

@@ -11,7 +11,8 @@ from streamlit.testing.v1 import AppTest
 from dashboard import meeting
 from pipelines.queries import indicators, plan
 from pipelines.queries.indicators import Scope
-from pipelines.store import warehouse
+from pipelines import ingest
+from pipelines.store import national, warehouse
 from tests.conftest import REPO_DIR
 
 REUNION = REPO_DIR / "pages" / "reunion.py"
@@ -146,7 +147,7 @@ def test_the_whole_set_shows_its_largest_departements_on_the_projector(reunion, 
     assert f'"{largest["code"]} \\u2013' in spec
 
 
-@pytest.mark.parametrize("role", ["analyste", "comite", "financeur"])
+@pytest.mark.parametrize("role", ["analyste", "comite", "financeur", "national"])
 def test_every_screen_runs_for_every_role_on_the_whole_scope(reunion, role):
     """The funder's unfiltered meeting crashed on the territories screen (masked counts are not numbers)."""
     at = reunion(role=role)
@@ -239,3 +240,46 @@ def test_a_funder_sees_the_plan_screens_without_the_decision_form(reunion):
     for screen in range(1, counter(at)[1] + 1):
         shown = reunion(scope=Scope(region="28"), role="financeur", ecran=str(screen))
         assert not shown.get("text_area"), f"écran {screen}: no decision form for a funder"
+
+
+def fill_decision(at: AppTest, action: str) -> AppTest:
+    at.selectbox(key="reunion_decision_action").set_value(action)
+    at.text_area(key="reunion_decision_texte").input("Guide publié et diffusé aux adhérents.")
+    return at.button(key="reunion_decision_enregistrer").click().run()
+
+
+def test_a_decision_on_the_national_view_is_refused_in_french_and_writes_nothing(demo_db, tmp_path, monkeypatch):
+    nation = tmp_path / "national.duckdb"
+    national.build({"28": demo_db}, nation)
+    monkeypatch.setenv(warehouse.ENV_VAR, str(nation))
+    at = AppTest.from_file(str(REUNION), default_timeout=120)
+    at.session_state["scope"] = Scope(region="28")
+    at.session_state["auth_role"] = "comite"
+    at = at.run()
+    stake_screen_number(at, 2)
+    version = warehouse.version(nation)
+    at = fill_decision(at, "28-PL28-A13")
+    assert not at.exception, at.exception
+    assert any("vue nationale" in e.value for e in at.error), [e.value for e in at.error]
+    assert warehouse.version(nation) == version
+
+
+def test_a_busy_warehouse_says_so_in_french_when_the_committee_records_a_decision(demo_db, tmp_path, monkeypatch):
+    db, at = writable_meeting(demo_db, tmp_path, monkeypatch, "comite")
+    stake_screen_number(at, 2)
+
+    def busy(*args, **kwargs):
+        raise warehouse.WriteConflict("Une autre écriture est passée avant celle-ci : rien n'a été gardé, recommencez.")
+
+    monkeypatch.setattr(ingest, "record_decision", busy)
+    at = fill_decision(at, "PL28-A13")
+    assert not at.exception, at.exception
+    assert any("recommencez" in e.value for e in at.error)
+
+
+def test_the_national_reader_sees_the_plan_screens_without_the_decision_form(reunion):
+    at = reunion(scope=Scope(region="28"), role="national")
+    for screen in range(1, counter(at)[1] + 1):
+        shown = reunion(scope=Scope(region="28"), role="national", ecran=str(screen))
+        assert not shown.exception
+        assert not shown.get("text_area"), f"écran {screen}: no decision form for the national reader"
