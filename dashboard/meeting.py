@@ -98,7 +98,7 @@ def chart(fig, note: str | None = None) -> Callable[[], None]:
 
 def map_chart(fig) -> Callable[[], None]:
     def draw():
-        height = CHART_HEIGHT + 40
+        height = CHART_HEIGHT + 30  # a map gains more from height than a bar chart; 1280×720 has 30 px to spare
         # charts.choropleth fits its zoom to a map about 520 px high; this one is lower: zoom out to match.
         zoom = fig.layout.map.zoom - math.log2(charts.MAP_FIT_HEIGHT / height)
         fig.update_layout(title=dict(text=""), height=height, margin=dict(l=0, r=0, t=0, b=0),
@@ -217,15 +217,15 @@ def minutes_screen(plan_id: str, meetings: list[dt.date], role: str) -> Callable
         chosen = st.selectbox("Comité du", meetings, format_func=lambda d: f"{d:%d/%m/%Y}",
                               key=f"reunion_releve_{plan_id}")
         table = data.fetch(plan_report.minutes, plan_id, chosen, role)
-        st.dataframe(table, hide_index=True, width="stretch", height=300)
+        # As high as its rows, up to six (then it scrolls): empty rows pushed the navigation off a 720 px screen.
+        st.dataframe(table, hide_index=True, width="stretch", height=38 + 35 * min(max(len(table), 1), 6))
         csv_col, pdf_col, _ = st.columns([1, 1, 3])
-        name = f"releve-decisions-{plan_id}-{chosen:%Y-%m-%d}"
         csv_col.download_button("Relevé CSV", data.fetch(plan_report.minutes_csv, plan_id, chosen, role),
-                                f"{name}.csv", "text/csv", icon=":material/download:", key=f"releve_csv_{plan_id}",
-                                on_click="ignore")
+                                plan_report.minutes_file_name(plan_id, chosen, "csv"), "text/csv",
+                                icon=":material/download:", key=f"releve_csv_{plan_id}", on_click="ignore")
         pdf_col.download_button("Relevé PDF", lambda: plan_report.minutes_pdf_for(data.db(), plan_id, chosen, role),
-                                f"{name}.pdf", "application/pdf", icon=":material/picture_as_pdf:",
-                                key=f"releve_pdf_{plan_id}", on_click="ignore")
+                                plan_report.minutes_file_name(plan_id, chosen, "pdf"), "application/pdf",
+                                icon=":material/picture_as_pdf:", key=f"releve_pdf_{plan_id}", on_click="ignore")
     return draw
 
 

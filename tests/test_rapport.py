@@ -88,3 +88,14 @@ def test_report_files_are_named_after_scope_view_and_day():
         "rapport-comite_region-28_domaine-musique_2024_financeur_2026-12-05.pdf"
     assert rapport.file_name(Scope(), "comite", day) == "rapport-comite_comite_2026-12-05.pdf"
     assert rapport.file_name(Scope(programme="P/../x"), "comite", day).count("/") == 0
+
+
+def test_a_meetings_minutes_are_named_after_their_plan_and_day_whatever_the_plans_id():
+    import datetime as dt
+
+    from pipelines.reports import plan as plan_report
+
+    day = dt.date(2026, 4, 25)
+    assert plan_report.minutes_file_name("PS-2026", day, "pdf") == "releve-decisions_PS-2026_2026-04-25.pdf"
+    hostile = plan_report.minutes_file_name("CRESS/76 plan\n<b>", day, "csv")
+    assert hostile == "releve-decisions_CRESS-76-planb_2026-04-25.csv"

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.privacy import secret
-from pipelines.store import national
+from pipelines.store import consolidation
 from pipelines.queries.indicators import (
     CREATION_SQL,
     EMPLOYEUR_SQL,
@@ -85,8 +85,8 @@ def _protect_slice(con: duckdb.DuckDBPyConnection, year: Scope) -> pd.DataFrame:
 def _regions(con: duckdb.DuckDBPyConnection, year: Scope, table: str):
     """In a national warehouse, each région's published cells of this slice of the cube or of breakdown `table`
     (a frame per région, indexed as the national cells, with their figures and `secret`); None elsewhere;
-    national.UNPROTECTED when the build did not store the slice."""
-    found = national.regional_cells(con, year.whole_year, table)
+    consolidation.UNPROTECTED when the build did not store the slice."""
+    found = consolidation.regional_cells(con, year.whole_year, table)
     if found is None or isinstance(found, str):
         return found
     names = ["level", "code", "domaine", "programme"] + ([] if table == "cube" else ["valeur"])
@@ -355,7 +355,7 @@ def _protect(cells: pd.DataFrame, parents: dict[tuple, tuple], regions=None) -> 
     unpublished = np.asarray((cells.index.get_level_values("code") == UNKNOWN)
                              | (cells.index.get_level_values("domaine") == UNKNOWN))
     lines = _lines(cells, parents)
-    if isinstance(regions, str):  # national.UNPROTECTED
+    if isinstance(regions, str):  # consolidation.UNPROTECTED
         return cells.assign(primary=primary, secret=True)
     if regions is None:
         mask = secret.protect_linked_audited(values, primary, lines.as_lines(), COUNT_MEASURES, forced=unpublished)
@@ -512,7 +512,7 @@ def _protect_breakdown(con: duckdb.DuckDBPyConnection, year: Scope, name: str,
     lines = _lines(cells, parents, value_parents, breakdown.per_structure)
     forced, fixed = (unpublished & ~margin) | margin_secret, margin & ~margin_secret
     regions = _regions(con, year, name)
-    if isinstance(regions, str):  # national.UNPROTECTED
+    if isinstance(regions, str):  # consolidation.UNPROTECTED
         return PublishedBreakdown(CellKeys(cells.index), np.ones(len(cells), dtype=bool))
     if regions is None:
         mask = secret.protect_linked_rounds(values, primary, lines, COUNT_MEASURES, forced=forced, fixed=fixed)

@@ -347,6 +347,13 @@ def report_html(report: CommitteeReport) -> str:
             f"<style>{CSS}</style></head><body>{body}</body></html>")
 
 
+def file_name(parts: Sequence[str], extension: str) -> str:
+    """A download's name from its parts joined by '_': ids with '/' or spaces made safe, nothing else kept
+    than letters, digits, '-' and '_' (a browser would otherwise cut or refuse the name)."""
+    stem = "_".join(str(p).replace("/", "-").replace(" ", "-") for p in parts)
+    return "".join(ch for ch in stem if ch.isalnum() or ch in "-_") + "." + extension
+
+
 def minutes_html(title: str, plan: str, table: pd.DataFrame, demo: bool = False,
                  observatoire: str = "Observatoire de l'ESS culturelle") -> str:
     """A meeting's relevé de décisions: one page, one table."""

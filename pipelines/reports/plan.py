@@ -119,6 +119,11 @@ def minutes(con: duckdb.DuckDBPyConnection, plan_id: str, date_comite: dt.date, 
     return decisions_table(q_plan.decisions(con, [plan_id], date_comite), roles.role(vue).statistical_secrecy)
 
 
+def minutes_file_name(plan_id: str, date_comite: dt.date, extension: str) -> str:
+    """'releve-decisions_PS-2026_2026-04-25.csv': the plan and the meeting, so two relevés never share a name."""
+    return exports.file_name(["releve-decisions", plan_id, f"{date_comite:%Y-%m-%d}"], extension)
+
+
 def minutes_csv(con: duckdb.DuckDBPyConnection, plan_id: str, date_comite: dt.date, vue: str) -> bytes:
     return exports.to_csv_bytes(minutes(con, plan_id, date_comite, vue))
 

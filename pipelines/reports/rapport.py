@@ -123,5 +123,4 @@ def file_name(scope: Scope, vue: str, today=None) -> str:
         parts.append(str(scope.whole_year))
     elif scope.depuis or scope.jusqu_au:
         parts.append(f"{scope.depuis or 'debut'}_{scope.jusqu_au or 'fin'}")
-    slug = "_".join(["rapport-comite", *[p.replace("/", "-").replace(" ", "-") for p in parts], vue, f"{today:%Y-%m-%d}"])
-    return "".join(ch for ch in slug if ch.isalnum() or ch in "-_") + ".pdf"
+    return exports.file_name(["rapport-comite", *parts, vue, f"{today:%Y-%m-%d}"], "pdf")

@@ -29,44 +29,17 @@ import re
 import duckdb
 
 from pipelines.geo import reference as geo
+from pipelines.queries import cube, masks
 from pipelines.spec.datasets import DATASETS, LOAD_ORDER, TEXT_LIST
 from pipelines.store import schema, warehouse
+from pipelines.store.consolidation import (MODE, SLICES, UNPROTECTED, NationalReadOnly,  # noqa: F401 (their
+                                           is_national, refuse_if_national, regional_cells)  # public names)
 
-MODE = "consolidation"  # imports.mode of the rows that say which régional warehouse each row comes from
-SLICES = "tranches_protegees"  # in each région's imports.rapport: the years (null: every year) stored
-UNPROTECTED = "non protégée"  # regional_cells: a slice the build did not store, masked whole
 _LABEL = re.compile(r"^[0-9A-Z]{2,3}$")
 
 
 class NationalRefused(warehouse.WarehouseError):
     pass
-
-
-def is_national(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("SELECT count(*) FROM imports WHERE mode = ?", [MODE]).fetchall()[0][0])
-
-
-def refuse_if_national(con: duckdb.DuckDBPyConnection) -> None:
-    if is_national(con):
-        raise NationalRefused("Cet entrepôt est la vue nationale, reconstruite à partir des entrepôts régionaux : on "
-                              "n'y importe rien et on n'y annule rien. Importez dans l'entrepôt de la région, puis "
-                              "relancez « python -m pipelines national ».")
-
-
-def regional_cells(con: duckdb.DuckDBPyConnection, year: int | None, table: str):
-    """Every région's published cells (region, level, code, domaine, programme, valeur, measures, top, secret) of
-    the slice `year` (None: every year) of `table` ('cube' or a breakdown's name), named as the national cube
-    names them; None in a warehouse that is not national; UNPROTECTED when a région's slice was not stored."""
-    reports = con.execute("SELECT rapport FROM imports WHERE mode = ?", [MODE]).fetchall()
-    if not reports:
-        return None
-    for (report,) in reports:
-        if year not in (json.loads(report or "{}").get(SLICES) or []):
-            return UNPROTECTED
-    return con.execute("""SELECT region, niveau AS level, code, domaine, programme, valeur, structures, accompagnements,
-                                 heures, max_structure AS top, secret
-                          FROM cases_regionales WHERE annee IS NOT DISTINCT FROM ? AND tableau = ?""",
-                       [year, table]).df()
 
 
 def _years(periods: list[tuple]) -> list[int | None]:
@@ -79,8 +52,6 @@ def _years(periods: list[tuple]) -> list[int | None]:
 
 def _regional_cells(con: duckdb.DuckDBPyConnection, label: str, years: list[int | None]):
     """The funder view of région `label`'s warehouse in `years`, as it publishes it, its programmes named as here."""
-    from pipelines.queries import cube, masks  # they import this module's package: imported when building
-
     cells = cube.published_cells(con, masks.database_version(con), years)
     programme = cells["programme"].astype(object)
     cells["programme"] = programme.where(programme == cube.ALL, f"{label}-" + programme.astype(str))

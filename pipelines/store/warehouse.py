@@ -30,7 +30,8 @@ from typing import Iterator
 
 import duckdb
 
-from pipelines.store import engine, schema
+from pipelines.store import consolidation, engine, schema
+from pipelines.store.consolidation import NationalReadOnly  # noqa: F401 (its public name here too)
 from pipelines.store.engine import (Lake, Target, WarehouseBusy, WarehouseError, WarehouseMissing,  # noqa: F401
                                     WarehouseUnreachable, WriteConflict)
 
@@ -228,23 +229,9 @@ def _lake_write_transaction(lake: Lake, *, create: bool, wait_seconds: float) ->
             con.close()
 
 
-# imports.mode of a national warehouse's rows (pipelines.store.national.MODE, which imports this module: the
-# value is repeated here rather than imported back, tests/test_lake.py checks they agree).
-NATIONAL_MODE = "consolidation"
-
-
-class NationalReadOnly(WarehouseError):
-    pass
-
-
 def _refuse_if_national(con: duckdb.DuckDBPyConnection, create: bool) -> None:
-    if create:
-        return
-    if con.execute("SELECT count(*) FROM imports WHERE mode = ?", [NATIONAL_MODE]).fetchall()[0][0]:
-        # national.refuse_if_national's words: ingest and undo say the same.
-        raise NationalReadOnly("Cet entrepôt est la vue nationale, reconstruite à partir des entrepôts régionaux : on "
-                               "n'y importe rien et on n'y annule rien. Importez dans l'entrepôt de la région, puis "
-                               "relancez « python -m pipelines national ».")
+    if not create:  # only a rebuild writes into the national view
+        consolidation.refuse_if_national(con)
 
 
 def _is_disk_full(exc: BaseException) -> bool:
