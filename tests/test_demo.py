@@ -383,6 +383,27 @@ def test_testimonies_respect_consent_and_never_name_anyone(files):
     assert (t["id_structure"] == "").any()
 
 
+def test_testimonies_vary_in_shape_and_length_and_speak_of_what_the_support_worked_on(files):
+    t = files["temoignages"]
+    lengths = t["texte"].str.len()
+    assert (lengths < 60).mean() > 0.1 and (lengths > 200).mean() > 0.1, "short words and long stories"
+    opening = t["texte"].str.split(".").str[0]
+    assert opening.isin(demo.BEFORE).mean() < 0.6, "not every testimony opens on how things were before"
+    assert t["texte"].str.contains(r"\bmais\b|aurait fallu|moins pour").mean() > 0.05, "some reservations"
+    # A structure's testimony names something of its support's need category, when it names a need at all.
+    accs = files["accompagnements"]
+    categories = accs.assign(categorie=accs["besoin_principal"].str.split(".").str[0]) \
+        .groupby(["id_structure", "id_programme"])["categorie"].agg(set)
+    named = [(text, categories.get((s, p), set())) for text, s, p in
+             zip(t["texte"], t["id_structure"], t["id_programme"]) if s]
+    phrases = {c: demo.BROUGHT[c] for c in demo.BROUGHT}
+    naming = [(text, cats) for text, cats in named if any(p in text for ps in phrases.values() for p in ps)]
+    assert len(naming) > 0.5 * len(named)
+    on_topic = [any(p in text for c in cats for p in phrases[c]) for text, cats in naming]
+    assert sum(on_topic) == len(on_topic)
+    assert not t["texte"].str.contains(r"\b(?:de|que) [aeiouéèh]", case=False).any(), "French elision"
+
+
 def test_coordinates_near_the_commune_centre_when_the_reference_has_centres(tmp_path, monkeypatch):
     real = geo.read_communes()
 

@@ -67,34 +67,66 @@ ORIENTATIONS = {"direct": 40, "prescripteur": 35, "reseau": 25}
 YEARS = {2021: 10, 2022: 14, 2023: 17, 2024: 20, 2025: 23, 2026: 12}
 ROLES = ["directrice", "directeur", "présidente", "président", "trésorière", "bénévole", "chargée de production",
          "administrateur", "coordinatrice", "personne ressource"]
-# Testimonies are assembled from plain-language phrases: what it was like before, what the
-# support brought (infinitive phrases), what changed since.
+# Testimonies are assembled from plain-language phrases, in several shapes (a story, a short word, a
+# reservation, one person's voice), about what the support worked on: the accompaniment's need.
 BEFORE = ["Nous nous sentions isolés", "Le bureau était épuisé", "Nous avancions sans visibilité",
           "La crise nous avait fragilisés", "Nous grandissions trop vite", "Nous avions beaucoup d'idées et peu de temps",
           "Nos subventions baissaient d'année en année", "Personne ne voulait reprendre la trésorerie",
           "Notre unique salariée portait tout", "Nous ne savions plus comment présenter notre projet aux financeurs"]
-BROUGHT = ["revoir notre modèle économique", "structurer nos financements", "clarifier la gouvernance de l'association",
-           "préparer notre première embauche", "mutualiser un poste d'administration avec deux autres compagnies",
-           "construire un budget prévisionnel réaliste", "rencontrer d'autres structures qui vivent les mêmes difficultés",
-           "trouver de nouveaux publics", "prendre du recul sur notre projet", "diversifier nos ressources",
-           "mettre à plat nos statuts", "répartir les rôles au sein du bureau", "solliciter un prêt d'honneur",
-           "suivre notre trésorerie mois par mois", "parler d'égal à égal avec nos partenaires"]
+# What the support brought (infinitive phrases), by need category.
+BROUGHT = {
+    "ECO": ["revoir notre modèle économique", "structurer nos financements", "construire un budget prévisionnel réaliste",
+            "diversifier nos ressources", "solliciter un prêt d'honneur", "suivre notre trésorerie mois par mois",
+            "chiffrer le coût réel d'une représentation", "négocier un échéancier avec nos créanciers"],
+    "ORG": ["clarifier la gouvernance de l'association", "mettre à plat nos statuts", "répartir les rôles au sein du bureau",
+            "écrire enfin notre projet associatif", "organiser la passation avec le fondateur",
+            "tenir des réunions de bureau plus courtes et plus utiles"],
+    "EMP": ["préparer notre première embauche", "mutualiser un poste d'administration avec deux autres compagnies",
+            "sécuriser les contrats de nos intermittents", "construire un plan de formation",
+            "alléger la charge de notre unique salariée", "rédiger des fiches de poste"],
+    "STR": ["prendre du recul sur notre projet", "choisir les activités à garder", "monter une coopération avec un lieu voisin",
+            "écrire un projet à trois ans", "rencontrer d'autres structures qui vivent les mêmes difficultés"],
+    "EXT": ["trouver de nouveaux publics", "parler d'égal à égal avec nos partenaires", "refaire notre communication",
+            "mesurer ce que nous apportons au territoire", "présenter notre bilan aux élus"],
+    "TRA": ["traverser une saison sans festival", "réduire l'empreinte de nos tournées", "passer notre billetterie en ligne",
+            "adapter nos ateliers après la fermeture de la salle"],
+}
 HOW = ["L'accompagnement nous a permis de {a} et de {b}.", "En quelques séances, nous avons pu {a}, puis {b}.",
        "Le diagnostic nous a aidés à {a} et à {b}.", "Avec la chargée de mission, nous avons appris à {a} et à {b}.",
        "Les rendez-vous nous ont donné le temps de {a} et de {b}."]
 HOW_PEERS = ["Les échanges avec notre personne ressource nous ont permis de {a} et de {b}.",
+             "Les échanges entre pairs ont été décisifs : nous avons pu {a} et {b}.",
              "Parler avec quelqu'un qui a vécu la même chose nous a aidés à {a} et à {b}.",
              "Les ateliers entre pairs nous ont donné envie de {a} et de {b}."]
 AFTER = ["Aujourd'hui, nous savons où nous allons.", "Le conseil d'administration s'est renouvelé.",
-         "Nous avons pu pérenniser un poste.", "Les échanges entre pairs ont été décisifs.",
+         "Nous avons pu pérenniser un poste.",
          "Nous recommandons ce dispositif à d'autres structures.", "Le regard extérieur nous a beaucoup apporté.",
          "Nous dormons mieux depuis.", "Notre dernier festival a été le premier à l'équilibre.",
          "Nous avons signé une convention sur trois ans avec la commune.", ""]
+SHORT = ["Un regard extérieur, au bon moment.", "Trois séances ont suffi à {a}.", "Enfin du temps pour {a}.",
+         "Nous aurions dû venir plus tôt.", "Simple, concret, sans jugement.", "Je le referais demain.",
+         "C'est la première fois qu'on nous aide à {a}."]
+RESERVED = ["L'accompagnement nous a aidés à {a}. Il aurait fallu plus d'heures pour {b}.",
+            "Utile pour {a}, moins pour {b} : nos questions étaient trop propres au secteur.",
+            "Le diagnostic était juste, mais le suivi s'est arrêté trop tôt pour {our}.",
+            "Nous avons appris à {a}. Les outils proposés restent lourds pour une équipe aussi petite que la nôtre.",
+            "Beaucoup de réunions au départ ; c'est dans les dernières séances que nous avons vraiment pu {a}."]
+VOICED = ["En tant que {role}, j'ai surtout appris à {a}.", "Comme {role}, je voyais les chiffres sans savoir quoi en "
+          "faire : l'accompagnement m'a appris à {a}.", "Mon rôle de {role} a changé : je peux maintenant {a}."]
+FOLLOW_UP = ["Six mois après, nous tenons le cap.", "Un an plus tard, {our} a embauché à mi-temps.",
+             "Nous avons présenté le résultat à notre assemblée générale.", "Le plan de trésorerie sert chaque mois.",
+             "Nous sommes restés en contact avec les autres structures du groupe."]
+# What the structure calls itself ("notre compagnie"), by domain.
+OUR = {"spectacle_vivant": "notre compagnie", "arts_rue_cirque": "notre compagnie", "musique": "notre lieu",
+       "enseignement_artistique": "notre école", "arts_visuels": "notre atelier", "patrimoine": "notre association",
+       "action_culturelle": "notre association", "audiovisuel_cinema": "notre structure"}
 PEER_HELPERS = ["Accompagner une autre structure m'a obligé à formuler ce que nous avions appris à nos dépens.",
                 "J'ai retrouvé dans cette compagnie les questions que nous nous posions il y a dix ans.",
                 "Donner quelques heures de mon temps a été aussi utile pour moi que pour eux.",
                 "Nous avons surtout écouté, puis partagé nos outils de suivi budgétaire.",
-                "Le cadre du programme permet de dire les choses simplement, sans jugement."]
+                "Le cadre du programme permet de dire les choses simplement, sans jugement.",
+                "Je ne suis pas consultante : je raconte ce qui a marché chez nous, et ce qui a raté.",
+                "Le plus difficile a été de ne pas décider à leur place."]
 
 
 class Draw:
@@ -332,20 +364,48 @@ def _resultats(draw: Draw, accs: pd.DataFrame, structures: pd.DataFrame) -> pd.D
     return frame
 
 
-def _fill(template: str, a: str, b: str) -> str:
-    """Put two phrases into a template, with French elision (`de avancer` → `d'avancer`)."""
-    for key, phrase in (("a", a), ("b", b)):
-        de = "d'" if phrase[0] in "aeiouyéèêh" else "de "
-        template = template.replace("de {%s}" % key, de + phrase).replace("{%s}" % key, phrase)
-    return template
+def _fill(template: str, a: str, b: str = "", our: str = "notre structure", role: str = "") -> str:
+    """Put the phrases into a template, with French elision (`de avancer` → `d'avancer`, `que un` → `qu'un`)."""
+    for key, phrase in (("a", a), ("b", b), ("role", role)):
+        if phrase:
+            vowel = phrase[0] in "aeiouyéèêh"
+            for word in ("de", "que"):
+                template = template.replace(f"{word} {{{key}}}", (word[:-1] + "'" if vowel else word + " ") + phrase)
+            template = template.replace("{%s}" % key, phrase)
+    template = template.replace("{our}", our)
+    return template[0].upper() + template[1:]
+
+
+def _testimony_text(draw: Draw, need: str, domain: str, peers: bool, role: str) -> str:
+    """One testimony about the support of a `need` ('ECO.GESTION'), in one of several shapes and lengths."""
+    phrases = BROUGHT[need.split(".")[0]]
+    first = _pick(draw, phrases)
+    second = _pick(draw, [p for p in sum(BROUGHT.values(), []) if p != first])
+    our = OUR.get(domain, "notre structure")
+    shape = draw.choice({"story": 40, "short": 18, "reserved": 17, "voiced": 13, "follow_up": 12})
+    if shape == "short":
+        text = _fill(_pick(draw, SHORT), first, our=our)
+    elif shape == "reserved":
+        text = _fill(_pick(draw, RESERVED), first, second, our=our)
+    elif shape == "voiced":
+        text = _fill(_pick(draw, VOICED), first, role=role) + " " + _pick(draw, AFTER)
+    else:
+        how = _fill(_pick(draw, HOW_PEERS if peers else HOW), first, second)
+        text = f"{_pick(draw, BEFORE)}. {how} {_pick(draw, AFTER)}"
+        if shape == "follow_up":
+            text += " " + _fill(_pick(draw, FOLLOW_UP), first, our=our)
+    return " ".join(text.split())
 
 
 def _pick(draw: Draw, items: list[str]) -> str:
     return items[draw.rng.integers(len(items))]
 
 
-def _temoignages(draw: Draw, accs: pd.DataFrame, programmes: pd.DataFrame) -> pd.DataFrame:
+def _temoignages(draw: Draw, words: Draw, accs: pd.DataFrame, programmes: pd.DataFrame,
+                 structures: pd.DataFrame) -> pd.DataFrame:
+    """150 testimonies on ended supports; `words` draws their texts, so that rewording them moves nothing else."""
     kinds = programmes.set_index("id_programme")["type"]
+    domains = structures.set_index("id_structure")["domaine"]
     ended = accs[accs["date_fin"].notna()]
     # Peer sessions are few but much quoted: their supports are more likely to be picked.
     weight = np.where(ended["id_programme"].map(kinds) == "pairs", 10.0, 1.0)
@@ -355,14 +415,12 @@ def _temoignages(draw: Draw, accs: pd.DataFrame, programmes: pd.DataFrame) -> pd
         peers = kinds[a.id_programme] == "pairs"
         helper = peers and draw.rng.random() < 0.4  # the resource person speaks, not the structure
         if helper:
-            text = " ".join(PEER_HELPERS[i] for i in draw.rng.choice(len(PEER_HELPERS), 2, replace=False))
+            text = " ".join(PEER_HELPERS[i] for i in words.rng.choice(len(PEER_HELPERS), 2, replace=False))
             structure, role = None, "personne ressource"
         else:
-            first, second = (BROUGHT[i] for i in draw.rng.choice(len(BROUGHT), 2, replace=False))
-            how = _fill(_pick(draw, HOW_PEERS if peers else HOW), first, second)
-            text = f"{_pick(draw, BEFORE)}. {how} {_pick(draw, AFTER)}".strip()
             structure = a.id_structure if draw.rng.random() < 0.9 else None
             role = _pick(draw, [r for r in ROLES if r != "personne ressource"])
+            text = _testimony_text(words, a.besoin_principal, domains[a.id_structure], peers, role)
         rows.append({"id_programme": a.id_programme, "id_structure": structure,
                      "date": min(TODAY, a.date_fin + dt.timedelta(days=int(draw.rng.integers(5, 120)))),
                      "auteur_role": role, "texte": text,
@@ -539,7 +597,7 @@ def generate_demo(out_dir: Path = DEMO_DIR, seed: int = 2026) -> dict[str, Path]
         "accompagnements": accs,
         "ateliers": _ateliers(draw, programmes),
         "resultats": _resultats(draw, accs, structures),
-        "temoignages": _temoignages(draw, accs, programmes),
+        "temoignages": _temoignages(draw, Draw(seed + 4), accs, programmes, structures),
         **_plans(programmes),  # written, not drawn: the datasets above do not move
     }
     # Planned hours of each DLA: a round figure near what it delivered.
