@@ -53,7 +53,8 @@ MIXED_DEMO_TEXT = (" **Des fichiers y ont été importés depuis** : les chiffre
 
 def french_widgets() -> None:
     """Streamlit's file uploader and date fields have English texts and no way to set them ("Upload",
-    "500MB per file", "dd/mm/yyyy"): the same places, in French, drawn by CSS over the originals."""
+    "500MB per file", "dd/mm/yyyy"): the same places, in French, drawn by CSS over the originals. A dropped
+    file's size ("67.0KB") cannot be rewritten so: it is hidden, and the report's line of the file gives it."""
     limit = st.get_option("server.maxUploadSize")
     st.markdown(f"""<style>
 [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p {{ font-size: 0; }}
@@ -63,6 +64,7 @@ def french_widgets() -> None:
 [data-testid="stFileUploaderDropzoneInstructions"] span::before {{
   content: "Glissez-déposez ici, ou choisissez · {limit} Mo au plus par fichier · CSV, TXT, TSV, XLSX";
   font-size: 0.875rem; }}
+[data-testid="stFileChip"] [data-testid="stFileChipName"] + div {{ display: none; }}
 [data-testid="stDateInputField"] [data-placeholder="true"][data-type="day"],
 [data-testid="stDateInputField"] [data-placeholder="true"][data-type="year"] {{ font-size: 0; }}
 [data-testid="stDateInputField"] [data-placeholder="true"][data-type="day"]::before {{ content: "jj"; font-size: 1rem; }}

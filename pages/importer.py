@@ -62,7 +62,8 @@ def detection_table(result: ingest.IngestResult) -> None:
     lines = []
     for f in result.files:
         name = f["fichier"].replace("`", "'")
-        lines.append(f"- `{name}` → **{DATASETS[f['jeu']].label}** · {f['detection']} · "
+        size = f" ({fmt.taille(f['octets'])})" if f.get("octets") is not None else ""
+        lines.append(f"- `{name}`{size} → **{DATASETS[f['jeu']].label}** · {f['detection']} · "
                      f"{plural(f['lus'], 'ligne lue', 'lignes lues')}, {plural(f['rejetes'], 'rejetée')} · "
                      f"{plural(f['nouveau'], 'nouvelle')}, {plural(f['modifie'], 'modifiée')}, "
                      f"{plural(f['inchange'], 'inchangée')}")

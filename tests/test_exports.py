@@ -242,3 +242,10 @@ def test_a_change_that_rounds_to_nothing_is_stable_not_a_rise():
     assert fmt.variation(1100, 1000) == "+10\u00a0% vs période précédente"
     assert fmt.variation(900, 1000).startswith("-10")
     assert fmt.variation(5, 0) is None
+
+
+def test_file_sizes_read_in_french_units():
+    from pipelines.reports import fmt
+
+    assert [fmt.taille(n) for n in (1, 999, 1000, 67_037, 1_500_000, 2_000_000_000)] == [
+        "1\u00a0octet", "999\u00a0octets", "1,0\u00a0Ko", "67,0\u00a0Ko", "1,5\u00a0Mo", "2,0\u00a0Go"]

@@ -195,6 +195,13 @@ def test_several_files_keep_the_file_column_and_unknown_headers_are_explained(im
     shown = report_table(at)
     assert shown[["Fichier", "Ligne", "Colonne"]].values.tolist() == [["accompagnements.csv", 2, "besoin_principal"]]
     assert len(at.expander) == 2, "one preview per file"
+    # Each file's line of the report gives its size in French (the uploader's own reads "0.3KB").
+    sizes = {name: f"{len(content) / 1000:.1f}".replace(".", ",") + "\u00a0Ko" if len(content) >= 1000
+             else f"{len(content)}\u00a0octets" for name, content in
+             (("structures.csv", NEW_STRUCTURE), ("accompagnements.csv", accompaniments))}
+    listing = next(m.value for m in at.markdown if "→" in m.value and "accompagnements.csv" in m.value)
+    for name, size in sizes.items():
+        assert f"`{name}` ({size}) →" in listing, (size, listing)
 
     unknown = upload(importer(), ("inventaire.csv", b"reference;quantite\nX;3\n"))
     # Headers of no dataset: the mapping step asks what they are instead of importing anything.

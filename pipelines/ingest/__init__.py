@@ -100,7 +100,7 @@ def _summaries(batch: BatchCheck) -> tuple[list[dict], dict]:
         files.append({
             "jeu": f.dataset.name, "fichier": f.raw.file_name, "sha256": f.raw.sha256,
             "format": f.raw.format, "encodage": f.raw.encoding, "separateur": f.raw.delimiter,
-            "detection": f.raw.detection,
+            "detection": f.raw.detection, "octets": f.raw.n_bytes,
             "lus": len(f.typed), "valides": len(f.typed) - rejected, "rejetes": rejected,
             "nouveau": 0, "modifie": 0, "inchange": 0,
             "profil": f.raw.profile.nom if f.raw.profile is not None else None,

@@ -125,6 +125,7 @@ class RawTable:
     ragged: pd.Series = field(default_factory=lambda: pd.Series(dtype="int64"))
     header_line: int = 1  # below title rows of a spreadsheet, the header is further down
     profile: "Profile | None" = None  # how to read another system's export (pipelines.ingest.profiles)
+    n_bytes: int | None = None  # the file's size, for the report
 
     def column(self, position: int) -> pd.Series:
         """The cells at a header position, one per line (built on each call)."""
@@ -194,12 +195,15 @@ def read_file(file_name: str, data: bytes, dataset_hint: str | None = None) -> R
             f"{file_name} : classeur OpenDocument (.ods) non pris en charge ; enregistrez-le en .xlsx ou en CSV."
         )
     if data.startswith(XLSX_MAGIC) or file_name.lower().endswith((".xlsx", ".xlsm")):
-        return _read_xlsx(file_name, data, sha, dataset_hint)
-    if file_name.lower().endswith(".xls") or data.startswith(b"\xd0\xcf\x11\xe0"):
+        table = _read_xlsx(file_name, data, sha, dataset_hint)
+    elif file_name.lower().endswith(".xls") or data.startswith(b"\xd0\xcf\x11\xe0"):
         raise UnreadableFile(
             f"{file_name} : ancien format Excel (.xls) non pris en charge ; enregistrez le classeur en .xlsx ou en CSV."
         )
-    return _read_csv(file_name, data, sha)
+    else:
+        table = _read_csv(file_name, data, sha)
+    table.n_bytes = len(data)
+    return table
 
 
 def decode(data: bytes) -> tuple[str, str]:

@@ -48,6 +48,12 @@ def variation(current: float, previous: float | None) -> str | None:
 STABLE = "stable vs période précédente"
 
 
+def taille(n_bytes: int) -> str:
+    """A file's size in French units, as the uploader showed it in English: '67,0 Ko', '1,2 Mo', '512 octets'."""
+    for unit, factor in (("Go", 1e9), ("Mo", 1e6), ("Ko", 1e3)):
+        if n_bytes >= factor:
+            return f"{nombre(n_bytes / factor, 1)}\u00a0{unit}"
+    return f"{n_bytes}\u00a0octet" + ("s" if n_bytes > 1 else "")
 
 
 def chiffre(value: float | int | None, decimales: int = 0) -> str:

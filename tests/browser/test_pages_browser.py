@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, open_page, wait_for_charts, wait_for_painted_map
+from tests.browser.conftest import ARTIFACTS, REPO, open_page, wait_for_charts, wait_for_painted_map
 
 pytestmark = pytest.mark.browser
 
@@ -91,6 +91,16 @@ def test_the_uploader_and_the_date_fields_speak_french(server, page):
     limit = dropzone.locator("[data-testid='stFileUploaderDropzoneInstructions'] span").first
     assert "500 Mo au plus par fichier" in _shown_text(limit, "::before")
     dropzone.screenshot(path=str(ARTIFACTS / "importer_depot_fr.png"))
+    # A dropped file: Streamlit's "1.2KB" is hidden; the report's line of the file gives the size in French.
+    dropped = b"".join((REPO / "data" / "demo" / "structures.csv").read_bytes().splitlines(keepends=True)[:12])
+    page.locator("input[type=file]").first.set_input_files(
+        files=[{"name": "structures.csv", "mimeType": "text/csv", "buffer": dropped}])
+    page.get_by_text("Rapport de vérification").first.wait_for(timeout=60_000)
+    chip = page.locator("[data-testid='stFileChip']").first
+    assert chip.inner_text().strip() == "structures.csv", chip.inner_text()
+    size = f"({len(dropped) / 1000:.1f}".replace(".", ",") + "\u00a0Ko)"  # '(1,9 Ko)'
+    assert page.locator("li", has_text="structures.csv").filter(has_text=size).count() == 1, size
+    page.locator("[data-testid='stFileUploader']").first.screenshot(path=str(ARTIFACTS / "importer_fichier_depose.png"))
     day = page.locator("[data-testid='stSidebar'] [data-testid='stDateInputField'] [data-type='day']").first
     year = page.locator("[data-testid='stSidebar'] [data-testid='stDateInputField'] [data-type='year']").first
     assert (_shown_text(day, "::before"), _shown_text(year, "::before")) == ("jj", "aaaa")
