@@ -23,6 +23,7 @@ Command line::
 
 from __future__ import annotations
 
+import functools
 import getpass
 import hmac
 import json
@@ -54,8 +55,13 @@ DEMO_ACCOUNTS: dict[str, tuple[str, str]] = {
 }
 
 _hasher = PasswordHasher()
-# Verifying against this when the identifier is unknown keeps the answer time the same.
-_DUMMY_HASH = _hasher.hash("observatoire-compte-inexistant")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the identifier is unknown, which keeps the answer time the same. Hashed on the
+    first sign-in, not at import: every CLI command imports this module, and a hash costs 0.3 s."""
+    return _hasher.hash("observatoire-compte-inexistant")
 
 
 class AccountsError(ValueError):
@@ -159,7 +165,7 @@ def verify(identifier: str, password: str, *, demo: bool = False, path: Path | N
         return role if demo and hmac.compare_digest(password.encode(), expected.encode()) else None
     entry = load(path).comptes.get(identifier)
     try:
-        _hasher.verify(entry["hash"] if entry else _DUMMY_HASH, password)
+        _hasher.verify(entry["hash"] if entry else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     return entry["role"] if entry else None
