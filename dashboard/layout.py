@@ -163,6 +163,12 @@ def secret_note(*parts) -> None:
 # Columns of a table: name → (French label, kind). Kinds: "texte", "nombre", "decimal", "part" (0–1 shown
 # as a percentage), "date", "lien". Numbers stay numbers (sortable) and show with the reader's locale.
 
+def height_for(rows: int, at_most: int) -> int:
+    """A table's height in pixels for `rows` rows, scrolling beyond `at_most`: a short result (a search that
+    finds one structure) is not drawn above a column of empty rows."""
+    return 38 + 35 * min(max(rows, 1), at_most)
+
+
 def table(frame, columns: dict[str, tuple[str, str]], *, height: int | str = "auto", key: str | None = None) -> None:
     """A sortable table with French headers; only the listed columns, in that order.
 

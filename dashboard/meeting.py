@@ -218,7 +218,7 @@ def minutes_screen(plan_id: str, meetings: list[dt.date], role: str) -> Callable
                               key=f"reunion_releve_{plan_id}")
         table = data.fetch(plan_report.minutes, plan_id, chosen, role)
         # As high as its rows, up to six (then it scrolls): empty rows pushed the navigation off a 720 px screen.
-        st.dataframe(table, hide_index=True, width="stretch", height=38 + 35 * min(max(len(table), 1), 6))
+        st.dataframe(table, hide_index=True, width="stretch", height=layout.height_for(len(table), 6))
         csv_col, pdf_col, _ = st.columns([1, 1, 3])
         csv_col.download_button("Relevé CSV", data.fetch(plan_report.minutes_csv, plan_id, chosen, role),
                                 plan_report.minutes_file_name(plan_id, chosen, "csv"), "text/csv",

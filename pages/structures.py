@@ -37,12 +37,15 @@ else:
         "domaine": ("Domaine", "texte"), "forme_juridique": ("Forme juridique", "texte"),
         "programmes": ("Programmes", "texte"), "accompagnements": ("Accompagnements", "nombre"),
         "heures": ("Heures", "decimal"),
-    }, height=360, key="table_structures")
+    }, height=layout.height_for(len(table), 9), key="table_structures")
     if matches > len(table):
         st.caption(f"{fmt.nombre(len(table))} premières structures sur {fmt.nombre(matches)} (ordre alphabétique) : "
                    "précisez la recherche pour trouver les autres. Cliquez sur un en-tête pour trier.")
     else:
-        st.caption(f"{fmt.nombre(matches)} structure(s). Cliquez sur un en-tête de colonne pour trier.")
+        found = (f"{fmt.nombre(matches)} structure{'s' if matches > 1 else ''} sur {fmt.nombre(total)} "
+                 f"correspond{'ent' if matches > 1 else ''} à la recherche « {layout.escape_markdown(recherche)} »"
+                 if recherche else f"{fmt.nombre(matches)} structure{'s' if matches > 1 else ''}")
+        st.caption(f"{found}. Cliquez sur un en-tête de colonne pour trier.")
 
 st.header("Répartitions")
 columns = st.columns(2)

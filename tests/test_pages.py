@@ -100,6 +100,9 @@ def test_structure_search_and_profile_round_trip_through_the_url(page, demo_db):
     with warehouse.read_connection(demo_db) as con:
         ids = qs.structures_table(con, Scope(), "Arpège")["id_structure"].tolist()
     assert len(ids) == len(chosen.options)
+    # The user is told how many of the structures in scope the search found, not only the scope's total.
+    caption = " ".join(c.value for c in at.caption).replace("\u202f", " ")
+    assert f"{len(ids)} structure{'s' if len(ids) > 1 else ''} sur " in caption and "« Arpège »" in caption
     second = ids[-1]
     chosen.set_value(second).run()
     assert at.query_params["structure"] == second

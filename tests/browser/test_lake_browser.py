@@ -43,7 +43,8 @@ def test_the_dashboard_reads_a_lake_and_sees_an_import_made_meanwhile(lake_serve
     assert done.returncode == 0, done.stderr
     try:
         open_page(page, f"{lake_server}/structures?recherche=Bench")  # a new visit, as a colleague would
-        page.get_by_text("Compagnie Bench du lac").first.wait_for(timeout=30_000)
+        # The profile's heading: the table's cells are drawn on a canvas (their text sits in hidden cells).
+        page.get_by_role("heading", name="Compagnie Bench du lac").wait_for(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "lac_structures_apres_import.png"), full_page=True)
     finally:  # the session's demo lake is shared: leave it as it was
         import_id = done.stdout.split("n° ")[1].split()[0]
