@@ -145,3 +145,25 @@ def test_a_preview_is_not_checked_again_at_commit_unless_the_warehouse_changed(m
     ingest.ingest(mini_db, [ingest.Upload("t.csv", (HEADER + "S42;Trois;association;musique;14118\n").encode(),
                                           "structures")])  # another write in between
     assert ingest.ingest(mini_db, other, checked=checked).status == "importe" and len(calls) == 4
+
+
+def test_a_file_longer_than_one_scan_batch_is_written_whole_in_its_order(mini_db, monkeypatch):
+    # DuckDB scans the rows a batch per thread (load.in_batches): every batch is written, none twice, and the
+    # rows keep the file's order (what a reader listing them without a sort would see).
+    from pipelines.ingest import load
+
+    monkeypatch.setattr(load, "SCAN_BATCH_ROWS", 2)
+    names = {f"S{30 + i}": f"Structure {i}" for i in range(7)}
+    body = "".join(f"{sid};{name};association;musique;14118\n" for sid, name in names.items())
+    first = ingest.ingest(mini_db, [upload("s.csv", HEADER + body)])
+    assert (first.totals["nouveau"], first.totals["modifie"]) == (7, 0)
+    with warehouse.read_connection(mini_db) as con:
+        written = con.execute("SELECT id_structure, nom FROM structures WHERE import_id = ? ORDER BY rowid",
+                              [first.import_id]).fetchall()
+        journal = con.execute("SELECT count(*) FROM journal_structures WHERE import_id = ?", [first.import_id]).fetchall()
+    assert written == list(names.items()) and journal == [(7,)]
+    # The update path reads the same batches: two names changed, five delivered again unchanged.
+    changed = body.replace("Structure 1;", "Structure une;").replace("Structure 5;", "Structure cinq;")
+    second = ingest.ingest(mini_db, [upload("s.csv", HEADER + changed)])
+    assert (second.totals["nouveau"], second.totals["modifie"], second.totals["inchange"]) == (0, 2, 5)
+    assert count(mini_db, "structures") == 4 + 7

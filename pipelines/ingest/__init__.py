@@ -19,7 +19,7 @@ import pandas as pd
 
 from pipelines.ingest import load
 from pipelines.ingest.profiles import Profile, ProfileError
-from pipelines.ingest.read import RawTable, UnreadableFile, read_file
+from pipelines.ingest.read import RawTable, UnreadableFile, read_file, release_freed_memory
 from pipelines.ingest.validate import BatchCheck, DatasetNotRecognised, check_batch, detect_dataset
 from pipelines.reports import fmt
 from pipelines.spec.datasets import DATASETS
@@ -136,7 +136,7 @@ def preview(db: Path, uploads: list[Upload]) -> IngestResult:
 def _predict_changes(con: duckdb.DuckDBPyConnection, batch: BatchCheck) -> None:
     for f in batch.files:
         ds = f.dataset
-        con.register("candidate", f.valid_table())
+        con.register("candidate", load.in_batches(f.valid_table()))
         same = " AND ".join(f"CAST(c.{c.name} AS {c.sql_type}) IS NOT DISTINCT FROM t.{c.name}" for c in ds.columns)
         counts = dict(con.execute(
             f"""SELECT CASE WHEN t.{ds.id_column} IS NULL THEN 'nouveau' WHEN {same} THEN 'inchange' ELSE 'modifie' END, count(*)
@@ -184,6 +184,8 @@ def ingest(db: Path, uploads: list[Upload], *, valid_only: bool = False, role: s
                 result = IngestResult("refuse", _describe("refuse", totals, valid_only=valid_only), problems, files,
                                       totals, raws=raws, batch=batch)
                 raise _Refused
+            # What reading and checking freed goes back to the system before DuckDB allocates for the write.
+            release_freed_memory()
             import_id = load.next_import_id(con)
             for i, (summary, f) in enumerate(zip(files, batch.files)):
                 progress(0.4 + 0.5 * i / len(files), f"Écriture de {f.raw.file_name}")

@@ -43,6 +43,18 @@ def as_arrow(frame: pd.DataFrame) -> "pa.Table | pd.DataFrame":
         return frame
 
 
+# Rows per Arrow batch handed to DuckDB: one of its row groups. DuckDB scans an Arrow table a batch per
+# thread; a million rows in one batch are inserted by one thread (1.7 s instead of 1.05 s on two cores, bench/).
+SCAN_BATCH_ROWS = 122_880
+
+
+def in_batches(rows: "pa.Table | pd.DataFrame") -> "pa.Table | pd.DataFrame":
+    """An Arrow table cut into batches DuckDB scans in parallel (zero-copy slices); a frame as it is."""
+    if not isinstance(rows, pa.Table) or rows.num_rows <= SCAN_BATCH_ROWS:
+        return rows
+    return pa.Table.from_batches(rows.to_batches(max_chunksize=SCAN_BATCH_ROWS), schema=rows.schema)
+
+
 def classify_and_write(con: duckdb.DuckDBPyConnection, dataset: str, rows: "pd.DataFrame | pa.Table",
                        import_id: int) -> dict[str, int]:
     """Upsert `rows` (typed, dataset columns; a frame or an Arrow table) and return counts new/updated/unchanged."""
@@ -51,7 +63,7 @@ def classify_and_write(con: duckdb.DuckDBPyConnection, dataset: str, rows: "pd.D
     cols = ", ".join(ds.column_names)
     if isinstance(rows, pd.DataFrame):
         rows = as_arrow(rows[ds.column_names].reset_index(drop=True))
-    con.register("incoming_frame", rows)
+    con.register("incoming_frame", in_batches(rows))
     try:
         existing = con.execute(
             f"""SELECT count(*) FROM incoming_frame i SEMI JOIN {dataset} t
