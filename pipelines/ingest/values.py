@@ -153,6 +153,14 @@ def _spread(per_value: list, codes: np.ndarray, index: pd.Index, missing: object
     return pd.Series(table[codes], index=index, dtype=object)
 
 
+def is_in(values: pd.Series, known) -> pd.Series:
+    """`values.isin(known)` by a hash lookup in C whatever the dtype: pandas' Arrow-backed strings look each
+    of `known` up in Python (0.3 s for 100,000 known structures)."""
+    if isinstance(values.dtype, pd.StringDtype):
+        values = values.astype(object)
+    return values.isin(known)
+
+
 def split_list(values: pd.Series) -> pd.Series:
     """'a | b||c' → ['a', 'b', 'c']; missing stays missing. Split once per distinct cell."""
     codes, uniques = _distinct(values)
