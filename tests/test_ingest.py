@@ -167,3 +167,13 @@ def test_a_file_longer_than_one_scan_batch_is_written_whole_in_its_order(mini_db
     second = ingest.ingest(mini_db, [upload("s.csv", HEADER + changed)])
     assert (second.totals["nouveau"], second.totals["modifie"], second.totals["inchange"]) == (0, 2, 5)
     assert count(mini_db, "structures") == 4 + 7
+
+
+def test_an_id_sent_in_two_files_of_one_batch_is_refused_in_the_second(mini_db):
+    first = upload("structures-a.csv", HEADER + "S50;Une;association;musique;14118\nS51;Deux;association;musique;14118\n")
+    second = upload("structures-b.csv", HEADER + "S52;Trois;association;musique;14118\nS50;Une bis;association;musique;14118\n")
+    result = ingest.ingest(mini_db, [first, second])
+    assert result.status == "refuse"
+    errors = result.problems[result.problems["gravite"] == "erreur"]
+    assert [(e.fichier, e.ligne, e.colonne) for e in errors.itertuples()] == [("structures-b.csv", 3, "id_structure")]
+    assert errors["erreur"].iloc[0].startswith("Identifiant déjà présent dans un autre fichier de ce lot")
