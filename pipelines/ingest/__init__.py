@@ -23,7 +23,7 @@ from pipelines.ingest.read import RawTable, UnreadableFile, read_file, release_f
 from pipelines.ingest.validate import BatchCheck, DatasetNotRecognised, check_batch, detect_dataset
 from pipelines.reports import fmt
 from pipelines.spec.datasets import DATASETS
-from pipelines.store import national, warehouse
+from pipelines.store import warehouse
 
 __all__ = ["Upload", "IngestResult", "UnreadableFile", "DatasetNotRecognised", "Profile", "ProfileError", "read_uploads",
            "preview", "ingest", "ingest_paths", "record_decision", "undo", "history"]
@@ -170,8 +170,7 @@ def ingest(db: Path, uploads: list[Upload], *, valid_only: bool = False, role: s
     raws = checked.raws if reusable else read_uploads(uploads, release_bytes)
     result: IngestResult | None = None
     try:
-        with warehouse.write_transaction(db) as con:
-            national.refuse_if_national(con)
+        with warehouse.write_transaction(db) as con:  # refuses a national warehouse (read-only)
             progress(0.2, "Vérification des lignes")
             # The lock is held: the live file's version is the one this transaction copied.
             if reusable and warehouse.version(db) == checked.version:
@@ -299,7 +298,6 @@ def report_csv(frame: pd.DataFrame) -> bytes:
 
 def undo(db: Path, import_id: int) -> dict[str, int]:
     with warehouse.write_transaction(db) as con:
-        national.refuse_if_national(con)
         return load.undo_import(con, import_id)
 
 
