@@ -543,6 +543,17 @@ def main() -> int:
 # Report
 
 
+def whole_command_ratios(results: dict) -> dict:
+    """The import command's time over DuckDB's, pair by pair (each repetition runs both back to back), their
+    median, and the import's highest peak memory over the repetitions."""
+    import statistics
+
+    pairs = list(zip(results.get("cli", []), results.get("duckdb-processus", [])))
+    ratios = [c["secondes"] / d["secondes"] for c, d in pairs]
+    return {"ratios": ratios, "median": statistics.median(ratios) if ratios else float("nan"),
+            "peak": max((c["rss_max"] for c, _ in pairs), default=0)}
+
+
 def _mb(n: int) -> str:
     return f"{n / 2**20:,.0f}"
 
@@ -594,10 +605,12 @@ def render(report: dict) -> str:
     ]
     for label, x in rows:
         lines.append(f"| {label} | {x['secondes']:.2f} | {x['secondes'] / raw['secondes']:.1f} | {_mb(x['rss_max'])} |")
+    paired = whole_command_ratios(report["resultats"])
     if cli and raw_process:
         lines += [
             "",
-            "The whole commands, interpreter start and imports included (what issue 14 measures):",
+            "The whole commands, interpreter start and imports included (what issue 14 measures), fastest of "
+            f"{report['repetitions']}:",
             "",
             "| command | time (s) | × DuckDB | peak memory (MB) |",
             "|---|---:|---:|---:|",
@@ -605,6 +618,10 @@ def render(report: dict) -> str:
             f"{cli['secondes'] / raw_process['secondes']:.1f} | {_mb(cli['rss_max'])} |",
             f"| `python -c` DuckDB `CREATE TABLE … AS SELECT * FROM read_csv(…)` | {raw_process['secondes']:.2f} | 1.0 | "
             f"{_mb(raw_process['rss_max'])} |",
+            "",
+            "Each repetition runs the two commands back to back, so a pair shares the machine's load of the moment: "
+            f"ratios of the pairs {', '.join(f'{x:.2f}' for x in paired['ratios'])} (median {paired['median']:.2f}); "
+            f"peak memory of the import over all repetitions {_mb(paired['peak'])} MB.",
         ]
     lines += [
         "",
@@ -632,8 +649,9 @@ def render(report: dict) -> str:
         "held the same way; then every rule of the interchange format (required cells, dates, decimals, "
         "enumerations by code or label, need lists, references to structures and programmes, unique ids, date "
         "order), each column's rules run once per distinct cell value; then the upsert with history (from a "
-        "dictionary-encoded Arrow table) into a private copy of the warehouse (DuckDB capped at 256 MB, "
-        "spilling beyond), commit, checkpoint and atomic swap.",
+        "dictionary-encoded Arrow table, handed to DuckDB in batches of one row group so that both cores "
+        "write) into a private copy of the warehouse (DuckDB capped at 256 MB, spilling beyond), commit, "
+        "checkpoint and atomic swap.",
         f"- *DuckDB raw*: `CREATE TABLE accompagnements AS SELECT * FROM read_csv(…)` into a new file; "
         f"auto-detection types {sum(1 for t in raw['types'].values() if t == 'VARCHAR')} of "
         f"{len(raw['types'])} columns as VARCHAR (decimal commas, mixed date formats and `|` lists are "
@@ -650,8 +668,9 @@ def render(report: dict) -> str:
         "Targets (issue 14): the whole `python -m pipelines ingest` within 2× DuckDB reading the same file, "
         "under 600 MB:",
         "",
-        *([f"- time: {cli['secondes'] / raw_process['secondes']:.1f}× — {ok(cli['secondes'] <= 2 * raw_process['secondes'])};",
-           f"- peak memory: {_mb(cli['rss_max'])} MB — {ok(cli['rss_max'] < 600 * 2**20)}."] if cli and raw_process
+        *([f"- time: median of the paired ratios {paired['median']:.2f}× (fastest against fastest "
+           f"{cli['secondes'] / raw_process['secondes']:.2f}×) — {ok(paired['median'] <= 2)};",
+           f"- peak memory: {_mb(paired['peak'])} MB at most — {ok(paired['peak'] < 600 * 2**20)}."] if cli and raw_process
           else [f"- in-process: {ratio:.1f}× DuckDB's raw read, peak {_mb(obs['rss_max'])} MB "
                 f"({_mb(peak)} MB at most over all paths)."]),
         "",

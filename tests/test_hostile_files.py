@@ -86,6 +86,18 @@ def test_a_single_line_of_many_megabytes_is_refused():
         read_file("ligne.csv", data)
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_the_too_long_line_is_named_whatever_the_line_breaks(newline):
+    # Lines just under the limit pass; the first one just past it is named, whatever follows it.
+    limit = read.MAX_LINE_BYTES
+    lines = ["id_structure;nom", "S1;" + "a" * (limit - 13), "S2;" + "b" * (limit - 13), "S3;court",
+             "S4;" + "c" * (limit + 7), "S5;" + "d" * (2 * limit)]
+    data = newline.join(lines + [""]).encode()
+    with pytest.raises(UnreadableFile, match="ligne 5 .*trop longue"):
+        read_file("lignes.csv", data)
+    assert read._longest_line(newline.join(lines[:4] + [""]).encode()) is None
+
+
 # --------------------------------------------------------------------------- odd but honest files
 
 
