@@ -490,6 +490,10 @@ def main() -> int:
     parent_rss = _maxrss_now()
     load_start = round(os.getloadavg()[0], 1)
     code = code_under_test(args.commit, out)
+    # Bytecode compiled once, as on any installation after its first run (pip does it for the libraries); a
+    # machine with PYTHONDONTWRITEBYTECODE set would otherwise recompile the project's modules at every command.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str((CODE or REPO) / "pipelines")], check=True,
+                   stdout=subprocess.DEVNULL)
     print(f"code mesuré : {code}", flush=True)
     gen = run_child("generer", out, extra=["--lignes", str(n), "--structures", str(n_structures),
                                            "--programmes", str(args.programmes)])
@@ -596,7 +600,8 @@ def render(report: dict) -> str:
         "Each path runs in its own child process; *peak memory* is that child's `ru_maxrss` (from `os.wait4`), "
         "Python + pandas + DuckDB included (importing them alone: "
         f"{_mb(obs['rss_import_modules'])} MB for Observatoire, {_mb(raw['rss_import_modules'])} MB for DuckDB alone). "
-        "Time excludes interpreter start and imports.",
+        "Time excludes interpreter start and imports. The project's modules are compiled to bytecode first "
+        "(`python -m compileall pipelines`), as Python does on any installation's first run.",
         "",
         f"### Accompaniments file, {n:,} rows",
         "",
