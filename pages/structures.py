@@ -42,9 +42,11 @@ else:
         st.caption(f"{fmt.nombre(len(table))} premières structures sur {fmt.nombre(matches)} (ordre alphabétique) : "
                    "précisez la recherche pour trouver les autres. Cliquez sur un en-tête pour trier.")
     else:
-        found = (f"{fmt.nombre(matches)} structure{'s' if matches > 1 else ''} sur {fmt.nombre(total)} "
-                 f"correspond{'ent' if matches > 1 else ''} à la recherche « {layout.escape_markdown(recherche)} »"
-                 if recherche else f"{fmt.nombre(matches)} structure{'s' if matches > 1 else ''}")
+        several = matches > 1
+        found = f"{fmt.nombre(matches)} structure{'s' * several}"
+        if recherche:
+            found += (f" sur {fmt.nombre(total)} correspond{'ent' * several} à la recherche "
+                      f"« {layout.escape_markdown(recherche)} »")
         st.caption(f"{found}. Cliquez sur un en-tête de colonne pour trier.")
 
 st.header("Répartitions")
